@@ -1,0 +1,313 @@
+"""Parse and validate `indicators/*.yaml` into definitions, collecting every error.
+
+Like beancount's loader, problems are data: `load_catalog` returns the definitions it could read and
+a list of `CatalogProblem`s (file, key path, message), so one run reports every mistake.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import math
+import re
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import InputError
+from .updating import parse_probability
+
+SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+KINDS = ("event", "count", "level")
+# Files in the catalog folder that hold data, not definitions.
+DATA_FILES = ("observations.csv", "resolutions.csv", "updates.csv")
+
+PROPOSITION_KEYS = {
+    "id": True, "statement": True, "question": True, "resolution_criteria": True, "opened": True,
+    "resolve_by": True, "prior": True, "prior_phrase": False, "source": True, "tags": False,
+}
+SOURCE_KEYS = {"title": True, "author": False, "publisher": False, "published": False, "url": False, "quote": False}
+INDICATOR_KEYS = {
+    "id": True, "description": True, "kind": True, "threshold": False, "likelihood_ratio": True,
+    "likelihood_ratio_if_not_met": False, "rationale": False,
+}
+
+
+@dataclass(frozen=True)
+class CatalogProblem:
+    file: str
+    path: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.file}: {self.path}: {self.message}" if self.path else f"{self.file}: {self.message}"
+
+
+@dataclass
+class SourceDef:
+    title: str
+    author: str | None = None
+    publisher: str | None = None
+    published: str | None = None
+    url: str | None = None
+
+
+@dataclass
+class IndicatorDef:
+    id: str
+    proposition_id: str
+    description: str
+    kind: str
+    likelihood_ratio: float
+    threshold: float | None = None
+    likelihood_ratio_if_not_met: float | None = None
+    rationale: str | None = None
+
+    def fingerprint(self) -> str:
+        return _fingerprint(asdict(self))
+
+
+@dataclass
+class PropositionDef:
+    id: str
+    statement: str
+    question: str
+    resolution_criteria: str
+    opened: str
+    resolve_by: str
+    prior: float
+    source: SourceDef
+    prior_phrase: str | None = None
+    quote: str | None = None
+    tags: list[str] = field(default_factory=list)
+    file: str = ""
+    indicators: list[IndicatorDef] = field(default_factory=list)
+
+    def fingerprint(self) -> str:
+        data = asdict(self)
+        data.pop("indicators")
+        data.pop("file")
+        return _fingerprint(data)
+
+
+def _fingerprint(data: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+class _Collector:
+    def __init__(self, file: str):
+        self.file = file
+        self.problems: list[CatalogProblem] = []
+
+    def add(self, path: str, message: str) -> None:
+        self.problems.append(CatalogProblem(self.file, path, message))
+
+    def text(self, data: dict, key: str, path: str, required: bool) -> str | None:
+        value = data.get(key)
+        if value is None:
+            if required:
+                self.add(f"{path}.{key}", "required key is missing")
+            return None
+        if isinstance(value, (dict, list)):
+            self.add(f"{path}.{key}", f"expected text, got a {type(value).__name__}")
+            return None
+        text = str(value).strip()
+        if required and not text:
+            self.add(f"{path}.{key}", "must not be empty")
+            return None
+        return text
+
+    def date(self, data: dict, key: str, path: str, required: bool) -> str | None:
+        value = data.get(key)
+        if value is None:
+            if required:
+                self.add(f"{path}.{key}", "required key is missing")
+            return None
+        if isinstance(value, dt.datetime):
+            value = value.date()
+        if isinstance(value, dt.date):
+            return value.isoformat()
+        try:
+            return dt.date.fromisoformat(str(value).strip()).isoformat()
+        except ValueError:
+            self.add(f"{path}.{key}", f"{value!r} is not an ISO date (YYYY-MM-DD)")
+            return None
+
+    def number(self, data: dict, key: str, path: str, required: bool) -> float | None:
+        value = data.get(key)
+        if value is None:
+            if required:
+                self.add(f"{path}.{key}", "required key is missing")
+            return None
+        if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+            self.add(f"{path}.{key}", f"expected a number, got {value!r}")
+            return None
+        try:
+            number = float(value)
+        except ValueError:
+            self.add(f"{path}.{key}", f"expected a number, got {value!r}")
+            return None
+        if math.isnan(number) or math.isinf(number):
+            self.add(f"{path}.{key}", f"expected a finite number, got {value!r}")
+            return None
+        return number
+
+    def unknown_keys(self, data: dict, allowed: dict, path: str) -> None:
+        for key in data:
+            if key not in allowed:
+                self.add(f"{path}.{key}" if path else str(key), f"unknown key (allowed: {', '.join(allowed)})")
+
+    def slug(self, data: dict, path: str) -> str | None:
+        value = self.text(data, "id", path, True)
+        if value is not None and not SLUG.match(value):
+            self.add(f"{path}.id", f"{value!r} is not a slug (lowercase letters, digits and single hyphens)")
+            return None
+        return value
+
+
+def parse_proposition_file(text: str, file: str) -> tuple[PropositionDef | None, list[CatalogProblem]]:
+    """Parse one catalog file's text. Returns the definition (None if unusable) and its problems."""
+    import yaml
+
+    c = _Collector(file)
+    try:
+        doc = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}" if mark else ""
+        c.add(where, f"not valid YAML: {getattr(exc, 'problem', None) or exc}")
+        return None, c.problems
+    if not isinstance(doc, dict):
+        c.add("", f"expected a mapping with 'proposition' and 'indicators', got {type(doc).__name__}")
+        return None, c.problems
+    c.unknown_keys(doc, {"proposition": True, "indicators": True}, "")
+    prop = doc.get("proposition")
+    if not isinstance(prop, dict):
+        c.add("proposition", "required mapping is missing" if prop is None else "must be a mapping")
+        return None, c.problems
+    c.unknown_keys(prop, PROPOSITION_KEYS, "proposition")
+    pid = c.slug(prop, "proposition")
+    statement = c.text(prop, "statement", "proposition", True)
+    question = c.text(prop, "question", "proposition", True)
+    criteria = c.text(prop, "resolution_criteria", "proposition", True)
+    opened = c.date(prop, "opened", "proposition", True)
+    resolve_by = c.date(prop, "resolve_by", "proposition", True)
+    if opened and resolve_by and resolve_by <= opened:
+        c.add("proposition.resolve_by", f"{resolve_by} must be after opened ({opened})")
+    prior = None
+    if prop.get("prior") is None:
+        c.add("proposition.prior", "required key is missing")
+    else:
+        try:
+            prior = parse_probability(prop["prior"], field="prior", strict_range=False)
+        except InputError as exc:
+            c.add("proposition.prior", str(exc).removeprefix("prior: "))
+    prior_phrase = c.text(prop, "prior_phrase", "proposition", False)
+    tags_raw = prop.get("tags") or []
+    tags: list[str] = []
+    if not isinstance(tags_raw, list) or not all(isinstance(t, (str, int)) for t in tags_raw):
+        c.add("proposition.tags", "expected a list of words")
+    else:
+        tags = [str(t) for t in tags_raw]
+    source, quote = None, None
+    src = prop.get("source")
+    if not isinstance(src, dict):
+        c.add("proposition.source", "required mapping is missing" if src is None else "must be a mapping")
+    else:
+        c.unknown_keys(src, SOURCE_KEYS, "proposition.source")
+        title = c.text(src, "title", "proposition.source", True)
+        source = SourceDef(
+            title=title or "",
+            author=c.text(src, "author", "proposition.source", False),
+            publisher=c.text(src, "publisher", "proposition.source", False),
+            published=c.date(src, "published", "proposition.source", False),
+            url=c.text(src, "url", "proposition.source", False),
+        )
+        quote = c.text(src, "quote", "proposition.source", False)
+
+    indicators: list[IndicatorDef] = []
+    raw_indicators = doc.get("indicators")
+    if raw_indicators is None:
+        c.add("indicators", "required list is missing")
+        raw_indicators = []
+    elif not isinstance(raw_indicators, list):
+        c.add("indicators", "must be a list")
+        raw_indicators = []
+    seen: set[str] = set()
+    for i, ind in enumerate(raw_indicators):
+        path = f"indicators[{i}]"
+        if not isinstance(ind, dict):
+            c.add(path, "must be a mapping")
+            continue
+        c.unknown_keys(ind, INDICATOR_KEYS, path)
+        iid = c.slug(ind, path)
+        if iid and iid in seen:
+            c.add(f"{path}.id", f"duplicate indicator id {iid!r}")
+        if iid:
+            seen.add(iid)
+        description = c.text(ind, "description", path, True)
+        kind = c.text(ind, "kind", path, True)
+        if kind is not None and kind not in KINDS:
+            c.add(f"{path}.kind", f"{kind!r} is not one of {', '.join(KINDS)}")
+            kind = None
+        threshold = c.number(ind, "threshold", path, kind in ("count", "level"))
+        if kind == "event" and ind.get("threshold") is not None:
+            c.add(f"{path}.threshold", "an event indicator has no threshold")
+        ratios = {}
+        for key, required in (("likelihood_ratio", True), ("likelihood_ratio_if_not_met", False)):
+            ratio = c.number(ind, key, path, required)
+            if ratio is not None and ratio <= 0:
+                c.add(f"{path}.{key}", f"{ratio:g} must be > 0")
+                ratio = None
+            ratios[key] = ratio
+        rationale = c.text(ind, "rationale", path, False)
+        if iid and description and kind and ratios["likelihood_ratio"] is not None:
+            indicators.append(
+                IndicatorDef(
+                    id=iid, proposition_id=pid or "", description=description, kind=kind,
+                    likelihood_ratio=ratios["likelihood_ratio"], threshold=threshold,
+                    likelihood_ratio_if_not_met=ratios["likelihood_ratio_if_not_met"], rationale=rationale,
+                )
+            )
+    if c.problems:
+        return None, c.problems
+    definition = PropositionDef(
+        id=pid, statement=statement, question=question, resolution_criteria=criteria, opened=opened,
+        resolve_by=resolve_by, prior=prior, source=source, prior_phrase=prior_phrase, quote=quote,
+        tags=tags, file=file, indicators=indicators,
+    )  # type: ignore[arg-type]
+    return definition, []
+
+
+def load_catalog(directory: str | Path) -> tuple[list[PropositionDef], list[CatalogProblem]]:
+    """Read every `*.yaml`/`*.yml` file of a catalog folder, checking ids across files too."""
+    folder = Path(directory)
+    if not folder.is_dir():
+        raise InputError(f"catalog: {folder} is not a folder")
+    definitions: list[PropositionDef] = []
+    problems: list[CatalogProblem] = []
+    files = sorted([*folder.glob("*.yaml"), *folder.glob("*.yml")])
+    for path in files:
+        try:
+            text = path.read_text(encoding="utf-8")
+        except UnicodeDecodeError as exc:
+            problems.append(CatalogProblem(path.name, "", f"not UTF-8 text (byte {exc.start})"))
+            continue
+        definition, found = parse_proposition_file(text, path.name)
+        problems.extend(found)
+        if definition is not None:
+            expected = path.stem
+            if definition.id != expected:
+                problems.append(CatalogProblem(path.name, "proposition.id", f"{definition.id!r} must match the file name {expected!r}"))
+                continue
+            definitions.append(definition)
+    owner: dict[str, str] = {}
+    for definition in definitions:
+        for i, ind in enumerate(definition.indicators):
+            if ind.id in owner:
+                problems.append(
+                    CatalogProblem(definition.file, f"indicators[{i}].id", f"duplicate indicator id {ind.id!r} (also in {owner[ind.id]})")
+                )
+            owner[ind.id] = definition.file
+    return definitions, problems

@@ -1,0 +1,420 @@
+"""The command line: parse, call the Python API, print. The only module that prints or exits."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import typer
+
+from .errors import InputError, TrackerError, ValidationErrors
+
+app = typer.Typer(
+    name="forecast-tracker",
+    help="Track forecasts against the evidence: propositions, signposts, observations, updates, scores and scorecards.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+db_app = typer.Typer(help="Database maintenance: schema upgrades and integrity checks.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+
+TABLE_FORMATS = ("table", "csv", "json")
+
+
+@app.callback()
+def _global(
+    ctx: typer.Context,
+    db: Annotated[Optional[str], typer.Option("--db", help="Database file or SQLAlchemy URL [env FORECAST_TRACKER_DB; default ./forecast.db].")] = None,
+    debug: Annotated[bool, typer.Option("--debug", help="Show a traceback on unexpected errors.")] = False,
+) -> None:
+    ctx.obj = {"db": db, "debug": debug}
+
+
+def _tracker(ctx: typer.Context, create: bool = False):  # noqa: ANN202
+    from .api import Tracker
+
+    return Tracker(ctx.obj["db"], create=create)
+
+
+def _format(value: str, allowed: tuple[str, ...]) -> str:
+    if value not in allowed:
+        raise InputError(f"--format: {value!r} is not one of {', '.join(allowed)}")
+    return value
+
+
+def _say(text: str = "") -> None:
+    typer.echo(text)
+
+
+def _table(rows: list[dict[str, Any]], columns: list[str], fmt: str, title: str | None = None) -> None:
+    """Print rows as a terminal table, CSV or JSON (JSON and CSV are exact, for scripts)."""
+    if fmt == "json":
+        _say(json.dumps(rows, indent=2, ensure_ascii=False))
+        return
+    if fmt == "csv":
+        from .exporting import to_csv
+
+        sys.stdout.write(to_csv(rows, tuple(columns)))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=title, show_lines=False, header_style="bold")
+    for column in columns:
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        table.add_row(*["" if row.get(c) is None else _human(row.get(c)) for c in columns])
+    # A pipe gets a wide table rather than rich's 80-column default, so rows stay greppable.
+    width = None if sys.stdout.isatty() else 220
+    Console(width=width).print(table)
+
+
+def _human(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.3f}".rstrip("0").rstrip(".") if value != int(value) or abs(value) < 1 else f"{value:g}"
+    return str(value)
+
+
+# -- definitions --------------------------------------------------------------------------------
+def _print_sync(report) -> None:  # noqa: ANN001
+    for label in ("added", "changed", "vanished"):
+        for item in getattr(report, label):
+            note = "  (kept in the database; remove it from history by hand only)" if label == "vanished" else ""
+            _say(f"{label:9} {item}{note}")
+    _say(f"sync: {len(report.added)} added, {len(report.changed)} changed, {len(report.unchanged)} unchanged, "
+         f"{len(report.vanished)} vanished")
+
+
+@app.command()
+def init(
+    ctx: typer.Context,
+    catalog: Annotated[Optional[Path], typer.Option(help="Catalog folder of proposition YAML files [default ./indicators].")] = None,
+) -> None:
+    """Create the database if missing and sync the catalog."""
+    folder = catalog or Path("indicators")
+    if catalog is not None and not catalog.is_dir():
+        raise InputError(f"--catalog: {catalog} is not a folder")
+    tracker = _tracker(ctx, create=True)
+    _say(f"database: {tracker.db.location} (schema {tracker.db.schema_version()})")
+    if folder.is_dir():
+        _print_sync(tracker.sync(folder))
+    else:
+        _say(f"no catalog at {folder}: nothing synced")
+
+
+@app.command()
+def sync(
+    ctx: typer.Context,
+    catalog: Annotated[Path, typer.Option(help="Catalog folder of proposition YAML files.")] = Path("indicators"),
+) -> None:
+    """Load new and changed definitions; never deletes history."""
+    _print_sync(_tracker(ctx).sync(catalog))
+
+
+# -- state --------------------------------------------------------------------------------------
+@app.command("list")
+def list_(
+    ctx: typer.Context,
+    as_of: Annotated[Optional[str], typer.Option("--as-of", help="Date YYYY-MM-DD [default today].")] = None,
+    status: Annotated[Optional[str], typer.Option(help="Only open, yes, no or annulled.")] = None,
+    fmt: Annotated[str, typer.Option("--format", help="table, csv or json.")] = "table",
+) -> None:
+    """List propositions with their standing probability as of a date."""
+    fmt = _format(fmt, TABLE_FORMATS)
+    from .updating import icd203_term
+
+    rows = [
+        {"id": s.id, "statement": s.statement, "status": s.status, "probability": s.probability, "as_of": s.as_of,
+         "resolve_by": s.resolve_by, **({"words": icd203_term(s.probability)} if fmt == "table" else {})}
+        for s in _tracker(ctx).standing(as_of, status)
+    ]
+    columns = ["id", "status", "probability", "words", "resolve_by", "statement"] if fmt == "table" else \
+        ["id", "statement", "status", "probability", "as_of", "resolve_by"]
+    _table(rows, columns, fmt)
+
+
+@app.command()
+def show(
+    ctx: typer.Context,
+    proposition: Annotated[str, typer.Argument(help="Proposition id.")],
+    as_of: Annotated[Optional[str], typer.Option("--as-of", help="Date YYYY-MM-DD [default today].")] = None,
+    fmt: Annotated[str, typer.Option("--format", help="table or json.")] = "table",
+) -> None:
+    """Show one proposition: criteria, standing probability, indicators and evidence."""
+    fmt = _format(fmt, ("table", "json"))
+    from .updating import describe
+
+    p = _tracker(ctx).show(proposition, as_of)
+    if fmt == "json":
+        _say(json.dumps(p, indent=2, ensure_ascii=False, default=str))
+        return
+    _say(f"{p['id']}  [{p['status']}]  {describe(p['probability'])} as of {p['as_of']}")
+    _say(f"  statement:  {p['statement']}")
+    _say(f"  question:   {p['question']}")
+    _say(f"  criteria:   {' '.join(p['resolution_criteria'].split())}")
+    _say(f"  opened {p['opened']}, resolve by {p['resolve_by']}; prior {describe(p['prior'])}"
+         + (f" from {p['prior_phrase']!r}" if p["prior_phrase"] else ""))
+    _say(f"  source:     {p['source_title']}" + (f" ({p['source_author']})" if p["source_author"] else ""))
+    _table([{**i, "ratio": i["likelihood_ratio"], "if_not_met": i["likelihood_ratio_if_not_met"]} for i in p["indicators"]],
+           ["id", "kind", "threshold", "ratio", "if_not_met", "description"], "table", title="indicators")
+    _table([{**o, "retracted": "retracted" if o["retracted"] else ""} for o in p["observations"]],
+           ["id", "observed_on", "indicator", "value", "source", "note", "retracted"], "table", title="observations")
+
+
+# -- evidence and judgements ----------------------------------------------------------------------
+@app.command()
+def observe(
+    ctx: typer.Context,
+    indicator: Annotated[str, typer.Argument(help="Indicator id.")],
+    value: Annotated[Optional[str], typer.Option(help="1 (or nothing) for an event that happened, 0 if not; a number for a count or level.")] = None,
+    date: Annotated[str, typer.Option(help="Date observed, YYYY-MM-DD.")] = "today",
+    source: Annotated[str, typer.Option(help="Where it was seen (required): a URL or citation.")] = "",
+    note: Annotated[str, typer.Option(help="What was seen, in your words.")] = "",
+    apply: Annotated[bool, typer.Option("--apply", help="Also record the Bayes update it implies.")] = False,
+    by: Annotated[Optional[str], typer.Option(help="Forecaster [env FORECAST_TRACKER_USER, else login name].")] = None,
+) -> None:
+    """Log an observation of an indicator and print the posterior it implies."""
+    from .updating import describe
+
+    r = _tracker(ctx).observe(indicator, value=value, date=date, source=source, note=note, apply=apply, by=by)
+    _say(f"observation {r.observation_id}: {r.indicator} on {r.observed_on}")
+    if r.proposal is None:
+        _say(f"{r.proposition}: dated before the proposition opened; recorded as context, no update proposed")
+        return
+    pr = r.proposal
+    if not pr.moves:
+        _say(f"{r.proposition}: {describe(pr.prior)} unchanged ({'fired' if pr.fired else 'did not fire'}; no ratio applies)")
+        return
+    tail = f"recorded as update {r.update_id}" if r.update_id else "proposed; add --apply to record it"
+    _say(f"{r.proposition}: {describe(pr.prior)} -> {describe(pr.posterior)}  "
+         f"(likelihood ratio {pr.likelihood_ratio:g}, {pr.decibans:+.1f} dB; {tail})")
+
+
+@app.command()
+def update(
+    ctx: typer.Context,
+    proposition: Annotated[str, typer.Argument(help="Proposition id.")],
+    probability: Annotated[str, typer.Argument(help="0.7, 70% or an ICD 203 term such as 'likely'.")],
+    date: Annotated[str, typer.Option(help="Effective date, YYYY-MM-DD.")] = "today",
+    rationale: Annotated[str, typer.Option(help="Why the probability changed.")] = "",
+    by: Annotated[Optional[str], typer.Option(help="Forecaster [env FORECAST_TRACKER_USER, else login name].")] = None,
+) -> None:
+    """Record a probability for a proposition from a date on."""
+    from .updating import describe, parse_probability
+
+    update_id = _tracker(ctx).update(proposition, probability, date=date, rationale=rationale, by=by)
+    _say(f"update {update_id}: {proposition} {describe(parse_probability(probability))} from {date}")
+
+
+@app.command()
+def resolve(
+    ctx: typer.Context,
+    proposition: Annotated[str, typer.Argument(help="Proposition id.")],
+    outcome: Annotated[str, typer.Argument(help="yes, no or annulled.")],
+    date: Annotated[str, typer.Option(help="Date resolved, YYYY-MM-DD.")] = "today",
+    source: Annotated[str, typer.Option(help="Source of the deciding event.")] = "",
+    note: Annotated[str, typer.Option(help="Note.")] = "",
+    force: Annotated[bool, typer.Option("--force", help="Resolve again; the earlier resolution stays on record.")] = False,
+) -> None:
+    """Record a proposition's outcome."""
+    resolution_id = _tracker(ctx).resolve(proposition, outcome, date=date, source=source, note=note, force=force)
+    _say(f"resolution {resolution_id}: {proposition} {outcome.lower()}")
+
+
+@app.command()
+def retract(
+    ctx: typer.Context,
+    kind: Annotated[str, typer.Argument(help="observation, update or resolution.")],
+    row_id: Annotated[str, typer.Argument(metavar="ID", help="The row's id (see history, show or export).")],
+    reason: Annotated[str, typer.Option(help="Why it no longer counts (required).")] = "",
+) -> None:
+    """Retract a row: it stops counting everywhere but stays on record, marked."""
+    for target, target_id in _tracker(ctx).retract(kind, row_id, reason=reason):
+        _say(f"retracted {target} {target_id}")
+
+
+@app.command()
+def history(
+    ctx: typer.Context,
+    proposition: Annotated[str, typer.Argument(help="Proposition id.")],
+    fmt: Annotated[str, typer.Option("--format", help="table, csv or json.")] = "table",
+) -> None:
+    """Every probability a proposition has had, with its method and reason."""
+    fmt = _format(fmt, TABLE_FORMATS)
+    rows = _tracker(ctx).history(proposition)
+    columns = ["as_of", "probability", "method", "rationale", "observation_id", "indicator", "id", "forecaster", "retracted"]
+    _table(rows, columns, fmt)
+
+
+# -- bulk ---------------------------------------------------------------------------------------
+@app.command("import")
+def import_(
+    ctx: typer.Context,
+    file: Annotated[Path, typer.Argument(help="Observations, updates or resolutions CSV (told apart by header).")],
+    apply: Annotated[bool, typer.Option("--apply", help="Record the Bayes update of each observation, in date order.")] = False,
+    by: Annotated[Optional[str], typer.Option(help="Forecaster for updates [env FORECAST_TRACKER_USER].")] = None,
+) -> None:
+    """Import a CSV atomically: every row, or none and a list of every bad row."""
+    r = _tracker(ctx).import_csv(file, apply=apply, by=by)
+    extra = f", {r.updates_applied} update(s) applied" if apply else ""
+    _say(f"imported {r.imported} {r.kind} from {file.name} ({r.duplicates} duplicate(s) skipped, {r.retracted} retracted{extra})")
+
+
+@app.command()
+def export(
+    ctx: typer.Context,
+    what: Annotated[str, typer.Argument(help="observations, updates, propositions, indicators or resolutions.")],
+    fmt: Annotated[str, typer.Option("--format", help="csv or json.")] = "csv",
+    out: Annotated[Optional[Path], typer.Option(help="Write to this file instead of standard output.")] = None,
+) -> None:
+    """Export a table as CSV or JSON."""
+    text = _tracker(ctx).export(what, fmt)
+    if out is None:
+        sys.stdout.write(text)
+    else:
+        from .files import atomic_write
+
+        if not out.parent.exists():
+            raise InputError(f"--out: folder {out.parent} does not exist")
+        atomic_write(out, text)
+        _say(f"wrote {out}")
+
+
+# -- scores and reports -----------------------------------------------------------------------
+@app.command()
+def score(
+    ctx: typer.Context,
+    as_of: Annotated[Optional[str], typer.Option("--as-of", help="Score what was resolved by this date [default today].")] = None,
+    fmt: Annotated[str, typer.Option("--format", help="table or json.")] = "table",
+) -> None:
+    """Score resolved propositions: Brier (both scales), log loss, time averages, Metaculus baseline."""
+    fmt = _format(fmt, ("table", "json"))
+    result = _tracker(ctx).scores(as_of)
+    if fmt == "json":
+        _say(json.dumps(result.as_json(), indent=2))
+        return
+    rows = [{**p, "outcome": p["outcome"]} for p in result.as_json()["propositions"]]
+    _table(rows, ["id", "outcome", "resolved_on", "prior", "final_probability", "brier", "brier_2", "log_loss",
+                  "time_averaged_brier", "baseline_score", "prior_brier"], "table")
+    s = result.as_json()["summary"]
+    skill = "n/a" if s["skill_vs_prior"] is None else f"{s['skill_vs_prior']:+.3f}"
+    mean = "n/a" if s["mean_brier"] is None else f"{s['mean_brier']:.4f}"
+    prior = "n/a" if s["mean_prior_brier"] is None else f"{s['mean_prior_brier']:.4f}"
+    _say(f"{s['n_resolved']} resolved: mean Brier {mean} (commentary's priors {prior}); skill vs prior {skill}")
+
+
+@app.command()
+def report(
+    ctx: typer.Context,
+    month: Annotated[Optional[str], typer.Option(help="One month, YYYY-MM [default the current month].")] = None,
+    from_: Annotated[Optional[str], typer.Option("--from", help="First month of a range, YYYY-MM.")] = None,
+    to: Annotated[Optional[str], typer.Option(help="Last month of a range, YYYY-MM.")] = None,
+    out: Annotated[Path, typer.Option(help="Folder for the scorecards.")] = Path("reports"),
+    fmt: Annotated[str, typer.Option("--format", help="md, html or all.")] = "all",
+) -> None:
+    """Render monthly scorecards (HTML with charts, Markdown) and an index."""
+    from .report import month_range
+    from .validate import today
+
+    fmt = _format(fmt, ("md", "html", "all"))
+    if month and (from_ or to):
+        raise InputError("--month: give either --month or --from/--to, not both")
+    if (from_ is None) != (to is None):
+        raise InputError("--from/--to: give both ends of the range")
+    months = month_range(from_, to) if from_ else month_range(month or today()[:7], month or today()[:7])
+    formats = ("md", "html") if fmt == "all" else (fmt,)
+    tracker = _tracker(ctx)
+    written = _render_with_progress(tracker, months, out, formats)
+    _say(f"wrote {len(written)} file(s) to {out}; open {out / 'index.html'}")
+
+
+def _render_with_progress(tracker, months: list[str], out: Path, formats: tuple[str, ...]) -> list[Path]:  # noqa: ANN001
+    if len(months) == 1:
+        return tracker.report(months, out, formats)
+    from rich.progress import Progress
+
+    with Progress(transient=True, console=_stderr_console()) as progress:
+        task = progress.add_task("rendering scorecards", total=len(months))
+        return tracker.report(months, out, formats, progress=lambda month: progress.advance(task))
+
+
+def _stderr_console():  # noqa: ANN202
+    from rich.console import Console
+
+    return Console(stderr=True)
+
+
+@app.command()
+def demo(
+    ctx: typer.Context,
+    out: Annotated[Path, typer.Option(help="Folder for the demo's database and scorecards.")] = Path("demo"),
+) -> None:
+    """Build a database from the bundled case study and render its scorecards."""
+    from .demo import run_demo
+
+    result = run_demo(out, progress_console=_stderr_console())
+    _table(result.summary, ["id", "prior", "now", "outcome", "brier"], "table", title="Nagorno-Karabakh case study")
+    _say(f"database: {result.database}")
+    _say(f"scorecards: {result.index}")
+
+
+@db_app.command("upgrade")
+def db_upgrade(ctx: typer.Context) -> None:
+    """Apply pending schema migrations (opening a database also does this)."""
+    from .db import Database
+
+    database = Database(ctx.obj["db"], upgrade=False)
+    done = database.upgrade()
+    _say(f"applied {', '.join(done)}" if done else f"schema is current ({database.schema_version()})")
+
+
+@db_app.command("check")
+def db_check(ctx: typer.Context) -> None:
+    """Run SQLite's integrity check and print the schema version."""
+    database = _tracker(ctx).db
+    result = database.integrity_check()
+    _say(f"integrity: {result}; schema {database.schema_version()}")
+    if result != "ok":
+        raise TrackerError("integrity check failed")
+
+
+# -- entry point --------------------------------------------------------------------------------
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI; turn every error into one line on stderr and an exit code (0, 1 or 2)."""
+    from typer._click.exceptions import ClickException
+    from typer.exceptions import Abort, Exit
+
+    args = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in args
+    try:
+        result = app(args=args, prog_name="forecast-tracker", standalone_mode=False)
+    except ValidationErrors as exc:
+        typer.echo(f"error: {exc.summary}", err=True)
+        for problem in exc.problems:
+            typer.echo(f"  {problem}", err=True)
+        return exc.exit_code
+    except TrackerError as exc:
+        typer.echo(f"error: {' '.join(str(exc).split())}", err=True)
+        return exc.exit_code
+    except ClickException as exc:
+        typer.echo(f"error: {' '.join(exc.format_message().split())} (see --help)", err=True)
+        return 2
+    except Exit as exc:
+        return int(exc.exit_code or 0)
+    except (Abort, KeyboardInterrupt):
+        typer.echo("error: aborted", err=True)
+        return 1
+    except Exception as exc:  # noqa: BLE001 - the promise is: no traceback unless asked
+        if debug:
+            raise
+        typer.echo(f"error: unexpected {type(exc).__name__}: {' '.join(str(exc).split())[:300]} (run with --debug for details)", err=True)
+        return 1
+    return int(result) if isinstance(result, int) else 0
+
+
+def run() -> None:
+    sys.exit(main())

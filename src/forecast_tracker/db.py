@@ -1,0 +1,216 @@
+"""Engine, SQLite pragmas and schema version. The only module that knows it may be talking to SQLite."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import os
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
+from sqlalchemy.exc import DatabaseError, OperationalError
+
+from .errors import InputError, TrackerError
+from .migrations import MIGRATIONS
+
+DEFAULT_DB = "forecast.db"
+BUSY_TIMEOUT_MS = 10_000
+LOCK_RETRIES = 5
+
+
+def utc_now() -> str:
+    """The current time as ISO 8601 UTC text, as every `recorded_at` is stored."""
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+def resolve_location(db: str | os.PathLike | None) -> str:
+    """`--db`, else `FORECAST_TRACKER_DB`, else `./forecast.db`."""
+    if db:
+        return str(db)
+    return os.environ.get("FORECAST_TRACKER_DB") or DEFAULT_DB
+
+
+def _is_url(location: str) -> bool:
+    return "://" in location
+
+
+def _sqlite_path(location: str) -> Path | None:
+    if not _is_url(location):
+        return Path(location)
+    if location.startswith("sqlite:///"):
+        rest = location[len("sqlite:///") :].split("?")[0]
+        return Path(rest) if rest and rest != ":memory:" else None
+    return None
+
+
+def _check_sqlite_file(path: Path, create: bool) -> None:
+    if not path.parent.exists():
+        raise InputError(f"--db: folder {path.parent} does not exist")
+    if path.is_dir():
+        raise InputError(f"--db: {path} is a folder, not a database file")
+    if not path.exists():
+        if not create:
+            raise InputError(f"--db: no database at {path} (run 'forecast-tracker init' first)")
+        return
+    with open(path, "rb") as fh:
+        header = fh.read(16)
+    if header and header != b"SQLite format 3\x00":
+        raise InputError(f"--db: {path} is not a SQLite database")
+
+
+class Database:
+    """An engine plus the rules for transactions: one per user action, writes take the lock first."""
+
+    def __init__(self, location: str | os.PathLike | None = None, *, create: bool = False, upgrade: bool = True):
+        self.location = resolve_location(location)
+        path = _sqlite_path(self.location)
+        self.path = path
+        if path is not None:
+            _check_sqlite_file(path, create)
+            url = self.location if _is_url(self.location) else f"sqlite:///{path}"
+        else:
+            url = self.location
+        self.is_sqlite = url.startswith("sqlite")
+        self.engine: Engine = create_engine(url)
+        if self.is_sqlite:
+            _install_sqlite_pragmas(self.engine)
+        self.check_schema(create=create, upgrade=upgrade)
+
+    # -- transactions -------------------------------------------------------------------------
+    @contextlib.contextmanager
+    def write(self) -> Iterator[Connection]:
+        """One write transaction. SQLite takes the write lock at BEGIN (IMMEDIATE), so two writers
+        queue on the busy timeout instead of failing on a lock upgrade; a lock that outlasts the
+        timeout is retried a bounded number of times before it reaches the user."""
+        for attempt in range(LOCK_RETRIES):
+            conn = self.engine.connect().execution_options(sqlite_immediate=True)
+            try:
+                conn.begin()
+            except OperationalError as exc:
+                conn.close()
+                if _is_locked(exc) and attempt < LOCK_RETRIES - 1:
+                    time.sleep(0.05 * (attempt + 1))
+                    continue
+                raise _translate(exc, self.location) from None
+            break
+        try:
+            yield conn
+            conn.commit()
+        except OperationalError as exc:
+            conn.rollback()
+            raise _translate(exc, self.location) from None
+        except BaseException:
+            conn.rollback()
+            raise
+        finally:
+            conn.close()
+
+    @contextlib.contextmanager
+    def read(self) -> Iterator[Connection]:
+        """A read transaction: a consistent snapshot for a whole command."""
+        conn = self.engine.connect()
+        try:
+            conn.begin()
+            yield conn
+            conn.rollback()
+        except OperationalError as exc:
+            raise _translate(exc, self.location) from None
+        finally:
+            conn.close()
+
+    # -- schema ---------------------------------------------------------------------------------
+    def applied_migrations(self, conn: Connection) -> list[str]:
+        if not inspect(conn).has_table("schema_migration"):
+            return []
+        return [row[0] for row in conn.execute(text("SELECT name FROM schema_migration ORDER BY name"))]
+
+    def check_schema(self, *, create: bool, upgrade: bool) -> None:
+        known = [name for name, _ in MIGRATIONS]
+        try:
+            with self.read() as conn:
+                applied = self.applied_migrations(conn)
+                tables = inspect(conn).get_table_names()
+        except DatabaseError as exc:
+            raise InputError(f"--db: {self.location} cannot be read as a database ({_first_line(exc)})") from None
+        unknown = [name for name in applied if name not in known]
+        if unknown:
+            raise InputError(
+                f"--db: {self.location} was written by a newer release of forecast-tracker "
+                f"(schema {unknown[-1]}); upgrade forecast-tracker to use it"
+            )
+        if not applied and tables and not create:
+            raise InputError(f"--db: {self.location} is a SQLite database but not a forecast-tracker one")
+        pending = [name for name in known if name not in applied]
+        if pending and (upgrade or create):
+            self.upgrade()
+
+    def schema_version(self) -> str:
+        with self.read() as conn:
+            applied = self.applied_migrations(conn)
+        return applied[-1] if applied else ""
+
+    def upgrade(self) -> list[str]:
+        """Apply pending migrations, each in one transaction with its record. Returns their names."""
+        done: list[str] = []
+        for name, migrate in MIGRATIONS:
+            with self.write() as conn:
+                if not inspect(conn).has_table("schema_migration"):
+                    conn.execute(text("CREATE TABLE schema_migration (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)"))
+                if conn.execute(text("SELECT 1 FROM schema_migration WHERE name = :n"), {"n": name}).first():
+                    continue
+                migrate(conn)
+                conn.execute(text("INSERT INTO schema_migration (name, applied_at) VALUES (:n, :t)"), {"n": name, "t": utc_now()})
+            done.append(name)
+        return done
+
+    def integrity_check(self) -> str:
+        if not self.is_sqlite:
+            return "ok"
+        with self.read() as conn:
+            return str(conn.execute(text("PRAGMA integrity_check")).scalar())
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def _install_sqlite_pragmas(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record):  # noqa: ANN001
+        # Let us issue BEGIN ourselves (pysqlite's implicit transactions begin too late to lock).
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA foreign_keys = ON")
+        try:
+            cursor.execute("PRAGMA journal_mode = WAL")
+        except Exception:  # noqa: BLE001 - a read-only file cannot switch journal mode; reads still work
+            pass
+        cursor.execute("PRAGMA synchronous = NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn):  # noqa: ANN001
+        immediate = conn.get_execution_options().get("sqlite_immediate")
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def _is_locked(exc: Exception) -> bool:
+    return "locked" in str(exc) or "busy" in str(exc)
+
+
+def _first_line(exc: Exception) -> str:
+    orig = getattr(exc, "orig", None)
+    return str(orig if orig is not None else exc).splitlines()[0]
+
+
+def _translate(exc: OperationalError, location: str) -> TrackerError:
+    message = _first_line(exc)
+    if "readonly" in message or "read-only" in message:
+        return InputError(f"--db: {location} is read-only")
+    if _is_locked(exc):
+        return TrackerError(f"database {location} stayed locked by another writer; try again")
+    if "unable to open" in message:
+        return InputError(f"--db: cannot open {location} ({message})")
+    return TrackerError(f"database error: {message}")

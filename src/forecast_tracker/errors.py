@@ -1,0 +1,24 @@
+"""The project's error types: the core raises these, the CLI turns them into a line and an exit code."""
+
+from __future__ import annotations
+
+
+class TrackerError(Exception):
+    """A failure that is not the user's fault (exit code 1)."""
+
+    exit_code = 1
+
+
+class InputError(TrackerError):
+    """Bad input or usage: nothing was written (exit code 2)."""
+
+    exit_code = 2
+
+
+class ValidationErrors(InputError):
+    """Several problems found in one file or one batch, reported together."""
+
+    def __init__(self, summary: str, problems: list[str]):
+        self.summary = summary
+        self.problems = list(problems)
+        super().__init__(f"{summary}: " + "; ".join(self.problems[:3]) + (" ..." if len(problems) > 3 else ""))

@@ -1,0 +1,356 @@
+"""Every query and write. Functions take an open connection; the caller owns the transaction.
+
+Nothing here commits, prints or exits. Written against SQLAlchemy Core so it runs on SQLite and
+PostgreSQL alike.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict
+from typing import Any
+
+from sqlalchemy import Connection, func, insert, select, text
+
+from .catalog import IndicatorDef, PropositionDef
+from .db import utc_now
+from .models import (
+    DefinitionRevision,
+    Indicator,
+    Observation,
+    Proposition,
+    Resolution,
+    Retraction,
+    Source,
+    Update,
+)
+
+T_SOURCE = Source.__table__
+T_PROPOSITION = Proposition.__table__
+T_INDICATOR = Indicator.__table__
+T_REVISION = DefinitionRevision.__table__
+T_OBSERVATION = Observation.__table__
+T_UPDATE = Update.__table__
+T_RESOLUTION = Resolution.__table__
+T_RETRACTION = Retraction.__table__
+
+RETRACTABLE = {"observation": T_OBSERVATION, "update": T_UPDATE, "resolution": T_RESOLUTION}
+
+
+def _not_retracted(target: str, id_column) -> Any:  # noqa: ANN001
+    r = T_RETRACTION
+    return ~select(r.c.id).where(r.c.target == target, r.c.target_id == id_column).exists()
+
+
+# -- catalog ----------------------------------------------------------------------------------
+def _source_id(conn: Connection, definition: PropositionDef) -> int:
+    src = asdict(definition.source)
+    cond = [getattr(T_SOURCE.c, k).is_(None) if v is None else getattr(T_SOURCE.c, k) == v for k, v in src.items()]
+    found = conn.execute(select(T_SOURCE.c.id).where(*cond)).scalar()
+    if found is not None:
+        return int(found)
+    return int(conn.execute(insert(T_SOURCE).values(**src)).inserted_primary_key[0])
+
+
+def _proposition_row(conn: Connection, d: PropositionDef) -> dict[str, Any]:
+    return {
+        "id": d.id, "statement": d.statement, "question": d.question,
+        "resolution_criteria": d.resolution_criteria, "opened": d.opened, "resolve_by": d.resolve_by,
+        "prior": d.prior, "prior_phrase": d.prior_phrase, "source_id": _source_id(conn, d),
+        "quote": d.quote, "tags": json.dumps(d.tags), "file": d.file, "fingerprint": d.fingerprint(),
+    }
+
+
+def _indicator_row(d: IndicatorDef) -> dict[str, Any]:
+    row = asdict(d)
+    row["fingerprint"] = d.fingerprint()
+    return row
+
+
+def _record_revision(conn: Connection, kind: str, ref_id: str, fingerprint: str, content: dict, now: str) -> None:
+    conn.execute(
+        insert(T_REVISION).values(
+            kind=kind, ref_id=ref_id, fingerprint=fingerprint, content=json.dumps(content, sort_keys=True, default=str), recorded_at=now
+        )
+    )
+
+
+def sync_definitions(conn: Connection, definitions: Sequence[PropositionDef]) -> dict[str, list[str]]:
+    """Add new definitions, update changed ones (old versions kept as revisions), report vanished ones."""
+    now = utc_now()
+    result: dict[str, list[str]] = {"added": [], "changed": [], "unchanged": [], "vanished": []}
+    existing_p = dict(conn.execute(select(T_PROPOSITION.c.id, T_PROPOSITION.c.fingerprint)).all())
+    existing_i = dict(conn.execute(select(T_INDICATOR.c.id, T_INDICATOR.c.fingerprint)).all())
+    seen_p, seen_i = set(), set()
+    for d in definitions:
+        seen_p.add(d.id)
+        fp = d.fingerprint()
+        content = {k: v for k, v in asdict(d).items() if k != "indicators"}
+        if d.id not in existing_p:
+            conn.execute(insert(T_PROPOSITION).values(**_proposition_row(conn, d), created_at=now, updated_at=now))
+            _record_revision(conn, "proposition", d.id, fp, content, now)
+            result["added"].append(f"proposition {d.id}")
+        elif existing_p[d.id] != fp:
+            conn.execute(T_PROPOSITION.update().where(T_PROPOSITION.c.id == d.id).values(**_proposition_row(conn, d), updated_at=now))
+            _record_revision(conn, "proposition", d.id, fp, content, now)
+            result["changed"].append(f"proposition {d.id}")
+        else:
+            result["unchanged"].append(f"proposition {d.id}")
+        for ind in d.indicators:
+            seen_i.add(ind.id)
+            row = _indicator_row(ind)
+            if ind.id not in existing_i:
+                conn.execute(insert(T_INDICATOR).values(**row, created_at=now, updated_at=now))
+                _record_revision(conn, "indicator", ind.id, row["fingerprint"], asdict(ind), now)
+                result["added"].append(f"indicator {ind.id}")
+            elif existing_i[ind.id] != row["fingerprint"]:
+                conn.execute(T_INDICATOR.update().where(T_INDICATOR.c.id == ind.id).values(**row, updated_at=now))
+                _record_revision(conn, "indicator", ind.id, row["fingerprint"], asdict(ind), now)
+                result["changed"].append(f"indicator {ind.id}")
+            else:
+                result["unchanged"].append(f"indicator {ind.id}")
+    result["vanished"] = [f"proposition {p}" for p in sorted(set(existing_p) - seen_p)] + [
+        f"indicator {i}" for i in sorted(set(existing_i) - seen_i)
+    ]
+    return result
+
+
+# -- lookups ------------------------------------------------------------------------------------
+def proposition_ids(conn: Connection) -> list[str]:
+    return list(conn.execute(select(T_PROPOSITION.c.id).order_by(T_PROPOSITION.c.id)).scalars())
+
+
+def indicator_ids(conn: Connection) -> list[str]:
+    return list(conn.execute(select(T_INDICATOR.c.id).order_by(T_INDICATOR.c.id)).scalars())
+
+
+def get_proposition(conn: Connection, proposition_id: str) -> dict[str, Any] | None:
+    p, s = T_PROPOSITION, T_SOURCE
+    row = conn.execute(
+        select(p, s.c.title.label("source_title"), s.c.author.label("source_author"), s.c.publisher.label("source_publisher"),
+               s.c.published.label("source_published"), s.c.url.label("source_url"))
+        .select_from(p.outerjoin(s, p.c.source_id == s.c.id))
+        .where(p.c.id == proposition_id)
+    ).mappings().first()
+    return dict(row) if row else None
+
+
+def get_indicator(conn: Connection, indicator_id: str) -> dict[str, Any] | None:
+    row = conn.execute(select(T_INDICATOR).where(T_INDICATOR.c.id == indicator_id)).mappings().first()
+    return dict(row) if row else None
+
+
+def indicators_of(conn: Connection, proposition_id: str) -> list[dict[str, Any]]:
+    rows = conn.execute(select(T_INDICATOR).where(T_INDICATOR.c.proposition_id == proposition_id).order_by(T_INDICATOR.c.id))
+    return [dict(r) for r in rows.mappings()]
+
+
+def all_indicators(conn: Connection) -> list[dict[str, Any]]:
+    return [dict(r) for r in conn.execute(select(T_INDICATOR).order_by(T_INDICATOR.c.id)).mappings()]
+
+
+def all_propositions(conn: Connection) -> list[dict[str, Any]]:
+    p, s = T_PROPOSITION, T_SOURCE
+    rows = conn.execute(
+        select(p, s.c.title.label("source_title"), s.c.author.label("source_author"))
+        .select_from(p.outerjoin(s, p.c.source_id == s.c.id))
+        .order_by(p.c.id)
+    ).mappings()
+    return [dict(r) for r in rows]
+
+
+# -- point-in-time state ------------------------------------------------------------------------
+def _latest_update(proposition_col, as_of: str, column):  # noqa: ANN001
+    u = T_UPDATE
+    return (
+        select(column)
+        .where(u.c.proposition_id == proposition_col, u.c.as_of <= as_of, _not_retracted("update", u.c.id))
+        .order_by(u.c.as_of.desc(), u.c.id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+
+
+def current_resolution_query(proposition_col, as_of: str | None, column):  # noqa: ANN001
+    r = T_RESOLUTION
+    cond = [r.c.proposition_id == proposition_col, _not_retracted("resolution", r.c.id)]
+    if as_of is not None:
+        cond.append(r.c.resolved_on <= as_of)
+    return select(column).where(*cond).order_by(r.c.id.desc()).limit(1).scalar_subquery()
+
+
+def standing(conn: Connection, as_of: str, proposition_id: str | None = None) -> list[dict[str, Any]]:
+    """Each proposition's standing probability, last-update date and status as of a date, in one query."""
+    p = T_PROPOSITION
+    u = T_UPDATE
+    query = select(
+        p.c.id, p.c.statement, p.c.resolve_by, p.c.opened, p.c.prior,
+        func.coalesce(_latest_update(p.c.id, as_of, u.c.probability), p.c.prior).label("probability"),
+        _latest_update(p.c.id, as_of, u.c.as_of).label("updated_on"),
+        func.coalesce(current_resolution_query(p.c.id, as_of, T_RESOLUTION.c.outcome), "open").label("status"),
+    ).order_by(p.c.id)
+    if proposition_id is not None:
+        query = query.where(p.c.id == proposition_id)
+    return [dict(r) for r in conn.execute(query).mappings()]
+
+
+def standing_probability(conn: Connection, proposition_id: str, as_of: str) -> float:
+    rows = standing(conn, as_of, proposition_id)
+    return float(rows[0]["probability"])
+
+
+def current_resolution(conn: Connection, proposition_id: str) -> dict[str, Any] | None:
+    r = T_RESOLUTION
+    row = conn.execute(
+        select(r).where(r.c.proposition_id == proposition_id, _not_retracted("resolution", r.c.id)).order_by(r.c.id.desc()).limit(1)
+    ).mappings().first()
+    return dict(row) if row else None
+
+
+# -- writes -------------------------------------------------------------------------------------
+def insert_observation(conn: Connection, row: dict[str, Any]) -> int:
+    values = {"note": "", **row}
+    values.setdefault("recorded_at", utc_now())
+    return int(conn.execute(insert(T_OBSERVATION).values(**values)).inserted_primary_key[0])
+
+
+def insert_observations(conn: Connection, rows: Iterable[dict[str, Any]], chunk: int = 5000) -> int:
+    """Bulk insert with Core executemany in chunks (one transaction, bounded memory)."""
+    count = 0
+    batch: list[dict[str, Any]] = []
+    stmt = insert(T_OBSERVATION)
+    for row in rows:
+        batch.append(row)
+        if len(batch) >= chunk:
+            conn.execute(stmt, batch)
+            count += len(batch)
+            batch = []
+    if batch:
+        conn.execute(stmt, batch)
+        count += len(batch)
+    return count
+
+
+def insert_update(conn: Connection, row: dict[str, Any]) -> int:
+    values = {"rationale": "", "forecaster": "", **row}
+    values.setdefault("recorded_at", utc_now())
+    return int(conn.execute(insert(T_UPDATE).values(**values)).inserted_primary_key[0])
+
+
+def insert_resolution(conn: Connection, row: dict[str, Any]) -> int:
+    values = {"source": "", "note": "", **row}
+    values.setdefault("recorded_at", utc_now())
+    return int(conn.execute(insert(T_RESOLUTION).values(**values)).inserted_primary_key[0])
+
+
+def insert_retraction(conn: Connection, target: str, target_id: int, reason: str) -> int:
+    return int(
+        conn.execute(
+            insert(T_RETRACTION).values(target=target, target_id=target_id, reason=reason, recorded_at=utc_now())
+        ).inserted_primary_key[0]
+    )
+
+
+def get_row(conn: Connection, target: str, row_id: int) -> dict[str, Any] | None:
+    table = RETRACTABLE[target]
+    row = conn.execute(select(table).where(table.c.id == row_id)).mappings().first()
+    return dict(row) if row else None
+
+
+def retraction_of(conn: Connection, target: str, row_id: int) -> dict[str, Any] | None:
+    r = T_RETRACTION
+    row = conn.execute(select(r).where(r.c.target == target, r.c.target_id == row_id)).mappings().first()
+    return dict(row) if row else None
+
+
+def updates_from_observation(conn: Connection, observation_id: int) -> list[int]:
+    u = T_UPDATE
+    return list(
+        conn.execute(select(u.c.id).where(u.c.observation_id == observation_id, _not_retracted("update", u.c.id))).scalars()
+    )
+
+
+def max_id(conn: Connection, target: str) -> int:
+    table = RETRACTABLE[target]
+    return int(conn.execute(select(func.coalesce(func.max(table.c.id), 0))).scalar())
+
+
+def observation_keys(conn: Connection) -> set[tuple]:
+    """(indicator, observed_on, value, source, note) of every stored observation, for duplicate checks."""
+    o = T_OBSERVATION
+    rows = conn.execute(select(o.c.indicator_id, o.c.observed_on, o.c.value, o.c.source, o.c.note))
+    return {(i, d, None if v is None else float(v), s, n) for i, d, v, s, n in rows}
+
+
+def update_keys(conn: Connection) -> set[tuple]:
+    u = T_UPDATE
+    rows = conn.execute(select(u.c.proposition_id, u.c.as_of, u.c.probability, u.c.method, u.c.rationale, u.c.forecaster))
+    return {(p, a, float(pr), m, r, f) for p, a, pr, m, r, f in rows}
+
+
+def resolution_keys(conn: Connection) -> set[tuple]:
+    r = T_RESOLUTION
+    return set(conn.execute(select(r.c.proposition_id, r.c.outcome, r.c.resolved_on, r.c.source, r.c.note)).all())
+
+
+# -- history and exports ---------------------------------------------------------------------
+def _retraction_reason(target: str, id_column):  # noqa: ANN001
+    r = T_RETRACTION
+    return select(r.c.reason).where(r.c.target == target, r.c.target_id == id_column).limit(1).scalar_subquery()
+
+
+def observations(conn: Connection, proposition_id: str | None = None, until: str | None = None) -> list[dict[str, Any]]:
+    o, i = T_OBSERVATION, T_INDICATOR
+    query = (
+        select(
+            o.c.id, o.c.indicator_id.label("indicator"), i.c.proposition_id.label("proposition"), o.c.observed_on, o.c.value,
+            o.c.source, o.c.note, o.c.recorded_at, _retraction_reason("observation", o.c.id).label("retracted"),
+        )
+        .select_from(o.join(i, o.c.indicator_id == i.c.id))
+        .order_by(o.c.id)
+    )
+    if proposition_id is not None:
+        query = query.where(i.c.proposition_id == proposition_id)
+    if until is not None:
+        query = query.where(o.c.observed_on <= until)
+    return [dict(r) for r in conn.execute(query).mappings()]
+
+
+def updates(conn: Connection, proposition_id: str | None = None, until: str | None = None) -> list[dict[str, Any]]:
+    u, o = T_UPDATE, T_OBSERVATION
+    query = (
+        select(
+            u.c.id, u.c.proposition_id.label("proposition"), u.c.as_of, u.c.probability, u.c.method, u.c.rationale,
+            u.c.observation_id, o.c.indicator_id.label("indicator"), u.c.likelihood_ratio, u.c.forecaster, u.c.recorded_at,
+            _retraction_reason("update", u.c.id).label("retracted"),
+        )
+        .select_from(u.outerjoin(o, u.c.observation_id == o.c.id))
+        .order_by(u.c.id)
+    )
+    if proposition_id is not None:
+        query = query.where(u.c.proposition_id == proposition_id)
+    if until is not None:
+        query = query.where(u.c.as_of <= until)
+    return [dict(r) for r in conn.execute(query).mappings()]
+
+
+def resolutions(conn: Connection, proposition_id: str | None = None) -> list[dict[str, Any]]:
+    r = T_RESOLUTION
+    query = select(
+        r.c.id, r.c.proposition_id.label("proposition"), r.c.outcome, r.c.resolved_on, r.c.source, r.c.note, r.c.recorded_at,
+        _retraction_reason("resolution", r.c.id).label("retracted"),
+    ).order_by(r.c.id)
+    if proposition_id is not None:
+        query = query.where(r.c.proposition_id == proposition_id)
+    return [dict(x) for x in conn.execute(query).mappings()]
+
+
+def counts(conn: Connection) -> dict[str, int]:
+    tables = {"propositions": T_PROPOSITION, "indicators": T_INDICATOR, "observations": T_OBSERVATION, "updates": T_UPDATE,
+              "resolutions": T_RESOLUTION, "retractions": T_RETRACTION}
+    return {name: int(conn.execute(select(func.count()).select_from(t)).scalar()) for name, t in tables.items()}
+
+
+def raw(conn: Connection, sql: str, **params: Any) -> list[dict[str, Any]]:
+    return [dict(r) for r in conn.execute(text(sql), params).mappings()]

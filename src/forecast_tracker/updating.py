@@ -1,0 +1,151 @@
+"""Pure probability arithmetic: parsing, ICD 203 words, odds and likelihood ratios.
+
+Nothing here touches a database or a file.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from .errors import InputError
+
+P_MIN = 0.001
+P_MAX = 0.999
+
+# ICD 203 bands: (term, synonym, low, high). A term maps to its band's midpoint.
+ICD203_BANDS: tuple[tuple[str, str, float, float], ...] = (
+    ("almost no chance", "remote", 0.01, 0.05),
+    ("very unlikely", "highly improbable", 0.05, 0.20),
+    ("unlikely", "improbable", 0.20, 0.45),
+    ("roughly even chance", "roughly even odds", 0.45, 0.55),
+    ("likely", "probable", 0.55, 0.80),
+    ("very likely", "highly probable", 0.80, 0.95),
+    ("almost certain", "nearly certain", 0.95, 0.99),
+)
+
+_TERMS: dict[str, float] = {}
+for _term, _synonym, _low, _high in ICD203_BANDS:
+    _TERMS[_term] = _TERMS[_synonym] = round((_low + _high) / 2, 6)
+
+ICD203_TERMS: tuple[str, ...] = tuple(_TERMS)
+
+
+def parse_probability(text: str | float, *, field: str = "probability", strict_range: bool = True) -> float:
+    """Parse `0.7`, `70%` or an ICD 203 term into a probability in (0, 1).
+
+    With `strict_range`, values outside [0.001, 0.999] are refused: certainty is recorded with
+    `resolve`, not with a probability.
+    """
+    if isinstance(text, bool):
+        raise InputError(f"{field}: expected a probability, got {text!r}")
+    if isinstance(text, (int, float)):
+        value = float(text)
+    else:
+        raw = str(text).strip()
+        key = " ".join(raw.lower().replace("_", " ").replace("-", " ").split())
+        if key in _TERMS:
+            return _TERMS[key]
+        try:
+            value = float(raw[:-1]) / 100 if raw.endswith("%") else float(raw)
+        except ValueError:
+            raise InputError(
+                f"{field}: {raw[:40]!r} is not a probability (use 0.7, 70% or an ICD 203 term such as 'likely')"
+            ) from None
+    if math.isnan(value) or math.isinf(value):
+        raise InputError(f"{field}: {value} is not a probability")
+    if strict_range and not (P_MIN <= value <= P_MAX):
+        raise InputError(
+            f"{field}: {value:g} is outside [{P_MIN}, {P_MAX}] (record certainty with 'resolve', not a probability)"
+        )
+    if not strict_range and not (0 < value < 1):
+        raise InputError(f"{field}: {value:g} must be strictly between 0 and 1")
+    return value
+
+
+def icd203_term(probability: float) -> str:
+    """The ICD 203 term whose band holds `probability` (band edges go to the band nearer 50%)."""
+    p = float(probability)
+    if p < 0.5:
+        for term, _syn, low, high in ICD203_BANDS:
+            if p < high:
+                return term
+        return ICD203_BANDS[3][0]
+    for term, _syn, low, high in reversed(ICD203_BANDS):
+        if p > low:
+            return term
+    return ICD203_BANDS[3][0]
+
+
+def describe(probability: float) -> str:
+    """A probability with its word, as reports show it: `0.85 (very likely)`."""
+    return f"{probability:.2f} ({icd203_term(probability)})"
+
+
+def clamp(probability: float) -> float:
+    """Keep a probability within [0.001, 0.999]."""
+    return min(P_MAX, max(P_MIN, probability))
+
+
+def odds(probability: float) -> float:
+    return probability / (1.0 - probability)
+
+
+def probability_from_odds(value: float) -> float:
+    return value / (1.0 + value)
+
+
+def decibans(likelihood_ratio: float) -> float:
+    """Weight of evidence of a likelihood ratio: 10 x log10(LR)."""
+    return 10.0 * math.log10(likelihood_ratio)
+
+
+def apply_likelihood_ratio(prior: float, likelihood_ratio: float) -> float:
+    """Posterior probability after multiplying the odds by `likelihood_ratio`, clamped."""
+    if likelihood_ratio <= 0 or math.isnan(likelihood_ratio):
+        raise InputError(f"likelihood_ratio: {likelihood_ratio} must be > 0")
+    return clamp(probability_from_odds(odds(prior) * likelihood_ratio))
+
+
+def fires(kind: str, value: float | None, threshold: float | None) -> bool:
+    """Whether an observation of an indicator counts as the signpost firing."""
+    if kind == "event":
+        return value is None or value >= 1
+    if value is None or threshold is None:
+        return False
+    return value >= threshold
+
+
+@dataclass(frozen=True)
+class ProposedUpdate:
+    """What one observation implies for its proposition."""
+
+    prior: float
+    fired: bool
+    likelihood_ratio: float | None  # None: the observation moves nothing
+    posterior: float
+
+    @property
+    def decibans(self) -> float:
+        return decibans(self.likelihood_ratio) if self.likelihood_ratio else 0.0
+
+    @property
+    def moves(self) -> bool:
+        return self.likelihood_ratio is not None and self.likelihood_ratio != 1.0
+
+
+def propose(
+    prior: float,
+    *,
+    kind: str,
+    value: float | None,
+    threshold: float | None,
+    likelihood_ratio: float,
+    likelihood_ratio_if_not_met: float | None,
+) -> ProposedUpdate:
+    """The Bayes update an observation proposes (odds form)."""
+    did_fire = fires(kind, value, threshold)
+    ratio = likelihood_ratio if did_fire else likelihood_ratio_if_not_met
+    if ratio is None:
+        return ProposedUpdate(prior, did_fire, None, prior)
+    return ProposedUpdate(prior, did_fire, ratio, apply_likelihood_ratio(prior, ratio))
