@@ -170,10 +170,15 @@ def parse_proposition_file(text: str, file: str) -> tuple[PropositionDef | None,
     """Parse one catalog file's text. Returns the definition (None if unusable) and its problems."""
     import yaml
 
+    class _Loader(yaml.SafeLoader):
+        """Keeps dates as text so `2025-13-01` is our error with a key path, not PyYAML's crash."""
+
+    _Loader.add_constructor("tag:yaml.org,2002:timestamp", lambda loader, node: loader.construct_scalar(node))
+
     c = _Collector(file)
     try:
-        doc = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
+        doc = yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
+    except (yaml.YAMLError, ValueError, RecursionError) as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}" if mark else ""
         c.add(where, f"not valid YAML: {getattr(exc, 'problem', None) or exc}")

@@ -188,12 +188,12 @@ def _validate_observations(conn, rows, problems, propositions, resolved, now, re
         if not row["observed_on"].strip():
             problems.add(line, "observed_on", "required")
             continue
+        key = (ind_id, day, value, source, note)
+        if key in seen:  # checked first: a duplicate is not a new observation
+            report.duplicates += 1
+            continue
         if ind["proposition_id"] in resolved:
             problems.add(line, "indicator", f"its proposition {ind['proposition_id']} is resolved; no new observations")
-            continue
-        key = (ind_id, day, value, source, note)
-        if key in seen:
-            report.duplicates += 1
             continue
         seen.add(key)
         valid.append({"indicator_id": ind_id, "observed_on": day, "value": value, "source": source, "note": note,
@@ -246,12 +246,12 @@ def _validate_updates(conn, rows, problems, propositions, resolved, now, report,
         if day < prop["opened"]:
             problems.add(line, "as_of", f"{day} is before {pid} opened ({prop['opened']})")
             continue
-        if pid in resolved:
-            problems.add(line, "proposition", f"{pid} is resolved; no new updates")
-            continue
         key = (pid, day, probability, method, rationale, by)
         if key in seen:
             report.duplicates += 1
+            continue
+        if pid in resolved:
+            problems.add(line, "proposition", f"{pid} is resolved; no new updates")
             continue
         seen.add(key)
         valid.append({"proposition_id": pid, "as_of": day, "probability": probability, "method": method, "rationale": rationale,

@@ -1,0 +1,132 @@
+"""Every test gets its own database (through FORECAST_TRACKER_DB) and its own working folder."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import textwrap
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from forecast_tracker.cli import main
+
+WIDGET = textwrap.dedent(
+    """\
+    proposition:
+      id: widget-launch
+      statement: The widget launches.
+      question: Will the widget go on sale by 2026-06-30?
+      resolution_criteria: YES if the widget is on sale on or before 2026-06-30.
+      opened: 2025-01-01
+      resolve_by: 2026-06-30
+      prior: likely
+      prior_phrase: "is likely to launch"
+      source:
+        title: Widget outlook
+        author: A. Writer
+        published: 2025-01-01
+        quote: "the widget is likely to launch"
+      tags: [widgets]
+    indicators:
+      - id: widget-factory-built
+        description: The factory is built.
+        kind: event
+        likelihood_ratio: 3
+        rationale: Factories are built for products that launch.
+      - id: widget-orders
+        description: Pre-orders reach 1000.
+        kind: count
+        threshold: 1000
+        likelihood_ratio: 2
+        likelihood_ratio_if_not_met: 0.5
+      - id: widget-recall
+        description: A safety recall is announced.
+        kind: event
+        likelihood_ratio: 0.25
+    """
+)
+
+GADGET = textwrap.dedent(
+    """\
+    proposition:
+      id: gadget-ban
+      statement: The gadget is banned.
+      question: Will the gadget be banned by 2026-12-31?
+      resolution_criteria: YES if a national ban on the gadget takes effect on or before 2026-12-31.
+      opened: 2025-01-01
+      resolve_by: 2026-12-31
+      prior: 0.2
+      source:
+        title: Gadget watch
+    indicators:
+      - id: gadget-bill
+        description: A bill to ban the gadget is introduced.
+        kind: event
+        likelihood_ratio: 2
+      - id: gadget-sales
+        description: Monthly gadget sales, thousands.
+        kind: level
+        threshold: 50
+        likelihood_ratio: 0.5
+    """
+)
+
+
+@dataclass
+class Result:
+    code: int
+    out: str
+    err: str
+
+    @property
+    def json(self):  # noqa: ANN201
+        return json.loads(self.out)
+
+
+@pytest.fixture(autouse=True)
+def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("FORECAST_TRACKER_DB", str(tmp_path / "test.db"))
+    monkeypatch.setenv("FORECAST_TRACKER_USER", "tester")
+    monkeypatch.setenv("COLUMNS", "200")
+    return tmp_path
+
+
+@pytest.fixture
+def cli(capsys: pytest.CaptureFixture[str]):  # noqa: ANN201
+    def run(*args: str) -> Result:
+        capsys.readouterr()
+        code = main([str(a) for a in args])
+        captured = capsys.readouterr()
+        return Result(code, captured.out, captured.err)
+
+    return run
+
+
+@pytest.fixture
+def catalog(tmp_path: Path) -> Path:
+    folder = tmp_path / "indicators"
+    folder.mkdir()
+    (folder / "widget-launch.yaml").write_text(WIDGET)
+    (folder / "gadget-ban.yaml").write_text(GADGET)
+    return folder
+
+
+@pytest.fixture
+def db(cli, catalog: Path, tmp_path: Path) -> Path:  # noqa: ANN001
+    """An initialised database holding the two test propositions."""
+    result = cli("init", "--catalog", catalog)
+    assert result.code == 0, result.err
+    return tmp_path / "test.db"
+
+
+def snapshot(path: Path) -> dict[str, list[tuple]]:
+    """Every row of every table, to prove a failed command changed nothing."""
+    conn = sqlite3.connect(path)
+    try:
+        tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table' ORDER BY name")]
+        return {t: conn.execute(f"SELECT * FROM {t} ORDER BY 1").fetchall() for t in tables}
+    finally:
+        conn.close()

@@ -1,0 +1,148 @@
+"""The whole workflow through the CLI, on a catalog of the tests' own."""
+
+import json
+
+import pytest
+from conftest import snapshot
+
+from forecast_tracker.api import Tracker
+
+
+def test_init_to_resolve(cli, db):
+    listed = cli("list", "--format", "json", "--as-of", "2025-06-01").json
+    assert [row["id"] for row in listed] == ["gadget-ban", "widget-launch"]
+    assert set(listed[0]) >= {"id", "statement", "status", "probability", "as_of", "resolve_by"}
+    assert listed[1]["probability"] == 0.675
+
+    proposed = cli("observe", "widget-factory-built", "--date", "2025-02-01", "--source", "news")
+    assert proposed.code == 0
+    assert "0.68 (likely) -> 0.86 (very likely)" in proposed.out
+    assert "+4.8 dB" in proposed.out and "--apply" in proposed.out
+    assert cli("history", "widget-launch", "--format", "json").json[-1]["method"] == "prior"  # nothing recorded
+
+    applied = cli("observe", "widget-orders", "--value", "400", "--date", "2025-03-01", "--source", "shop", "--apply")
+    assert "0.68 (likely) -> 0.51" in applied.out and "-3.0 dB" in applied.out and "recorded as update" in applied.out
+
+    assert cli("update", "widget-launch", "80%", "--date", "2025-04-01", "--rationale", "launch event booked").code == 0
+    history = cli("history", "widget-launch", "--format", "json").json
+    assert [h["method"] for h in history] == ["prior", "indicator", "manual"]
+    assert history[1]["indicator"] == "widget-orders" and history[1]["observation_id"] == 2
+    assert history[1]["probability"] == pytest.approx(0.675 / 0.325 * 0.5 / (1 + 0.675 / 0.325 * 0.5))
+    assert history[2]["rationale"] == "launch event booked" and history[2]["forecaster"] == "tester"
+    for row in history:
+        assert {"as_of", "probability", "method", "rationale", "observation_id", "indicator"} <= set(row)
+
+    assert cli("show", "widget-launch", "--as-of", "2025-03-15", "--format", "json").json["probability"] == pytest.approx(history[1]["probability"])
+    assert cli("resolve", "widget-launch", "yes", "--date", "2025-05-01", "--source", "shop").code == 0
+    assert cli("list", "--status", "yes", "--format", "json").json[0]["id"] == "widget-launch"
+    scored = cli("score", "--format", "json").json
+    row = scored["propositions"][0]
+    assert row["final_probability"] == 0.8 and row["brier"] == pytest.approx(0.04) and row["brier_2"] == pytest.approx(0.08)
+    assert scored["summary"]["n_resolved"] == 1
+
+
+def test_rules_a_user_relies_on(cli, db):
+    assert cli("resolve", "gadget-ban", "no", "--date", "2025-06-01").code == 0
+    refused = cli("update", "gadget-ban", "0.3", "--date", "2025-06-02")
+    assert refused.code == 2 and "resolved no" in refused.err
+    refused = cli("observe", "gadget-bill", "--date", "2025-06-02", "--source", "x")
+    assert refused.code == 2 and "no new observations" in refused.err
+    twice = cli("resolve", "gadget-ban", "yes", "--date", "2025-06-03")
+    assert twice.code == 2 and "--force" in twice.err
+    forced = cli("resolve", "gadget-ban", "yes", "--date", "2025-06-03", "--force", "--note", "misread the gazette")
+    assert forced.code == 0
+    resolutions = cli("export", "resolutions", "--format", "json").json
+    assert [r["outcome"] for r in resolutions] == ["no", "yes"]  # the earlier one is kept on record
+    assert cli("list", "--format", "json").json[0]["status"] == "yes"
+    suggestion = cli("update", "widget-lunch", "0.5")
+    assert suggestion.code == 2 and "did you mean 'widget-launch'" in suggestion.err
+    future = cli("observe", "widget-factory-built", "--date", "2999-01-01", "--source", "x")
+    assert future.code == 2 and "in the future" in future.err
+    early = cli("update", "widget-launch", "0.5", "--date", "2024-12-31")
+    assert early.code == 2 and "before widget-launch opened" in early.err
+
+
+def test_observation_before_opened_is_context_only(cli, db):
+    result = cli("observe", "widget-factory-built", "--date", "2024-06-01", "--source", "archive", "--apply")
+    assert result.code == 0 and "recorded as context" in result.out
+    assert len(cli("history", "widget-launch", "--format", "json").json) == 1
+
+
+def test_retract_observation_retracts_its_update(cli, db):
+    cli("observe", "widget-factory-built", "--date", "2025-02-01", "--source", "rumour", "--apply")
+    before = cli("list", "--format", "json").json[1]["probability"]
+    assert before > 0.8
+    result = cli("retract", "observation", "1", "--reason", "the rumour was false")
+    assert result.code == 0 and "retracted observation 1" in result.out and "retracted update 1" in result.out
+    assert cli("list", "--format", "json").json[1]["probability"] == 0.675
+    history = cli("history", "widget-launch", "--format", "json").json
+    assert "rumour was false" in history[1]["retracted"]  # still shown, marked
+    exported = cli("export", "observations").out
+    assert "the rumour was false" in exported
+    again = cli("retract", "observation", "1", "--reason", "again")
+    assert again.code == 2 and "already retracted" in again.err
+
+
+def test_export_round_trip_into_fresh_database(cli, db, catalog, tmp_path, monkeypatch):
+    cli("observe", "widget-factory-built", "--date", "2025-02-01", "--source", 'quote "this", and, commas', "--note", "line1\nline2", "--apply")
+    cli("observe", "widget-orders", "--value", "1500", "--date", "2025-03-01", "--source", "shop", "--apply")
+    cli("observe", "gadget-sales", "--value", "12.5", "--date", "2025-03-02", "--source", "stats", "--apply")
+    cli("update", "gadget-ban", "0.3", "--date", "2025-04-01", "--rationale", "bill drafted")
+    cli("retract", "update", "4", "--reason", "wrong proposition")
+    cli("resolve", "widget-launch", "yes", "--date", "2025-05-01", "--source", "shop")
+    out = tmp_path / "export"
+    out.mkdir()
+    for what in ("observations", "updates", "resolutions"):
+        assert cli("export", what, "--out", out / f"{what}.csv").code == 0
+
+    monkeypatch.setenv("FORECAST_TRACKER_DB", str(tmp_path / "fresh.db"))
+    assert cli("init", "--catalog", catalog).code == 0
+    for what in ("observations", "updates", "resolutions"):
+        result = cli("import", out / f"{what}.csv")
+        assert result.code == 0, result.err
+    for what in ("observations", "updates", "resolutions"):
+        assert cli("export", what).out == (out / f"{what}.csv").read_text()
+    # importing again adds nothing: every row is recognised as a duplicate
+    again = cli("import", out / "observations.csv")
+    assert "imported 0 observations" in again.out and "3 duplicate(s)" in again.out
+
+
+def test_python_api_returns_dataframes(db):
+    with Tracker(db) as tracker:
+        tracker.observe("widget-orders", value=2000, date="2025-02-01", source="shop", apply=True)
+        frame = tracker.history_frame("widget-launch")
+        assert list(frame["method"]) == ["prior", "indicator"]
+        assert tracker.standing_probability("widget-launch", "2025-01-31") == 0.675
+        assert tracker.standing_probability("widget-launch", "2025-02-01") > 0.8
+        assert len(tracker.observations_frame()) == 1
+        assert set(tracker.propositions_frame()["id"]) == {"widget-launch", "gadget-ban"}
+
+
+def test_every_command_has_help_and_is_in_readme(cli):
+    from pathlib import Path
+
+    from forecast_tracker.cli import app
+
+    readme = (Path(__file__).parents[1] / "README.md").read_text()
+    import typer
+
+    command = typer.main.get_command(app)
+    names = [n for n in command.commands if n != "db"] + ["db upgrade", "db check"]
+    for name in names:
+        result = cli(*name.split(), "--help")
+        assert result.code == 0 and "Usage" in result.out, name
+        assert f"forecast-tracker {name}" in readme or f"`{name}" in readme, f"{name} missing from README"
+
+
+def test_json_exports_are_valid(cli, db):
+    for what in ("propositions", "indicators"):
+        rows = json.loads(cli("export", what, "--format", "json").out)
+        assert rows and "id" in rows[0]
+    csv_text = cli("export", "indicators").out
+    assert csv_text.splitlines()[0].startswith("id,proposition,description")
+
+
+def test_failed_command_leaves_database_unchanged(cli, db):
+    before = snapshot(db)
+    assert cli("update", "widget-launch", "abc").code == 2
+    assert snapshot(db) == before
