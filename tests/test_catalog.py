@@ -1,7 +1,6 @@
 import textwrap
 
 from conftest import WIDGET
-
 from forecast_tracker.catalog import load_catalog, parse_proposition_file
 
 

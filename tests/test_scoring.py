@@ -28,8 +28,20 @@ def test_log_score(p, o, ln):
     assert -log_loss(p, o) == pytest.approx(ln, abs=1e-6)
 
 
-@pytest.mark.parametrize("p,expected", [(0.9, 84.799691), (0.1, -232.192809), (2 ** -0.5, 50.0), (0.8, 67.807191), (0.6, 26.303441),
-                                        (0.4, -32.192809), (0.7, 48.542683), (0.999, 99.855658), (0.001, -896.578428)])
+@pytest.mark.parametrize(
+    "p,expected",
+    [
+        (0.9, 84.799691),
+        (0.1, -232.192809),
+        (2**-0.5, 50.0),
+        (0.8, 67.807191),
+        (0.6, 26.303441),
+        (0.4, -32.192809),
+        (0.7, 48.542683),
+        (0.999, 99.855658),
+        (0.001, -896.578428),
+    ],
+)
 def test_metaculus_baseline(p, expected):
     assert baseline_score(p, 1) == pytest.approx(expected, abs=1e-6)
 
@@ -58,7 +70,7 @@ def test_same_day_updates_latest_wins_and_after_resolution_ignored():
 
 
 def test_murphy_reference_equal_forecasts_in_bins():
-    p = [.1, .1, .3, .3, .3, .7, .7, .9, .9, .9]
+    p = [0.1, 0.1, 0.3, 0.3, 0.3, 0.7, 0.7, 0.9, 0.9, 0.9]
     o = [0, 0, 0, 1, 0, 1, 1, 1, 1, 0]
     m = murphy_decomposition(p, o, n_bins=5)
     assert m["brier"] == pytest.approx(0.17)
@@ -80,7 +92,7 @@ def test_murphy_reference_with_within_bin_spread():
 def test_calibration_matches_reference_and_sklearn():
     from sklearn.calibration import calibration_curve
 
-    p = [.1, .1, .3, .3, .3, .7, .7, .9, .9, .9]
+    p = [0.1, 0.1, 0.3, 0.3, 0.3, 0.7, 0.7, 0.9, 0.9, 0.9]
     o = [0, 0, 0, 1, 0, 1, 1, 1, 1, 0]
     table = calibration_table(p, o, n_bins=5)
     assert table["observed_frequency"].tolist() == pytest.approx([0, 1 / 3, 1, 2 / 3])
@@ -99,8 +111,15 @@ def test_against_sklearn_on_random_data(seed):
     n = 200
     p = rng.uniform(0.001, 0.999, n)
     o = (rng.uniform(size=n) < p).astype(int)
-    resolved = pd.DataFrame({"id": [f"p{i}" for i in range(n)], "prior": p, "opened": "2025-01-01",
-                             "outcome": ["yes" if x else "no" for x in o], "resolved_on": "2025-02-01"})
+    resolved = pd.DataFrame(
+        {
+            "id": [f"p{i}" for i in range(n)],
+            "prior": p,
+            "opened": "2025-01-01",
+            "outcome": ["yes" if x else "no" for x in o],
+            "resolved_on": "2025-02-01",
+        }
+    )
     updates = pd.DataFrame(columns=["proposition", "as_of", "id", "probability"])
     scores = score_propositions(resolved, updates)
     summary = summarise(scores)
@@ -114,8 +133,15 @@ def test_against_sklearn_on_random_data(seed):
 
 
 def test_annulled_listed_but_not_scored():
-    resolved = pd.DataFrame({"id": ["a", "b"], "prior": [0.3, 0.6], "opened": ["2025-01-01"] * 2, "outcome": ["annulled", "yes"],
-                             "resolved_on": ["2025-02-01"] * 2})
+    resolved = pd.DataFrame(
+        {
+            "id": ["a", "b"],
+            "prior": [0.3, 0.6],
+            "opened": ["2025-01-01"] * 2,
+            "outcome": ["annulled", "yes"],
+            "resolved_on": ["2025-02-01"] * 2,
+        }
+    )
     updates = pd.DataFrame({"proposition": ["b"], "as_of": ["2025-01-10"], "id": [1], "probability": [0.9]})
     scores = score_propositions(resolved, updates)
     assert scores.loc[scores.id == "a", "brier"].isna().all()

@@ -47,8 +47,17 @@ def test_posterior_is_clamped():
 
 @pytest.mark.parametrize(
     "text,expected",
-    [("0.7", 0.7), ("70%", 0.7), (" 35 % ".replace(" ", ""), 0.35), ("likely", 0.675), ("Highly Probable", 0.875),
-     ("roughly even odds", 0.5), ("remote", 0.03), ("almost certain", 0.97), ("very-unlikely", 0.125)],
+    [
+        ("0.7", 0.7),
+        ("70%", 0.7),
+        (" 35 % ".replace(" ", ""), 0.35),
+        ("likely", 0.675),
+        ("Highly Probable", 0.875),
+        ("roughly even odds", 0.5),
+        ("remote", 0.03),
+        ("almost certain", 0.97),
+        ("very-unlikely", 0.125),
+    ],
 )
 def test_parse_probability(text, expected):
     assert parse_probability(text) == pytest.approx(expected)
@@ -69,9 +78,20 @@ def test_icd203_round_trip(term, synonym, low, high):
     assert describe(midpoint).endswith(f"({term})")
 
 
-@pytest.mark.parametrize("p,term", [(0.001, "almost no chance"), (0.1, "very unlikely"), (0.3, "unlikely"), (0.5, "roughly even chance"),
-                                    (0.7, "likely"), (0.85, "very likely"), (0.999, "almost certain"), (0.2, "unlikely"),
-                                    (0.8, "likely")])
+@pytest.mark.parametrize(
+    "p,term",
+    [
+        (0.001, "almost no chance"),
+        (0.1, "very unlikely"),
+        (0.3, "unlikely"),
+        (0.5, "roughly even chance"),
+        (0.7, "likely"),
+        (0.85, "very likely"),
+        (0.999, "almost certain"),
+        (0.2, "unlikely"),
+        (0.8, "likely"),
+    ],
+)
 def test_icd203_term_bands(p, term):
     assert icd203_term(p) == term
 
@@ -104,7 +124,11 @@ def test_ratio_above_one_never_lowers(p, ratio):
     assert apply_likelihood_ratio(p, ratio) >= p - 1e-12
 
 
-@given(st.floats(min_value=0.05, max_value=0.95), st.lists(st.floats(min_value=0.2, max_value=5), min_size=1, max_size=6), st.randoms())
+@given(
+    st.floats(min_value=0.05, max_value=0.95),
+    st.lists(st.floats(min_value=0.2, max_value=5), min_size=1, max_size=6),
+    st.randoms(),
+)
 def test_order_of_ratios_does_not_matter_before_clamping(p, rs, rnd):
     def chain(seq):
         o = odds(p)

@@ -3,8 +3,8 @@
 import json
 
 import pytest
-from conftest import snapshot
 
+from conftest import snapshot
 from forecast_tracker.api import Tracker
 
 
@@ -32,7 +32,9 @@ def test_init_to_resolve(cli, db):
     for row in history:
         assert {"as_of", "probability", "method", "rationale", "observation_id", "indicator"} <= set(row)
 
-    assert cli("show", "widget-launch", "--as-of", "2025-03-15", "--format", "json").json["probability"] == pytest.approx(history[1]["probability"])
+    assert cli("show", "widget-launch", "--as-of", "2025-03-15", "--format", "json").json["probability"] == pytest.approx(
+        history[1]["probability"]
+    )
     assert cli("resolve", "widget-launch", "yes", "--date", "2025-05-01", "--source", "shop").code == 0
     assert cli("list", "--status", "yes", "--format", "json").json[0]["id"] == "widget-launch"
     scored = cli("score", "--format", "json").json
@@ -84,7 +86,17 @@ def test_retract_observation_retracts_its_update(cli, db):
 
 
 def test_export_round_trip_into_fresh_database(cli, db, catalog, tmp_path, monkeypatch):
-    cli("observe", "widget-factory-built", "--date", "2025-02-01", "--source", 'quote "this", and, commas', "--note", "line1\nline2", "--apply")
+    cli(
+        "observe",
+        "widget-factory-built",
+        "--date",
+        "2025-02-01",
+        "--source",
+        'quote "this", and, commas',
+        "--note",
+        "line1\nline2",
+        "--apply",
+    )
     cli("observe", "widget-orders", "--value", "1500", "--date", "2025-03-01", "--source", "shop", "--apply")
     cli("observe", "gadget-sales", "--value", "12.5", "--date", "2025-03-02", "--source", "stats", "--apply")
     cli("update", "gadget-ban", "0.3", "--date", "2025-04-01", "--rationale", "bill drafted")

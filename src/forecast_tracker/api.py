@@ -161,8 +161,15 @@ class Tracker:
         return _propose(ind, prior, number)
 
     def observe(
-        self, indicator: str, *, value: object = None, date: str | None = None, source: str = "", note: str = "",
-        apply: bool = False, by: str | None = None,
+        self,
+        indicator: str,
+        *,
+        value: object = None,
+        date: str | None = None,
+        source: str = "",
+        note: str = "",
+        apply: bool = False,
+        by: str | None = None,
     ) -> ObserveResult:
         """Record an observation; with `apply`, also record the Bayes update it implies."""
         with self.db.write() as conn:
@@ -181,7 +188,9 @@ class Tracker:
                 prior = store.standing_probability(conn, prop["id"], day)
                 result.proposal = _propose(ind, prior, number)
                 if apply and result.proposal.moves:
-                    result.update_id = store.insert_update(conn, _indicator_update(ind, prop["id"], day, obs_id, result.proposal, by))
+                    result.update_id = store.insert_update(
+                        conn, _indicator_update(ind, prop["id"], day, obs_id, result.proposal, by)
+                    )
         return result
 
     def update(
@@ -198,8 +207,15 @@ class Tracker:
             forecaster = check_text(by if by is not None else default_forecaster(), "--by") or "unknown"
             self._refuse_if_resolved(conn, proposition, "updates")
             return store.insert_update(
-                conn, {"proposition_id": proposition, "as_of": day, "probability": p, "method": "manual",
-                       "rationale": rationale, "forecaster": forecaster}
+                conn,
+                {
+                    "proposition_id": proposition,
+                    "as_of": day,
+                    "probability": p,
+                    "method": "manual",
+                    "rationale": rationale,
+                    "forecaster": forecaster,
+                },
             )
 
     def resolve(
@@ -252,9 +268,16 @@ class Tracker:
             prop = self._proposition(conn, proposition)
             rows = store.updates(conn, proposition)
         prior = {
-            "id": None, "as_of": prop["opened"], "probability": prop["prior"], "method": "prior",
+            "id": None,
+            "as_of": prop["opened"],
+            "probability": prop["prior"],
+            "method": "prior",
             "rationale": f"commentary: {prop['prior_phrase']!r}" if prop.get("prior_phrase") else "prior",
-            "observation_id": None, "indicator": None, "likelihood_ratio": None, "forecaster": "", "recorded_at": prop["created_at"],
+            "observation_id": None,
+            "indicator": None,
+            "likelihood_ratio": None,
+            "forecaster": "",
+            "recorded_at": prop["created_at"],
             "retracted": None,
         }
         rows.sort(key=lambda r: (r["as_of"], r["id"]))
@@ -294,8 +317,9 @@ class Tracker:
 
         return compute_scores(self, as_of)
 
-    def report(self, months: list[str], out: str | os.PathLike = "reports", formats: tuple[str, ...] = ("md", "html"),
-               progress=None):  # noqa: ANN001, ANN201
+    def report(
+        self, months: list[str], out: str | os.PathLike = "reports", formats: tuple[str, ...] = ("md", "html"), progress=None
+    ):  # noqa: ANN001, ANN201
         from .report import render_reports
 
         return render_reports(self, months, Path(out), formats, progress=progress)
@@ -303,17 +327,27 @@ class Tracker:
 
 def _propose(ind: dict[str, Any], prior: float, value: float | None) -> ProposedUpdate:
     return propose(
-        prior, kind=ind["kind"], value=value, threshold=ind["threshold"], likelihood_ratio=ind["likelihood_ratio"],
+        prior,
+        kind=ind["kind"],
+        value=value,
+        threshold=ind["threshold"],
+        likelihood_ratio=ind["likelihood_ratio"],
         likelihood_ratio_if_not_met=ind["likelihood_ratio_if_not_met"],
     )
 
 
-def _indicator_update(ind: dict[str, Any], proposition: str, day: str, obs_id: int, proposal: ProposedUpdate,
-                      by: str | None) -> dict[str, Any]:
+def _indicator_update(
+    ind: dict[str, Any], proposition: str, day: str, obs_id: int, proposal: ProposedUpdate, by: str | None
+) -> dict[str, Any]:
     ratio = proposal.likelihood_ratio or 1.0
     state = "fired" if proposal.fired else "did not fire"
     return {
-        "proposition_id": proposition, "as_of": day, "probability": proposal.posterior, "method": "indicator",
+        "proposition_id": proposition,
+        "as_of": day,
+        "probability": proposal.posterior,
+        "method": "indicator",
         "rationale": f"{ind['id']} {state}: likelihood ratio {ratio:g} ({decibans(ratio):+.1f} dB)",
-        "observation_id": obs_id, "likelihood_ratio": ratio, "forecaster": by if by is not None else default_forecaster(),
+        "observation_id": obs_id,
+        "likelihood_ratio": ratio,
+        "forecaster": by if by is not None else default_forecaster(),
     }

@@ -24,13 +24,26 @@ KINDS = ("event", "count", "level")
 DATA_FILES = ("observations.csv", "resolutions.csv", "updates.csv")
 
 PROPOSITION_KEYS = {
-    "id": True, "statement": True, "question": True, "resolution_criteria": True, "opened": True,
-    "resolve_by": True, "prior": True, "prior_phrase": False, "source": True, "tags": False,
+    "id": True,
+    "statement": True,
+    "question": True,
+    "resolution_criteria": True,
+    "opened": True,
+    "resolve_by": True,
+    "prior": True,
+    "prior_phrase": False,
+    "source": True,
+    "tags": False,
 }
 SOURCE_KEYS = {"title": True, "author": False, "publisher": False, "published": False, "url": False, "quote": False}
 INDICATOR_KEYS = {
-    "id": True, "description": True, "kind": True, "threshold": False, "likelihood_ratio": True,
-    "likelihood_ratio_if_not_met": False, "rationale": False,
+    "id": True,
+    "description": True,
+    "kind": True,
+    "threshold": False,
+    "likelihood_ratio": True,
+    "likelihood_ratio_if_not_met": False,
+    "rationale": False,
 }
 
 
@@ -270,17 +283,32 @@ def parse_proposition_file(text: str, file: str) -> tuple[PropositionDef | None,
         if iid and description and kind and ratios["likelihood_ratio"] is not None:
             indicators.append(
                 IndicatorDef(
-                    id=iid, proposition_id=pid or "", description=description, kind=kind,
-                    likelihood_ratio=ratios["likelihood_ratio"], threshold=threshold,
-                    likelihood_ratio_if_not_met=ratios["likelihood_ratio_if_not_met"], rationale=rationale,
+                    id=iid,
+                    proposition_id=pid or "",
+                    description=description,
+                    kind=kind,
+                    likelihood_ratio=ratios["likelihood_ratio"],
+                    threshold=threshold,
+                    likelihood_ratio_if_not_met=ratios["likelihood_ratio_if_not_met"],
+                    rationale=rationale,
                 )
             )
     if c.problems:
         return None, c.problems
     definition = PropositionDef(
-        id=pid, statement=statement, question=question, resolution_criteria=criteria, opened=opened,
-        resolve_by=resolve_by, prior=prior, source=source, prior_phrase=prior_phrase, quote=quote,
-        tags=tags, file=file, indicators=indicators,
+        id=pid,
+        statement=statement,
+        question=question,
+        resolution_criteria=criteria,
+        opened=opened,
+        resolve_by=resolve_by,
+        prior=prior,
+        source=source,
+        prior_phrase=prior_phrase,
+        quote=quote,
+        tags=tags,
+        file=file,
+        indicators=indicators,
     )  # type: ignore[arg-type]
     return definition, []
 
@@ -304,7 +332,9 @@ def load_catalog(directory: str | Path) -> tuple[list[PropositionDef], list[Cata
         if definition is not None:
             expected = path.stem
             if definition.id != expected:
-                problems.append(CatalogProblem(path.name, "proposition.id", f"{definition.id!r} must match the file name {expected!r}"))
+                problems.append(
+                    CatalogProblem(path.name, "proposition.id", f"{definition.id!r} must match the file name {expected!r}")
+                )
                 continue
             definitions.append(definition)
     owner: dict[str, str] = {}
@@ -312,7 +342,9 @@ def load_catalog(directory: str | Path) -> tuple[list[PropositionDef], list[Cata
         for i, ind in enumerate(definition.indicators):
             if ind.id in owner:
                 problems.append(
-                    CatalogProblem(definition.file, f"indicators[{i}].id", f"duplicate indicator id {ind.id!r} (also in {owner[ind.id]})")
+                    CatalogProblem(
+                        definition.file, f"indicators[{i}].id", f"duplicate indicator id {ind.id!r} (also in {owner[ind.id]})"
+                    )
                 )
             owner[ind.id] = definition.file
     return definitions, problems

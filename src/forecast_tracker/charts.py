@@ -31,11 +31,15 @@ def _setup():  # noqa: ANN202
     import matplotlib
 
     matplotlib.use("svg", force=True)
-    matplotlib.rcParams.update({
-        "svg.hashsalt": "forecast-tracker",  # stable element ids: same data, same bytes
-        "svg.fonttype": "none",  # text stays text: smaller files, no glyph paths
-        "font.size": 8, "axes.spines.top": False, "axes.spines.right": False,
-    })
+    matplotlib.rcParams.update(
+        {
+            "svg.hashsalt": "forecast-tracker",  # stable element ids: same data, same bytes
+            "svg.fonttype": "none",  # text stays text: smaller files, no glyph paths
+            "font.size": 8,
+            "axes.spines.top": False,
+            "axes.spines.right": False,
+        }
+    )
     from matplotlib.backends.backend_svg import FigureCanvasSVG
     from matplotlib.figure import Figure
 
@@ -46,7 +50,7 @@ def _svg(fig, canvas_cls) -> str:  # noqa: ANN001
     buffer = io.StringIO()
     canvas_cls(fig).print_svg(buffer, metadata={"Date": None, "Creator": None})
     text = buffer.getvalue()
-    text = text[text.index("<svg"):]  # drop the XML prolog and doctype so it can sit inline in HTML
+    text = text[text.index("<svg") :]  # drop the XML prolog and doctype so it can sit inline in HTML
     return re.sub(r'(<svg[^>]*?) width="[^"]*" height="[^"]*"', r'\1 width="100%"', text, count=1)
 
 
@@ -67,10 +71,19 @@ def trajectory_svg(data: TrajectoryData) -> str:
     for direction in ("supports", "opposes", "neutral", "context"):
         points = [(_day(d), p) for d, p, kind in data.markers if kind == direction]
         if points:
-            ax.scatter([x for x, _ in points], [y for _, y in points], marker=MARKERS[direction], s=28,
-                       color=COLOURS[direction], zorder=3, label=f"observation ({direction})")
+            ax.scatter(
+                [x for x, _ in points],
+                [y for _, y in points],
+                marker=MARKERS[direction],
+                s=28,
+                color=COLOURS[direction],
+                zorder=3,
+                label=f"observation ({direction})",
+            )
     if data.resolution:
-        ax.scatter([_day(data.resolution[0])], [data.resolution[1]], marker="*", s=90, color="#bf8700", zorder=4, label="resolved")
+        ax.scatter(
+            [_day(data.resolution[0])], [data.resolution[1]], marker="*", s=90, color="#bf8700", zorder=4, label="resolved"
+        )
     ax.set_ylim(-0.03, 1.03)
     ax.set_yticks([0, 0.25, 0.5, 0.75, 1])
     ax.set_xlim(_day(data.start), _day(data.end) + dt.timedelta(days=2))
@@ -88,10 +101,17 @@ def calibration_svg(series: Sequence[tuple[str, Sequence[tuple[float, float, int
     fig = Figure(figsize=(3.2, 3.0), dpi=72)
     ax = fig.add_axes((0.16, 0.14, 0.8, 0.8))
     ax.plot([0, 1], [0, 1], color="#8c959f", linewidth=0.8, linestyle=":", label="perfect calibration")
-    for (label, points), colour, marker in zip(series, ("#0969da", "#8250df"), ("o", "s")):
+    for (label, points), colour, marker in zip(series, ("#0969da", "#8250df"), ("o", "s"), strict=False):
         if points:
-            ax.scatter([p[0] for p in points], [p[1] for p in points], s=[20 + 12 * p[2] for p in points],
-                       color=colour, marker=marker, alpha=0.8, label=label)
+            ax.scatter(
+                [p[0] for p in points],
+                [p[1] for p in points],
+                s=[20 + 12 * p[2] for p in points],
+                color=colour,
+                marker=marker,
+                alpha=0.8,
+                label=label,
+            )
     ax.set_xlim(0, 1)
     ax.set_ylim(-0.03, 1.03)
     ax.set_xlabel("forecast probability")

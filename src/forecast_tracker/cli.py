@@ -28,7 +28,10 @@ TABLE_FORMATS = ("table", "csv", "json")
 @app.callback()
 def _global(
     ctx: typer.Context,
-    db: Annotated[Optional[str], typer.Option("--db", help="Database file or SQLAlchemy URL [env FORECAST_TRACKER_DB; default ./forecast.db].")] = None,
+    db: Annotated[
+        Optional[str],
+        typer.Option("--db", help="Database file or SQLAlchemy URL [env FORECAST_TRACKER_DB; default ./forecast.db]."),
+    ] = None,
     debug: Annotated[bool, typer.Option("--debug", help="Show a traceback on unexpected errors.")] = False,
 ) -> None:
     ctx.obj = {"db": db, "debug": debug}
@@ -85,14 +88,18 @@ def _print_sync(report) -> None:  # noqa: ANN001
         for item in getattr(report, label):
             note = "  (kept in the database; remove it from history by hand only)" if label == "vanished" else ""
             _say(f"{label:9} {item}{note}")
-    _say(f"sync: {len(report.added)} added, {len(report.changed)} changed, {len(report.unchanged)} unchanged, "
-         f"{len(report.vanished)} vanished")
+    _say(
+        f"sync: {len(report.added)} added, {len(report.changed)} changed, {len(report.unchanged)} unchanged, "
+        f"{len(report.vanished)} vanished"
+    )
 
 
 @app.command()
 def init(
     ctx: typer.Context,
-    catalog: Annotated[Optional[Path], typer.Option(help="Catalog folder of proposition YAML files [default ./indicators].")] = None,
+    catalog: Annotated[
+        Optional[Path], typer.Option(help="Catalog folder of proposition YAML files [default ./indicators].")
+    ] = None,
 ) -> None:
     """Create the database if missing and sync the catalog."""
     folder = catalog or Path("indicators")
@@ -128,12 +135,22 @@ def list_(
     from .updating import icd203_term
 
     rows = [
-        {"id": s.id, "statement": s.statement, "status": s.status, "probability": s.probability, "as_of": s.as_of,
-         "resolve_by": s.resolve_by, **({"words": icd203_term(s.probability)} if fmt == "table" else {})}
+        {
+            "id": s.id,
+            "statement": s.statement,
+            "status": s.status,
+            "probability": s.probability,
+            "as_of": s.as_of,
+            "resolve_by": s.resolve_by,
+            **({"words": icd203_term(s.probability)} if fmt == "table" else {}),
+        }
         for s in _tracker(ctx).standing(as_of, status)
     ]
-    columns = ["id", "status", "probability", "words", "resolve_by", "statement"] if fmt == "table" else \
-        ["id", "statement", "status", "probability", "as_of", "resolve_by"]
+    columns = (
+        ["id", "status", "probability", "words", "resolve_by", "statement"]
+        if fmt == "table"
+        else ["id", "statement", "status", "probability", "as_of", "resolve_by"]
+    )
     _table(rows, columns, fmt)
 
 
@@ -156,13 +173,23 @@ def show(
     _say(f"  statement:  {p['statement']}")
     _say(f"  question:   {p['question']}")
     _say(f"  criteria:   {' '.join(p['resolution_criteria'].split())}")
-    _say(f"  opened {p['opened']}, resolve by {p['resolve_by']}; prior {describe(p['prior'])}"
-         + (f" from {p['prior_phrase']!r}" if p["prior_phrase"] else ""))
+    _say(
+        f"  opened {p['opened']}, resolve by {p['resolve_by']}; prior {describe(p['prior'])}"
+        + (f" from {p['prior_phrase']!r}" if p["prior_phrase"] else "")
+    )
     _say(f"  source:     {p['source_title']}" + (f" ({p['source_author']})" if p["source_author"] else ""))
-    _table([{**i, "ratio": i["likelihood_ratio"], "if_not_met": i["likelihood_ratio_if_not_met"]} for i in p["indicators"]],
-           ["id", "kind", "threshold", "ratio", "if_not_met", "description"], "table", title="indicators")
-    _table([{**o, "retracted": "retracted" if o["retracted"] else ""} for o in p["observations"]],
-           ["id", "observed_on", "indicator", "value", "source", "note", "retracted"], "table", title="observations")
+    _table(
+        [{**i, "ratio": i["likelihood_ratio"], "if_not_met": i["likelihood_ratio_if_not_met"]} for i in p["indicators"]],
+        ["id", "kind", "threshold", "ratio", "if_not_met", "description"],
+        "table",
+        title="indicators",
+    )
+    _table(
+        [{**o, "retracted": "retracted" if o["retracted"] else ""} for o in p["observations"]],
+        ["id", "observed_on", "indicator", "value", "source", "note", "retracted"],
+        "table",
+        title="observations",
+    )
 
 
 # -- evidence and judgements ----------------------------------------------------------------------
@@ -170,7 +197,9 @@ def show(
 def observe(
     ctx: typer.Context,
     indicator: Annotated[str, typer.Argument(help="Indicator id.")],
-    value: Annotated[Optional[str], typer.Option(help="1 (or nothing) for an event that happened, 0 if not; a number for a count or level.")] = None,
+    value: Annotated[
+        Optional[str], typer.Option(help="1 (or nothing) for an event that happened, 0 if not; a number for a count or level.")
+    ] = None,
     date: Annotated[str, typer.Option(help="Date observed, YYYY-MM-DD.")] = "today",
     source: Annotated[str, typer.Option(help="Where it was seen (required): a URL or citation.")] = "",
     note: Annotated[str, typer.Option(help="What was seen, in your words.")] = "",
@@ -190,8 +219,10 @@ def observe(
         _say(f"{r.proposition}: {describe(pr.prior)} unchanged ({'fired' if pr.fired else 'did not fire'}; no ratio applies)")
         return
     tail = f"recorded as update {r.update_id}" if r.update_id else "proposed; add --apply to record it"
-    _say(f"{r.proposition}: {describe(pr.prior)} -> {describe(pr.posterior)}  "
-         f"(likelihood ratio {pr.likelihood_ratio:g}, {pr.decibans:+.1f} dB; {tail})")
+    _say(
+        f"{r.proposition}: {describe(pr.prior)} -> {describe(pr.posterior)}  "
+        f"(likelihood ratio {pr.likelihood_ratio:g}, {pr.decibans:+.1f} dB; {tail})"
+    )
 
 
 @app.command()
@@ -298,8 +329,23 @@ def score(
         _say(json.dumps(result.as_json(), indent=2))
         return
     rows = [{**p, "outcome": p["outcome"]} for p in result.as_json()["propositions"]]
-    _table(rows, ["id", "outcome", "resolved_on", "prior", "final_probability", "brier", "brier_2", "log_loss",
-                  "time_averaged_brier", "baseline_score", "prior_brier"], "table")
+    _table(
+        rows,
+        [
+            "id",
+            "outcome",
+            "resolved_on",
+            "prior",
+            "final_probability",
+            "brier",
+            "brier_2",
+            "log_loss",
+            "time_averaged_brier",
+            "baseline_score",
+            "prior_brier",
+        ],
+        "table",
+    )
     s = result.as_json()["summary"]
     skill = "n/a" if s["skill_vs_prior"] is None else f"{s['skill_vs_prior']:+.3f}"
     mean = "n/a" if s["mean_brier"] is None else f"{s['mean_brier']:.4f}"
@@ -411,7 +457,9 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # noqa: BLE001 - the promise is: no traceback unless asked
         if debug:
             raise
-        typer.echo(f"error: unexpected {type(exc).__name__}: {' '.join(str(exc).split())[:300]} (run with --debug for details)", err=True)
+        typer.echo(
+            f"error: unexpected {type(exc).__name__}: {' '.join(str(exc).split())[:300]} (run with --debug for details)", err=True
+        )
         return 1
     return int(result) if isinstance(result, int) else 0
 

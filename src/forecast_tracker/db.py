@@ -22,7 +22,7 @@ LOCK_RETRIES = 5
 
 def utc_now() -> str:
     """The current time as ISO 8601 UTC text, as every `recorded_at` is stored."""
-    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="microseconds").replace("+00:00", "Z")
+    return dt.datetime.now(dt.UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
 def resolve_location(db: str | os.PathLike | None) -> str:

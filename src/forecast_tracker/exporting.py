@@ -16,13 +16,47 @@ if TYPE_CHECKING:
 
 COLUMNS: dict[str, tuple[str, ...]] = {
     "observations": ("indicator", "observed_on", "value", "source", "note", "id", "proposition", "recorded_at", "retracted"),
-    "updates": ("proposition", "as_of", "probability", "method", "rationale", "forecaster", "observation_id", "indicator",
-                "likelihood_ratio", "id", "recorded_at", "retracted"),
+    "updates": (
+        "proposition",
+        "as_of",
+        "probability",
+        "method",
+        "rationale",
+        "forecaster",
+        "observation_id",
+        "indicator",
+        "likelihood_ratio",
+        "id",
+        "recorded_at",
+        "retracted",
+    ),
     "resolutions": ("proposition", "outcome", "resolved_on", "source", "note", "id", "recorded_at", "retracted"),
-    "propositions": ("id", "statement", "question", "resolution_criteria", "opened", "resolve_by", "prior", "prior_phrase",
-                     "status", "probability", "source_title", "source_author", "quote", "tags"),
-    "indicators": ("id", "proposition", "description", "kind", "threshold", "likelihood_ratio", "likelihood_ratio_if_not_met",
-                   "rationale"),
+    "propositions": (
+        "id",
+        "statement",
+        "question",
+        "resolution_criteria",
+        "opened",
+        "resolve_by",
+        "prior",
+        "prior_phrase",
+        "status",
+        "probability",
+        "source_title",
+        "source_author",
+        "quote",
+        "tags",
+    ),
+    "indicators": (
+        "id",
+        "proposition",
+        "description",
+        "kind",
+        "threshold",
+        "likelihood_ratio",
+        "likelihood_ratio_if_not_met",
+        "rationale",
+    ),
 }
 NUMERIC = {"value", "probability", "prior", "threshold", "likelihood_ratio", "likelihood_ratio_if_not_met"}
 
@@ -41,8 +75,14 @@ def rows_for(tracker: Tracker, what: str) -> list[dict[str, Any]]:
             state = {r["id"]: r for r in store.standing(conn, today())}
             rows = []
             for p in store.all_propositions(conn):
-                rows.append({**p, "status": state[p["id"]]["status"], "probability": float(state[p["id"]]["probability"]),
-                             "tags": json.loads(p["tags"])})
+                rows.append(
+                    {
+                        **p,
+                        "status": state[p["id"]]["status"],
+                        "probability": float(state[p["id"]]["probability"]),
+                        "tags": json.loads(p["tags"]),
+                    }
+                )
     return [{col: row.get(col) for col in COLUMNS[what]} for row in rows]
 
 

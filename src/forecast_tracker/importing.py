@@ -45,9 +45,10 @@ class _Problems:
     def add(self, line: int, column: str, message: str) -> None:
         self.items.append(f"line {line}: {column}: {message}")
 
-    def check(self, line: int, column: str, fn: Callable[[], Any]) -> Any:
+    def check(self, line: int, column: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """`fn(*args, **kwargs)`, or `_BAD` with the problem recorded against the line and column."""
         try:
-            return fn()
+            return fn(*args, **kwargs)
         except InputError as exc:
             self.add(line, column, str(exc).split(": ", 1)[-1])
             return _BAD
@@ -92,7 +93,7 @@ def read_csv(path: Path) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
             if len(record) != len(header):
                 problems.append(f"line {start}: expected {len(header)} columns, found {len(record)}")
             else:
-                rows.append((start, dict(zip(header, record))))
+                rows.append((start, dict(zip(header, record, strict=False))))
             start = reader.line_num + 1
     except csv.Error as exc:
         raise InputError(f"{path.name}: line {start}: malformed CSV ({exc})") from None
@@ -145,7 +146,10 @@ def import_file(tracker: Tracker, path: Path, *, apply: bool = False, by: str | 
             insert = store.insert_update if kind == "updates" else store.insert_resolution
             for row in valid:
                 insert(conn, row)
-        ids = [r["id"] for r in store.raw(conn, f"SELECT id FROM {store.RETRACTABLE[table_kind].name} WHERE id > :b ORDER BY id", b=before)]
+        ids = [
+            r["id"]
+            for r in store.raw(conn, f"SELECT id FROM {store.RETRACTABLE[table_kind].name} WHERE id > :b ORDER BY id", b=before)
+        ]
         report.imported = len(ids)
         report.ids = ids
         for i, reason in enumerate(reasons):
@@ -153,14 +157,14 @@ def import_file(tracker: Tracker, path: Path, *, apply: bool = False, by: str | 
                 store.insert_retraction(conn, table_kind, ids[i], reason)
                 report.retracted += 1
         if kind == "observations" and apply:
-            live = [(row, obs_id) for row, obs_id, reason in zip(valid, ids, reasons) if not reason]
+            live = [(row, obs_id) for row, obs_id, reason in zip(valid, ids, reasons, strict=False) if not reason]
             report.updates_applied = _apply_observations(conn, live, propositions, by)
     return report
 
 
 def _extras(problems: _Problems, line: int, row: dict[str, str], now: str) -> tuple[str, str]:
     recorded = (row.get("recorded_at") or "").strip()
-    recorded_at = problems.check(line, "recorded_at", lambda: parse_timestamp(recorded, "recorded_at")) if recorded else now
+    recorded_at = problems.check(line, "recorded_at", parse_timestamp, recorded, "recorded_at") if recorded else now
     if recorded_at is not _BAD and recorded_at > now:
         problems.add(line, "recorded_at", f"{recorded_at} is in the future")
     retracted = (row.get("retracted") or "").strip()
@@ -178,10 +182,12 @@ def _validate_observations(conn, rows, problems, propositions, resolved, now, re
         if ind is None:
             problems.add(line, "indicator", str(unknown("indicator", ind_id, indicators)))
             ok = False
-        day = problems.check(line, "observed_on", lambda: parse_date(row["observed_on"], "observed_on"))
-        value = problems.check(line, "value", lambda: parse_value(row["value"], ind["kind"] if ind else "level", "value")) if ind else None
-        source = problems.check(line, "source", lambda: check_text(row["source"], "source", required=True))
-        note = problems.check(line, "note", lambda: check_text(row["note"], "note"))
+        day = problems.check(line, "observed_on", parse_date, row["observed_on"], "observed_on")
+        value = (
+            problems.check(line, "value", parse_value, row["value"], ind["kind"] if ind else "level", "value") if ind else None
+        )
+        source = problems.check(line, "source", check_text, row["source"], "source", required=True)
+        note = problems.check(line, "note", check_text, row["note"], "note")
         recorded_at, retracted = _extras(problems, line, row, now)
         if any(v is _BAD for v in (day, value, source, note, recorded_at)) or not ok:
             continue
@@ -196,8 +202,17 @@ def _validate_observations(conn, rows, problems, propositions, resolved, now, re
             problems.add(line, "indicator", f"its proposition {ind['proposition_id']} is resolved; no new observations")
             continue
         seen.add(key)
-        valid.append({"indicator_id": ind_id, "observed_on": day, "value": value, "source": source, "note": note,
-                      "recorded_at": recorded_at, "_retracted": retracted})
+        valid.append(
+            {
+                "indicator_id": ind_id,
+                "observed_on": day,
+                "value": value,
+                "source": source,
+                "note": note,
+                "recorded_at": recorded_at,
+                "_retracted": retracted,
+            }
+        )
     return valid
 
 
@@ -211,11 +226,11 @@ def _validate_updates(conn, rows, problems, propositions, resolved, now, report,
         if prop is None:
             problems.add(line, "proposition", str(unknown("proposition", pid, propositions)))
             continue
-        probability = problems.check(line, "probability", lambda: parse_probability(row["probability"]))
-        day = problems.check(line, "as_of", lambda: parse_date(row["as_of"], "as_of"))
-        method = problems.check(line, "method", lambda: choice(row.get("method") or "manual", "method", ("manual", "indicator")))
-        rationale = problems.check(line, "rationale", lambda: check_text(row.get("rationale"), "rationale"))
-        by = problems.check(line, "forecaster", lambda: check_text(row.get("forecaster") or forecaster, "forecaster"))
+        probability = problems.check(line, "probability", parse_probability, row["probability"])
+        day = problems.check(line, "as_of", parse_date, row["as_of"], "as_of")
+        method = problems.check(line, "method", choice, row.get("method") or "manual", "method", ("manual", "indicator"))
+        rationale = problems.check(line, "rationale", check_text, row.get("rationale"), "rationale")
+        by = problems.check(line, "forecaster", check_text, row.get("forecaster") or forecaster, "forecaster")
         recorded_at, retracted = _extras(problems, line, row, now)
         obs_raw = (row.get("observation_id") or "").strip()
         obs_id = None
@@ -227,7 +242,9 @@ def _validate_updates(conn, rows, problems, propositions, resolved, now, report,
                 continue
             owner = observation_owner.get(obs_id)
             if owner is None or owner[0] != pid:
-                problems.add(line, "observation_id", f"no observation {obs_id} of proposition {pid} (import the observations first)")
+                problems.add(
+                    line, "observation_id", f"no observation {obs_id} of proposition {pid} (import the observations first)"
+                )
                 continue
         ratio_raw = (row.get("likelihood_ratio") or "").strip()
         ratio = None
@@ -254,9 +271,20 @@ def _validate_updates(conn, rows, problems, propositions, resolved, now, report,
             problems.add(line, "proposition", f"{pid} is resolved; no new updates")
             continue
         seen.add(key)
-        valid.append({"proposition_id": pid, "as_of": day, "probability": probability, "method": method, "rationale": rationale,
-                      "observation_id": obs_id, "likelihood_ratio": ratio, "forecaster": by, "recorded_at": recorded_at,
-                      "_retracted": retracted})
+        valid.append(
+            {
+                "proposition_id": pid,
+                "as_of": day,
+                "probability": probability,
+                "method": method,
+                "rationale": rationale,
+                "observation_id": obs_id,
+                "likelihood_ratio": ratio,
+                "forecaster": by,
+                "recorded_at": recorded_at,
+                "_retracted": retracted,
+            }
+        )
     return valid
 
 
@@ -269,10 +297,10 @@ def _validate_resolutions(conn, rows, problems, propositions, resolved, now, rep
         if prop is None:
             problems.add(line, "proposition", str(unknown("proposition", pid, propositions)))
             continue
-        outcome = problems.check(line, "outcome", lambda: choice(row["outcome"], "outcome", OUTCOMES))
-        day = problems.check(line, "resolved_on", lambda: parse_date(row["resolved_on"], "resolved_on"))
-        source = problems.check(line, "source", lambda: check_text(row["source"], "source"))
-        note = problems.check(line, "note", lambda: check_text(row["note"], "note"))
+        outcome = problems.check(line, "outcome", choice, row["outcome"], "outcome", OUTCOMES)
+        day = problems.check(line, "resolved_on", parse_date, row["resolved_on"], "resolved_on")
+        source = problems.check(line, "source", check_text, row["source"], "source")
+        note = problems.check(line, "note", check_text, row["note"], "note")
         recorded_at, retracted = _extras(problems, line, row, now)
         if any(v is _BAD for v in (outcome, day, source, note, recorded_at)):
             continue
@@ -290,8 +318,17 @@ def _validate_resolutions(conn, rows, problems, propositions, resolved, now, rep
             problems.add(line, "proposition", f"{pid} is already resolved (use 'resolve --force' to change it)")
             continue
         seen.add(key)
-        valid.append({"proposition_id": pid, "outcome": outcome, "resolved_on": day, "source": source, "note": note,
-                      "recorded_at": recorded_at, "_retracted": retracted})
+        valid.append(
+            {
+                "proposition_id": pid,
+                "outcome": outcome,
+                "resolved_on": day,
+                "source": source,
+                "note": note,
+                "recorded_at": recorded_at,
+                "_retracted": retracted,
+            }
+        )
     return valid
 
 

@@ -152,19 +152,27 @@ def build_scorecard(data: Dataset, month: str) -> Scorecard:
     prev_end = month_end(previous_month(month))
     scores = scores_as_of(data, as_of)
     cards = [_card(data, p, month, first, as_of, prev_end) for p in data.opened_by(as_of)]
-    scored = [ScoredRow(**{k: _num(v) if k not in ("id", "outcome", "resolved_on") else v for k, v in row.items()})
-              for row in scores.table.to_dict(orient="records")]
+    scored = [
+        ScoredRow(**{k: _num(v) if k not in ("id", "outcome", "resolved_on") else v for k, v in row.items()})
+        for row in scores.table.to_dict(orient="records")
+    ]
     resolved_now = [s for s in scored if first <= s.resolved_on <= as_of]
     yes_no = [s for s in scored if s.outcome in ("yes", "no")]
-    tracker_points = [(r["mean_forecast"], r["observed_frequency"], int(r["count"])) for r in scores.calibration.to_dict("records")]
+    tracker_points = [
+        (r["mean_forecast"], r["observed_frequency"], int(r["count"])) for r in scores.calibration.to_dict("records")
+    ]
     from .scoring import MIN_FOR_DECOMPOSITION, calibration_table
 
     prior_cal = calibration_table([s.prior for s in yes_no], [1 if s.outcome == "yes" else 0 for s in yes_no])
     prior_points = [(r["mean_forecast"], r["observed_frequency"], int(r["count"])) for r in prior_cal.to_dict("records")]
     track = TrackRecord(
-        summary=scores.summary, scored=scored, calibration=scores.calibration.to_dict("records"),
+        summary=scores.summary,
+        scored=scored,
+        calibration=scores.calibration.to_dict("records"),
         calibration_svg=charts.calibration_svg([("tracker (final)", tracker_points), ("commentary's prior", prior_points)]),
-        murphy=scores.murphy, diagnostics=scores.diagnostics, min_for_decomposition=MIN_FOR_DECOMPOSITION,
+        murphy=scores.murphy,
+        diagnostics=scores.diagnostics,
+        min_for_decomposition=MIN_FOR_DECOMPOSITION,
     )
     titles = sorted({p["source_title"] for p in data.opened_by(as_of) if p.get("source_title")})
     counts = {
@@ -204,9 +212,20 @@ def _card(data: Dataset, p: dict[str, Any], month: str, first: str, as_of: str, 
             continue
         ratio = data.effective_ratio(o)
         direction = "context" if o["observed_on"] < p["opened"] else _direction(ratio)
-        evidence.append(EvidenceRow(o["observed_on"], o["indicator"], indicators[o["indicator"]]["description"], o["value"],
-                                    o["source"], o["note"] or "", direction, ratio,
-                                    decibans(ratio) if ratio else None, o["retracted"]))
+        evidence.append(
+            EvidenceRow(
+                o["observed_on"],
+                o["indicator"],
+                indicators[o["indicator"]]["description"],
+                o["value"],
+                o["source"],
+                o["note"] or "",
+                direction,
+                ratio,
+                decibans(ratio) if ratio else None,
+                o["retracted"],
+            )
+        )
     updates, previous = [], None
     ups = sorted(data.live_updates(p["id"], as_of), key=lambda u: (u["as_of"], u["id"]))
     standing = float(p["prior"])
@@ -214,25 +233,61 @@ def _card(data: Dataset, p: dict[str, Any], month: str, first: str, as_of: str, 
         previous, standing = standing, float(u["probability"])
         if first <= u["as_of"] <= as_of:
             ratio = u["likelihood_ratio"]
-            updates.append(UpdateRow(u["as_of"], standing, previous, u["method"], u["rationale"] or "", u["indicator"],
-                                     u["observation_id"], decibans(ratio) if ratio else None, u["forecaster"] or ""))
-    fired_ids = {o["indicator"] for o in live_obs if not o["retracted"] and o["observed_on"] >= p["opened"]
-                 and fires(indicators[o["indicator"]]["kind"], o["value"], indicators[o["indicator"]]["threshold"])}
+            updates.append(
+                UpdateRow(
+                    u["as_of"],
+                    standing,
+                    previous,
+                    u["method"],
+                    u["rationale"] or "",
+                    u["indicator"],
+                    u["observation_id"],
+                    decibans(ratio) if ratio else None,
+                    u["forecaster"] or "",
+                )
+            )
+    fired_ids = {
+        o["indicator"]
+        for o in live_obs
+        if not o["retracted"]
+        and o["observed_on"] >= p["opened"]
+        and fires(indicators[o["indicator"]]["kind"], o["value"], indicators[o["indicator"]]["threshold"])
+    }
     fired = sorted(fired_ids)
     quiet = sorted(set(indicators) - fired_ids)
     flags = _flags(p, resolution, ups, evidence, data, as_of)
     steps = tuple((start, prob) for start, _days, prob in path.segments(_next_day(end))) or ((p["opened"], float(p["prior"])),)
     markers = tuple((e.observed_on, path.at(e.observed_on), e.direction) for e in _all_evidence(data, p, indicators, end))
-    chart_data = charts.TrajectoryData(p["opened"], end, float(p["prior"]), steps, markers,
-                                       (resolution["resolved_on"], 1.0 if resolution["outcome"] == "yes" else 0.0)
-                                       if resolution and resolution["outcome"] != "annulled" else None)
+    chart_data = charts.TrajectoryData(
+        p["opened"],
+        end,
+        float(p["prior"]),
+        steps,
+        markers,
+        (resolution["resolved_on"], 1.0 if resolution["outcome"] == "yes" else 0.0)
+        if resolution and resolution["outcome"] != "annulled"
+        else None,
+    )
     svg = _cached_chart(chart_data)
     return PropositionCard(
-        id=p["id"], statement=p["statement"], question=p["question"], status=resolution["outcome"] if resolution else "open",
-        prior=float(p["prior"]), prior_phrase=p["prior_phrase"] or "", probability=probability, change=change,
-        resolve_by=p["resolve_by"], days_to_resolve_by=(dt.date.fromisoformat(p["resolve_by"]) - dt.date.fromisoformat(as_of)).days,
-        resolved_on=resolution["resolved_on"] if resolution else None, chart_svg=svg,
-        chart_file=f"charts/{month}-{p['id']}.svg", evidence=evidence, updates=updates, fired=fired, quiet=quiet, flags=flags,
+        id=p["id"],
+        statement=p["statement"],
+        question=p["question"],
+        status=resolution["outcome"] if resolution else "open",
+        prior=float(p["prior"]),
+        prior_phrase=p["prior_phrase"] or "",
+        probability=probability,
+        change=change,
+        resolve_by=p["resolve_by"],
+        days_to_resolve_by=(dt.date.fromisoformat(p["resolve_by"]) - dt.date.fromisoformat(as_of)).days,
+        resolved_on=resolution["resolved_on"] if resolution else None,
+        chart_svg=svg,
+        chart_file=f"charts/{month}-{p['id']}.svg",
+        evidence=evidence,
+        updates=updates,
+        fired=fired,
+        quiet=quiet,
+        flags=flags,
     )
 
 
@@ -241,8 +296,11 @@ def _all_evidence(data: Dataset, p: dict[str, Any], indicators: dict[str, Any], 
     for o in data.observations:
         if o["indicator"] in indicators and not o["retracted"] and o["observed_on"] <= end:
             direction = "context" if o["observed_on"] < p["opened"] else _direction(data.effective_ratio(o))
-            rows.append(EvidenceRow(max(o["observed_on"], p["opened"]), o["indicator"], "", o["value"], "", "", direction,
-                                    None, None, None))
+            rows.append(
+                EvidenceRow(
+                    max(o["observed_on"], p["opened"]), o["indicator"], "", o["value"], "", "", direction, None, None, None
+                )
+            )
     return rows
 
 
@@ -335,13 +393,20 @@ def _md(text: Any) -> str:
 
 
 FILTERS: dict[str, Callable[..., Any]] = {
-    "prob": _prob, "pct": _pct, "change": _change, "score": _score, "db": _db, "value": _value, "md": _md,
+    "prob": _prob,
+    "pct": _pct,
+    "change": _change,
+    "score": _score,
+    "db": _db,
+    "value": _value,
+    "md": _md,
 }
 
 
 # -- writing --------------------------------------------------------------------------------------
-def render_reports(tracker: Tracker, months: list[str], out: Path, formats: tuple[str, ...],
-                   progress: Callable[[str], None] | None = None) -> list[Path]:
+def render_reports(
+    tracker: Tracker, months: list[str], out: Path, formats: tuple[str, ...], progress: Callable[[str], None] | None = None
+) -> list[Path]:
     """Render each month's scorecard and refresh `index.html`. Every file is written atomically."""
     import markupsafe
 
@@ -367,9 +432,18 @@ def render_reports(tracker: Tracker, months: list[str], out: Path, formats: tupl
             atomic_write(path, md_env.get_template("scorecard.md.j2").render(card=card))
             written.append(path)
         summary = card.track.summary
-        index[month] = asdict(IndexRow(month, card.counts["open"], card.counts["resolved"], card.counts["observations"],
-                                       summary["mean_brier"], summary["skill_vs_prior"],
-                                       (out / f"{month}.html").exists(), (out / f"{month}.md").exists()))
+        index[month] = asdict(
+            IndexRow(
+                month,
+                card.counts["open"],
+                card.counts["resolved"],
+                card.counts["observations"],
+                summary["mean_brier"],
+                summary["skill_vs_prior"],
+                (out / f"{month}.html").exists(),
+                (out / f"{month}.md").exists(),
+            )
+        )
         if progress is not None:
             progress(month)
     rows = [IndexRow(**index[m]) for m in sorted(index, reverse=True)]

@@ -56,7 +56,8 @@ class Dataset:
 
     def trajectory(self, prop: dict[str, Any], until: str) -> scoring.Trajectory:
         return scoring.Trajectory(
-            float(prop["prior"]), prop["opened"],
+            float(prop["prior"]),
+            prop["opened"],
             [(u["as_of"], u["id"], float(u["probability"])) for u in self.live_updates(prop["id"], until)],
         )
 
@@ -64,7 +65,9 @@ class Dataset:
         return [u for u in self.updates if u["proposition"] == proposition and not u["retracted"] and u["as_of"] <= until]
 
     def resolution(self, proposition: str, as_of: str) -> dict[str, Any] | None:
-        found = [r for r in self.resolutions if r["proposition"] == proposition and not r["retracted"] and r["resolved_on"] <= as_of]
+        found = [
+            r for r in self.resolutions if r["proposition"] == proposition and not r["retracted"] and r["resolved_on"] <= as_of
+        ]
         return found[-1] if found else None
 
     def opened_by(self, as_of: str) -> list[dict[str, Any]]:
@@ -93,9 +96,14 @@ class ScoreResult:
             return value.item() if hasattr(value, "item") else value
 
         props = [{k: clean(v) for k, v in row.items()} for row in self.table.to_dict(orient="records")]
-        return {"as_of": self.as_of, "propositions": props, "summary": {k: clean(v) for k, v in self.summary.items()},
-                "calibration": [{k: clean(v) for k, v in r.items()} for r in self.calibration.to_dict(orient="records")],
-                "murphy": self.murphy, "indicator_diagnostics": self.diagnostics}
+        return {
+            "as_of": self.as_of,
+            "propositions": props,
+            "summary": {k: clean(v) for k, v in self.summary.items()},
+            "calibration": [{k: clean(v) for k, v in r.items()} for r in self.calibration.to_dict(orient="records")],
+            "murphy": self.murphy,
+            "indicator_diagnostics": self.diagnostics,
+        }
 
 
 def scores_as_of(data: Dataset, as_of: str) -> ScoreResult:
@@ -105,8 +113,15 @@ def scores_as_of(data: Dataset, as_of: str) -> ScoreResult:
     for p in data.opened_by(as_of):
         r = data.resolution(p["id"], as_of)
         if r is not None:
-            resolved.append({"id": p["id"], "prior": p["prior"], "opened": p["opened"], "outcome": r["outcome"],
-                             "resolved_on": r["resolved_on"]})
+            resolved.append(
+                {
+                    "id": p["id"],
+                    "prior": p["prior"],
+                    "opened": p["opened"],
+                    "outcome": r["outcome"],
+                    "resolved_on": r["resolved_on"],
+                }
+            )
     resolved_frame = pd.DataFrame(resolved, columns=["id", "prior", "opened", "outcome", "resolved_on"])
     ids = set(resolved_frame["id"])
     updates = pd.DataFrame(
@@ -135,7 +150,9 @@ def indicator_diagnostics(data: Dataset, as_of: str) -> list[dict[str, Any]]:
         if r is None or r["outcome"] not in ("yes", "no"):
             continue
         for ind in (i for i in data.indicators.values() if i["proposition_id"] == p["id"]):
-            obs = [o for o in data.observations if o["indicator"] == ind["id"] and not o["retracted"] and o["observed_on"] <= as_of]
+            obs = [
+                o for o in data.observations if o["indicator"] == ind["id"] and not o["retracted"] and o["observed_on"] <= as_of
+            ]
             fired = sum(1 for o in obs if fires(ind["kind"], o["value"], ind["threshold"]))
             ratio = ind["likelihood_ratio"]
             points_yes = ratio > 1
@@ -144,6 +161,16 @@ def indicator_diagnostics(data: Dataset, as_of: str) -> list[dict[str, Any]]:
             else:
                 verdict = "quiet"
             weight = sum(decibans(x) for x in (data.effective_ratio(o) for o in obs) if x)
-            out.append({"indicator": ind["id"], "proposition": p["id"], "outcome": r["outcome"], "likelihood_ratio": ratio,
-                        "observations": len(obs), "fired": fired, "decibans": round(weight, 2), "verdict": verdict})
+            out.append(
+                {
+                    "indicator": ind["id"],
+                    "proposition": p["id"],
+                    "outcome": r["outcome"],
+                    "likelihood_ratio": ratio,
+                    "observations": len(obs),
+                    "fired": fired,
+                    "decibans": round(weight, 2),
+                    "verdict": verdict,
+                }
+            )
     return out

@@ -90,8 +90,19 @@ class Trajectory:
 
 
 # -- per proposition and across propositions -----------------------------------------------------
-SCORE_COLUMNS = ["id", "outcome", "resolved_on", "final_probability", "brier", "brier_2", "log_loss",
-                 "time_averaged_brier", "baseline_score", "prior", "prior_brier"]
+SCORE_COLUMNS = [
+    "id",
+    "outcome",
+    "resolved_on",
+    "final_probability",
+    "brier",
+    "brier_2",
+    "log_loss",
+    "time_averaged_brier",
+    "baseline_score",
+    "prior",
+    "prior_brier",
+]
 
 
 def score_propositions(resolved: pd.DataFrame, updates: pd.DataFrame) -> pd.DataFrame:
@@ -117,7 +128,10 @@ def score_propositions(resolved: pd.DataFrame, updates: pd.DataFrame) -> pd.Data
         path = Trajectory(float(r.prior), r.opened, by_prop.get(r.id, []))
         p = path.before(r.resolved_on)
         row.update(
-            final_probability=p, brier=brier(p, o), brier_2=brier_2(p, o), log_loss=log_loss(p, o),
+            final_probability=p,
+            brier=brier(p, o),
+            brier_2=brier_2(p, o),
+            log_loss=log_loss(p, o),
             time_averaged_brier=path.time_average(r.resolved_on, o, brier),
             baseline_score=path.time_average(r.resolved_on, o, baseline_score),
             prior_brier=brier(float(r.prior), o),
@@ -139,9 +153,14 @@ def summarise(scores: pd.DataFrame) -> dict[str, float | int | None]:
     if n and mean_prior and mean_prior > 0:
         skill = 1.0 - mean_brier / mean_prior
     return {
-        "n_resolved": n, "mean_brier": mean_brier, "mean_brier_2": mean("brier_2"), "mean_log_loss": mean("log_loss"),
-        "mean_time_averaged_brier": mean("time_averaged_brier"), "mean_baseline_score": mean("baseline_score"),
-        "mean_prior_brier": mean_prior, "skill_vs_prior": skill,
+        "n_resolved": n,
+        "mean_brier": mean_brier,
+        "mean_brier_2": mean("brier_2"),
+        "mean_log_loss": mean("log_loss"),
+        "mean_time_averaged_brier": mean("time_averaged_brier"),
+        "mean_baseline_score": mean("baseline_score"),
+        "mean_prior_brier": mean_prior,
+        "skill_vs_prior": skill,
     }
 
 
@@ -161,8 +180,15 @@ def calibration_table(p: Sequence[float], o: Sequence[int], n_bins: int = 10) ->
     frame["bin"] = _bin_ids(frame["p"], n_bins) if len(frame) else []
     rows = []
     for b, group in frame.groupby("bin", sort=True):
-        rows.append({"bin_low": b / n_bins, "bin_high": (b + 1) / n_bins, "mean_forecast": group["p"].mean(),
-                     "observed_frequency": group["o"].mean(), "count": len(group)})
+        rows.append(
+            {
+                "bin_low": b / n_bins,
+                "bin_high": (b + 1) / n_bins,
+                "mean_forecast": group["p"].mean(),
+                "observed_frequency": group["o"].mean(),
+                "count": len(group),
+            }
+        )
     return pd.DataFrame(rows, columns=["bin_low", "bin_high", "mean_forecast", "observed_frequency", "count"])
 
 
@@ -178,5 +204,5 @@ def murphy_decomposition(p: Sequence[float], o: Sequence[int], n_bins: int = 10)
     rel = float((table["count"] * (table["mean_forecast"] - table["observed_frequency"]) ** 2).sum() / n)
     res = float((table["count"] * (table["observed_frequency"] - base_rate) ** 2).sum() / n)
     unc = base_rate * (1 - base_rate)
-    bs = sum(brier(pi, oi) for pi, oi in zip(p, o)) / n
+    bs = sum(brier(pi, oi) for pi, oi in zip(p, o, strict=False)) / n
     return {"brier": bs, "reliability": rel, "resolution": res, "uncertainty": unc, "residual": bs - (rel - res + unc)}

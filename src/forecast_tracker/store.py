@@ -55,10 +55,19 @@ def _source_id(conn: Connection, definition: PropositionDef) -> int:
 
 def _proposition_row(conn: Connection, d: PropositionDef) -> dict[str, Any]:
     return {
-        "id": d.id, "statement": d.statement, "question": d.question,
-        "resolution_criteria": d.resolution_criteria, "opened": d.opened, "resolve_by": d.resolve_by,
-        "prior": d.prior, "prior_phrase": d.prior_phrase, "source_id": _source_id(conn, d),
-        "quote": d.quote, "tags": json.dumps(d.tags), "file": d.file, "fingerprint": d.fingerprint(),
+        "id": d.id,
+        "statement": d.statement,
+        "question": d.question,
+        "resolution_criteria": d.resolution_criteria,
+        "opened": d.opened,
+        "resolve_by": d.resolve_by,
+        "prior": d.prior,
+        "prior_phrase": d.prior_phrase,
+        "source_id": _source_id(conn, d),
+        "quote": d.quote,
+        "tags": json.dumps(d.tags),
+        "file": d.file,
+        "fingerprint": d.fingerprint(),
     }
 
 
@@ -71,7 +80,11 @@ def _indicator_row(d: IndicatorDef) -> dict[str, Any]:
 def _record_revision(conn: Connection, kind: str, ref_id: str, fingerprint: str, content: dict, now: str) -> None:
     conn.execute(
         insert(T_REVISION).values(
-            kind=kind, ref_id=ref_id, fingerprint=fingerprint, content=json.dumps(content, sort_keys=True, default=str), recorded_at=now
+            kind=kind,
+            ref_id=ref_id,
+            fingerprint=fingerprint,
+            content=json.dumps(content, sort_keys=True, default=str),
+            recorded_at=now,
         )
     )
 
@@ -92,7 +105,9 @@ def sync_definitions(conn: Connection, definitions: Sequence[PropositionDef]) ->
             _record_revision(conn, "proposition", d.id, fp, content, now)
             result["added"].append(f"proposition {d.id}")
         elif existing_p[d.id] != fp:
-            conn.execute(T_PROPOSITION.update().where(T_PROPOSITION.c.id == d.id).values(**_proposition_row(conn, d), updated_at=now))
+            conn.execute(
+                T_PROPOSITION.update().where(T_PROPOSITION.c.id == d.id).values(**_proposition_row(conn, d), updated_at=now)
+            )
             _record_revision(conn, "proposition", d.id, fp, content, now)
             result["changed"].append(f"proposition {d.id}")
         else:
@@ -127,12 +142,22 @@ def indicator_ids(conn: Connection) -> list[str]:
 
 def get_proposition(conn: Connection, proposition_id: str) -> dict[str, Any] | None:
     p, s = T_PROPOSITION, T_SOURCE
-    row = conn.execute(
-        select(p, s.c.title.label("source_title"), s.c.author.label("source_author"), s.c.publisher.label("source_publisher"),
-               s.c.published.label("source_published"), s.c.url.label("source_url"))
-        .select_from(p.outerjoin(s, p.c.source_id == s.c.id))
-        .where(p.c.id == proposition_id)
-    ).mappings().first()
+    row = (
+        conn.execute(
+            select(
+                p,
+                s.c.title.label("source_title"),
+                s.c.author.label("source_author"),
+                s.c.publisher.label("source_publisher"),
+                s.c.published.label("source_published"),
+                s.c.url.label("source_url"),
+            )
+            .select_from(p.outerjoin(s, p.c.source_id == s.c.id))
+            .where(p.c.id == proposition_id)
+        )
+        .mappings()
+        .first()
+    )
     return dict(row) if row else None
 
 
@@ -185,7 +210,11 @@ def standing(conn: Connection, as_of: str, proposition_id: str | None = None) ->
     p = T_PROPOSITION
     u = T_UPDATE
     query = select(
-        p.c.id, p.c.statement, p.c.resolve_by, p.c.opened, p.c.prior,
+        p.c.id,
+        p.c.statement,
+        p.c.resolve_by,
+        p.c.opened,
+        p.c.prior,
         func.coalesce(_latest_update(p.c.id, as_of, u.c.probability), p.c.prior).label("probability"),
         _latest_update(p.c.id, as_of, u.c.as_of).label("updated_on"),
         func.coalesce(current_resolution_query(p.c.id, as_of, T_RESOLUTION.c.outcome), "open").label("status"),
@@ -202,9 +231,16 @@ def standing_probability(conn: Connection, proposition_id: str, as_of: str) -> f
 
 def current_resolution(conn: Connection, proposition_id: str) -> dict[str, Any] | None:
     r = T_RESOLUTION
-    row = conn.execute(
-        select(r).where(r.c.proposition_id == proposition_id, _not_retracted("resolution", r.c.id)).order_by(r.c.id.desc()).limit(1)
-    ).mappings().first()
+    row = (
+        conn.execute(
+            select(r)
+            .where(r.c.proposition_id == proposition_id, _not_retracted("resolution", r.c.id))
+            .order_by(r.c.id.desc())
+            .limit(1)
+        )
+        .mappings()
+        .first()
+    )
     return dict(row) if row else None
 
 
@@ -304,8 +340,15 @@ def observations(conn: Connection, proposition_id: str | None = None, until: str
     o, i = T_OBSERVATION, T_INDICATOR
     query = (
         select(
-            o.c.id, o.c.indicator_id.label("indicator"), i.c.proposition_id.label("proposition"), o.c.observed_on, o.c.value,
-            o.c.source, o.c.note, o.c.recorded_at, _retraction_reason("observation", o.c.id).label("retracted"),
+            o.c.id,
+            o.c.indicator_id.label("indicator"),
+            i.c.proposition_id.label("proposition"),
+            o.c.observed_on,
+            o.c.value,
+            o.c.source,
+            o.c.note,
+            o.c.recorded_at,
+            _retraction_reason("observation", o.c.id).label("retracted"),
         )
         .select_from(o.join(i, o.c.indicator_id == i.c.id))
         .order_by(o.c.id)
@@ -321,8 +364,17 @@ def updates(conn: Connection, proposition_id: str | None = None, until: str | No
     u, o = T_UPDATE, T_OBSERVATION
     query = (
         select(
-            u.c.id, u.c.proposition_id.label("proposition"), u.c.as_of, u.c.probability, u.c.method, u.c.rationale,
-            u.c.observation_id, o.c.indicator_id.label("indicator"), u.c.likelihood_ratio, u.c.forecaster, u.c.recorded_at,
+            u.c.id,
+            u.c.proposition_id.label("proposition"),
+            u.c.as_of,
+            u.c.probability,
+            u.c.method,
+            u.c.rationale,
+            u.c.observation_id,
+            o.c.indicator_id.label("indicator"),
+            u.c.likelihood_ratio,
+            u.c.forecaster,
+            u.c.recorded_at,
             _retraction_reason("update", u.c.id).label("retracted"),
         )
         .select_from(u.outerjoin(o, u.c.observation_id == o.c.id))
@@ -338,7 +390,13 @@ def updates(conn: Connection, proposition_id: str | None = None, until: str | No
 def resolutions(conn: Connection, proposition_id: str | None = None) -> list[dict[str, Any]]:
     r = T_RESOLUTION
     query = select(
-        r.c.id, r.c.proposition_id.label("proposition"), r.c.outcome, r.c.resolved_on, r.c.source, r.c.note, r.c.recorded_at,
+        r.c.id,
+        r.c.proposition_id.label("proposition"),
+        r.c.outcome,
+        r.c.resolved_on,
+        r.c.source,
+        r.c.note,
+        r.c.recorded_at,
         _retraction_reason("resolution", r.c.id).label("retracted"),
     ).order_by(r.c.id)
     if proposition_id is not None:
@@ -347,8 +405,14 @@ def resolutions(conn: Connection, proposition_id: str | None = None) -> list[dic
 
 
 def counts(conn: Connection) -> dict[str, int]:
-    tables = {"propositions": T_PROPOSITION, "indicators": T_INDICATOR, "observations": T_OBSERVATION, "updates": T_UPDATE,
-              "resolutions": T_RESOLUTION, "retractions": T_RETRACTION}
+    tables = {
+        "propositions": T_PROPOSITION,
+        "indicators": T_INDICATOR,
+        "observations": T_OBSERVATION,
+        "updates": T_UPDATE,
+        "resolutions": T_RESOLUTION,
+        "retractions": T_RETRACTION,
+    }
     return {name: int(conn.execute(select(func.count()).select_from(t)).scalar()) for name, t in tables.items()}
 
 

@@ -55,9 +55,7 @@ def parse_probability(text: str | float, *, field: str = "probability", strict_r
     if math.isnan(value) or math.isinf(value):
         raise InputError(f"{field}: {value} is not a probability")
     if strict_range and not (P_MIN <= value <= P_MAX):
-        raise InputError(
-            f"{field}: {value:g} is outside [{P_MIN}, {P_MAX}] (record certainty with 'resolve', not a probability)"
-        )
+        raise InputError(f"{field}: {value:g} is outside [{P_MIN}, {P_MAX}] (record certainty with 'resolve', not a probability)")
     if not strict_range and not (0 < value < 1):
         raise InputError(f"{field}: {value:g} must be strictly between 0 and 1")
     return value
@@ -67,11 +65,11 @@ def icd203_term(probability: float) -> str:
     """The ICD 203 term whose band holds `probability` (band edges go to the band nearer 50%)."""
     p = float(probability)
     if p < 0.5:
-        for term, _syn, low, high in ICD203_BANDS:
+        for term, _syn, _low, high in ICD203_BANDS:
             if p < high:
                 return term
         return ICD203_BANDS[3][0]
-    for term, _syn, low, high in reversed(ICD203_BANDS):
+    for term, _syn, low, _high in reversed(ICD203_BANDS):
         if p > low:
             return term
     return ICD203_BANDS[3][0]

@@ -15,7 +15,7 @@ MAX_TEXT = 10_000
 
 
 def today() -> str:
-    return dt.datetime.now(dt.timezone.utc).date().isoformat()
+    return dt.datetime.now(dt.UTC).date().isoformat()
 
 
 def parse_date(value: object, field: str, *, allow_future: bool = False) -> str:
@@ -53,8 +53,8 @@ def parse_timestamp(value: str, field: str) -> str:
     except ValueError:
         raise InputError(f"{field}: {raw[:40]!r} is not an ISO 8601 time") from None
     if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=dt.timezone.utc)
-    return parsed.astimezone(dt.timezone.utc).isoformat(timespec="microseconds").replace("+00:00", "Z")
+        parsed = parsed.replace(tzinfo=dt.UTC)
+    return parsed.astimezone(dt.UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
 def parse_value(raw: object, kind: str, field: str = "value") -> float | None:
