@@ -1,7 +1,8 @@
 import textwrap
 
-from conftest import WIDGET
 from forecast_tracker.catalog import load_catalog, parse_proposition_file
+
+from conftest import WIDGET
 
 
 def test_good_file_parses():

@@ -4,8 +4,9 @@ import json
 
 import pytest
 
-from conftest import snapshot
 from forecast_tracker.api import Tracker
+
+from conftest import snapshot
 
 
 def test_init_to_resolve(cli, db):

@@ -51,6 +51,7 @@ def _svg(fig, canvas_cls) -> str:  # noqa: ANN001
     canvas_cls(fig).print_svg(buffer, metadata={"Date": None, "Creator": None})
     text = buffer.getvalue()
     text = text[text.index("<svg") :]  # drop the XML prolog and doctype so it can sit inline in HTML
+    text = re.sub(r"<metadata>.*?</metadata>\s*", "", text, flags=re.S)  # RDF boilerplate, no use inline
     return re.sub(r'(<svg[^>]*?) width="[^"]*" height="[^"]*"', r'\1 width="100%"', text, count=1)
 
 

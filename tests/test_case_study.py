@@ -1,0 +1,111 @@
+"""The bundled case study: valid catalog, sourced observations, known references, deterministic replay."""
+
+import csv
+from pathlib import Path
+
+import pytest
+
+from forecast_tracker.catalog import load_catalog
+from forecast_tracker.demo import build_case_study, case_study_dir
+
+from conftest import snapshot
+
+CASE = Path(__file__).parents[1] / "indicators"
+SEED = Path(__file__).parents[2] / "shared/seed/commentary.txt"
+
+
+def _plain(text: str) -> str:
+    for curly, straight in (("“", '"'), ("”", '"'), ("’", "'"), ("‘", "'")):
+        text = text.replace(curly, straight)
+    return " ".join(text.split())
+
+
+REQUIRED = [
+    "armenia-western-shift",
+    "armenia-csto-exit",
+    "armenia-social-unrest",
+    "azerbaijan-reconstruction",
+    "refugee-influx",
+    "artsakh-dissolution",
+]
+
+
+@pytest.fixture(scope="module")
+def definitions():
+    found, problems = load_catalog(CASE)
+    assert problems == []
+    return {d.id: d for d in found}
+
+
+def test_catalog_validates_with_required_propositions(definitions):
+    assert set(REQUIRED) <= set(definitions)
+    assert case_study_dir().resolve() == CASE.resolve()
+
+
+def test_each_proposition_is_well_formed(definitions):
+    for d in definitions.values():
+        assert 3 <= len(d.indicators) <= 6, d.id
+        assert any(i.likelihood_ratio < 1 or (i.likelihood_ratio_if_not_met or 1) < 1 for i in d.indicators), d.id
+        assert all(i.rationale for i in d.indicators), d.id
+        assert d.prior_phrase and d.quote and d.resolve_by > d.opened
+        if SEED.exists():  # the quoted words are the commentary's own, verbatim
+            assert _plain(d.quote) in _plain(SEED.read_text(encoding="utf-8")), d.id
+
+
+def test_observations_refer_to_known_indicators_and_carry_a_source(definitions):
+    indicators = {i.id: i for d in definitions.values() for i in d.indicators}
+    with open(CASE / "observations.csv", newline="", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    assert len(rows) >= 55
+    for row in rows:
+        assert row["indicator"] in indicators, row
+        assert row["source"].strip(), row
+        assert row["note"].strip(), row
+
+
+def test_observations_cover_every_timeline_row():
+    timeline = Path(__file__).parents[2] / "shared/reference/timeline.csv"
+    if not timeline.exists():
+        pytest.skip("shared/reference/timeline.csv is not beside the repository")
+    with open(CASE / "observations.csv", newline="", encoding="utf-8") as fh:
+        observed = {(r["observed_on"], r["source"]) for r in csv.DictReader(fh)}
+    with open(timeline, newline="", encoding="utf-8") as fh:
+        for event in csv.DictReader(fh):
+            assert (event["date"], event["source"]) in observed, event["event"]
+
+
+def test_approximate_dates_are_said_so_in_the_note():
+    with open(CASE / "observations.csv", newline="", encoding="utf-8") as fh:
+        rows = {(r["observed_on"], r["indicator"]): r["note"] for r in csv.DictReader(fh)}
+    for key in [
+        ("2024-09-15", "csto-participation-frozen"),
+        ("2024-12-31", "russia-trade-level"),
+        ("2026-05-04", "west-ties-deepen"),
+    ]:
+        assert "only the" in rows[key], key
+
+
+def test_resolutions_refer_to_known_propositions(definitions):
+    with open(CASE / "resolutions.csv", newline="", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    assert rows and all(r["proposition"] in definitions and r["source"] for r in rows)
+    assert "armenia-csto-exit" not in {r["proposition"] for r in rows}  # no formal withdrawal by June 2026
+
+
+def test_replay_is_deterministic(tmp_path):
+    first = build_case_study(tmp_path / "a.db")
+    second = build_case_study(tmp_path / "b.db")
+    first.close()
+    second.close()
+
+    def stable(path):
+        tables = snapshot(path)
+        # recorded_at and created_at are wall-clock times; everything else must match
+        return {
+            t: [tuple(v for v in row if not (isinstance(v, str) and v.endswith("Z") and "T" in v)) for row in rows]
+            for t, rows in tables.items()
+            if t != "schema_migration"
+        }
+
+    assert stable(tmp_path / "a.db") == stable(tmp_path / "b.db")
+    assert len(snapshot(tmp_path / "a.db")["probability_update"]) > 40

@@ -1,0 +1,154 @@
+"""Scorecards: golden Markdown, point-in-time identity, escaping of everything a user typed."""
+
+import os
+import re
+from pathlib import Path
+
+import pytest
+
+from forecast_tracker.api import Tracker
+
+GOLDEN = Path(__file__).parent / "golden"
+
+
+def populate(db: Path) -> None:
+    """A small fixed history across February-April 2025."""
+    with Tracker(db) as t:
+        t.observe("widget-factory-built", date="2025-02-03", source="Trade press", note="Ground broken", apply=True, by="ana")
+        t.observe("widget-orders", value=400, date="2025-03-05", source="Shop figures", note="Slow start", apply=True, by="ana")
+        t.update("widget-launch", "0.7", date="2025-03-20", rationale="Launch event booked", by="ben")
+        t.observe("gadget-bill", date="2025-03-10", source="Parliament", note="Bill introduced", by="ana")
+        t.observe("gadget-sales", value=80, date="2025-03-12", source="Stats office", apply=True, by="ana")
+        t.resolve("widget-launch", "yes", date="2025-04-02", source="Shop")
+
+
+def render(db: Path, out: Path, month: str, formats=("md", "html")) -> dict[str, bytes]:
+    with Tracker(db) as t:
+        t.report([month], out, formats)
+    return {str(p.relative_to(out)): p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file() and month in p.name}
+
+
+def test_golden_markdown(db, tmp_path):
+    populate(db)
+    files = render(db, tmp_path / "reports", "2025-03", ("md",))
+    text = files["2025-03.md"].decode()
+    golden = GOLDEN / "2025-03.md"
+    if os.environ.get("UPDATE_GOLDEN"):
+        golden.write_text(text)
+    assert golden.exists(), "run with UPDATE_GOLDEN=1 once to create the golden file"
+    assert text == golden.read_text()
+
+
+def test_scorecard_content(db, tmp_path):
+    populate(db)
+    files = render(db, tmp_path / "reports", "2025-04")
+    md = files["2025-04.md"].decode()
+    assert "| widget-launch | yes | 2025-04-02 | 0.70 (likely) | 0.090 | 0.180 |" in md
+    html = files["2025-04.html"].decode()
+    assert "<svg" in html and "<script" not in html and "<link" not in html
+    assert not re.search(r'(src|href)="(https?:)?//', html)  # self-contained: nothing fetched
+    march = render(db, tmp_path / "reports", "2025-03")["2025-03.md"].decode()
+    assert "signpost fired but probability unchanged: gadget-bill on 2025-03-10" in march
+    may = render(db, tmp_path / "reports", "2025-06")["2025-06.md"].decode()
+    assert "stale: no update for" in may
+    with Tracker(db) as t:
+        t.report(["2027-02"], tmp_path / "late", ("md",))
+    assert "past resolve\\_by (2026-12-31) but unresolved" in (tmp_path / "late" / "2027-02.md").read_text()
+    index = (tmp_path / "reports" / "index.html").read_text()
+    assert all(f'href="{m}.html"' in index for m in ("2025-03", "2025-04", "2025-06"))
+
+
+def test_point_in_time_rendering_ignores_later_facts(db, tmp_path):
+    populate(db)
+    before = render(db, tmp_path / "reports", "2025-03")
+    with Tracker(db) as t:
+        t.observe("gadget-bill", date="2025-05-01", source="Later news", apply=True)
+        t.update("gadget-ban", "0.9", date="2025-06-01", rationale="later judgement")
+        t.resolve("gadget-ban", "yes", date="2025-07-01")
+    after = render(db, tmp_path / "reports", "2025-03")
+    assert before.keys() == after.keys() and len(before) >= 4
+    assert before == after
+
+
+HOSTILE = [
+    "<script>alert('x')</script>",
+    '"><img src=x onerror=alert(1)>',
+    "a | b | c",
+    "line one\nline two",
+    "{{ 7*7 }} {% if true %}jinja{% endif %}",
+]
+
+
+def test_user_text_is_escaped_everywhere(cli, catalog, tmp_path):
+    widget = catalog / "widget-launch.yaml"
+    widget.write_text(
+        widget.read_text().replace("statement: The widget launches.", 'statement: "<script>alert(1)</script> {{ 7*7 }} | pipe"')
+    )
+    assert cli("init", "--catalog", catalog).code == 0
+    with Tracker(tmp_path / "test.db") as t:
+        for i, text in enumerate(HOSTILE):
+            t.observe("widget-factory-built", date=f"2025-03-0{i + 1}", source=text, note=text, apply=True)
+        t.update("widget-launch", "0.6", date="2025-03-20", rationale=HOSTILE[1] + HOSTILE[4], by=HOSTILE[0])
+        t.report(["2025-03"], tmp_path / "r", ("md", "html"))
+    html = (tmp_path / "r" / "2025-03.html").read_text()
+    md = (tmp_path / "r" / "2025-03.md").read_text()
+    for page in (html, md):
+        assert "<script" not in page.lower()
+        assert "<img" not in page
+        assert "49" not in re.sub(r"<svg.*?</svg>", "", page, flags=re.S)  # Jinja in data is never evaluated
+        assert "{{ 7*7 }}" in page or "{{ 7\\*7 }}" in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    # every Markdown table row keeps its column count: pipes in data are escaped, newlines folded
+    for table in re.split(r"\n\n", md):
+        rows = [r for r in table.splitlines() if r.startswith("|")]
+        if rows:
+            widths = {len(re.findall(r"(?<!\\)\|", r)) for r in rows}
+            assert len(widths) == 1, rows
+
+
+@pytest.mark.browser
+def test_html_scorecard_in_headless_chromium(tmp_path):
+    import shutil
+    import subprocess
+
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if chromium is None:
+        if os.environ.get("CI"):
+            pytest.fail("chromium is missing on CI (.ci/run installs it)")
+        pytest.skip("chromium not installed")
+    from forecast_tracker.demo import build_case_study
+
+    tracker = build_case_study(tmp_path / "case.db")
+    tracker.report(["2025-06"], tmp_path / "r", ("html",))
+    ids = [s.id for s in tracker.standing("2025-06-30")]
+    tracker.close()
+    page = tmp_path / "r" / "2025-06.html"
+    flags = [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        f"--user-data-dir={tmp_path / 'profile'}",
+        "--enable-logging=stderr",
+        "--v=0",
+    ]
+    result = subprocess.run([chromium, *flags, "--dump-dom", page.as_uri()], capture_output=True, text=True, timeout=120)
+    dom = result.stdout
+    assert "Forecast scorecard, June 2025" in dom
+    assert "Uncaught" not in result.stderr and "CONSOLE" not in result.stderr
+    for pid in ids:
+        assert f'id="{pid}"' in dom, pid
+    charts = re.findall(r"<svg.*?</svg>", dom, flags=re.S)
+    assert len(charts) == len(ids) + 1  # one trajectory each plus calibration
+    for svg in charts:
+        paths = re.findall(r'<path[^>]* d="([^"]+)"', svg)
+        assert sum(len(d) for d in paths) > 200  # something was drawn, not an empty frame
+    shot = tmp_path / "shot.png"
+    subprocess.run(
+        [chromium, *flags, "--window-size=420,2000", f"--screenshot={shot}", page.as_uri()], capture_output=True, timeout=120
+    )
+    assert shot.exists() and shot.stat().st_size > 10_000  # renders at phone width
