@@ -105,16 +105,19 @@ def test_export_round_trip_into_fresh_database(cli, db, catalog, tmp_path, monke
     cli("resolve", "widget-launch", "yes", "--date", "2025-05-01", "--source", "shop")
     out = tmp_path / "export"
     out.mkdir()
-    for what in ("observations", "updates", "resolutions"):
+    everything = ("observations", "updates", "resolutions", "propositions", "indicators")
+    for what in everything:
         assert cli("export", what, "--out", out / f"{what}.csv").code == 0
+        assert cli("export", what, "--format", "json", "--out", out / f"{what}.json").code == 0
 
     monkeypatch.setenv("FORECAST_TRACKER_DB", str(tmp_path / "fresh.db"))
     assert cli("init", "--catalog", catalog).code == 0
     for what in ("observations", "updates", "resolutions"):
         result = cli("import", out / f"{what}.csv")
         assert result.code == 0, result.err
-    for what in ("observations", "updates", "resolutions"):
-        assert cli("export", what).out == (out / f"{what}.csv").read_text()
+    for what in everything:
+        assert cli("export", what).out == (out / f"{what}.csv").read_text(), what
+        assert cli("export", what, "--format", "json").out == (out / f"{what}.json").read_text(), what
     # importing again adds nothing: every row is recognised as a duplicate
     again = cli("import", out / "observations.csv")
     assert "imported 0 observations" in again.out and "3 duplicate(s)" in again.out

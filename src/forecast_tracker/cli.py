@@ -439,9 +439,12 @@ def main(argv: list[str] | None = None) -> int:
     try:
         result = app(args=args, prog_name="forecast-tracker", standalone_mode=False)
     except ValidationErrors as exc:
-        typer.echo(f"error: {exc.summary}", err=True)
-        for problem in exc.problems:
-            typer.echo(f"  {problem}", err=True)
+        if len(exc.problems) == 1:
+            typer.echo(f"error: {exc.summary}: {' '.join(exc.problems[0].split())}", err=True)
+        else:
+            typer.echo(f"error: {exc.summary}", err=True)
+            for problem in exc.problems:
+                typer.echo(f"  {' '.join(problem.split())}", err=True)
         return exc.exit_code
     except TrackerError as exc:
         typer.echo(f"error: {' '.join(str(exc).split())}", err=True)

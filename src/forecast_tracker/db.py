@@ -40,7 +40,7 @@ def _sqlite_path(location: str) -> Path | None:
     if not _is_url(location):
         return Path(location)
     if location.startswith("sqlite:///"):
-        rest = location[len("sqlite:///") :].split("?")[0]
+        rest = location[len("sqlite:///") :].split("?")[0].removeprefix("file:")
         return Path(rest) if rest and rest != ":memory:" else None
     return None
 
@@ -77,6 +77,19 @@ class Database:
         if self.is_sqlite:
             _install_sqlite_pragmas(self.engine)
         self.check_schema(create=create, upgrade=upgrade)
+        if self.is_sqlite:
+            self._use_wal()
+
+    def _use_wal(self) -> None:
+        # WAL is a property of the file, so it is set once, and only on a database known to be ours:
+        # a refused file is never written to.
+        with self.engine.connect() as conn:
+            mode = conn.exec_driver_sql("PRAGMA journal_mode").scalar()
+            if str(mode).lower() != "wal":
+                try:
+                    conn.exec_driver_sql("PRAGMA journal_mode = WAL")
+                except OperationalError:
+                    pass  # a read-only file keeps its journal mode; reads still work
 
     # -- transactions -------------------------------------------------------------------------
     @contextlib.contextmanager
@@ -183,10 +196,6 @@ def _install_sqlite_pragmas(engine: Engine) -> None:
         cursor = dbapi_connection.cursor()
         cursor.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA foreign_keys = ON")
-        try:
-            cursor.execute("PRAGMA journal_mode = WAL")
-        except Exception:  # noqa: BLE001 - a read-only file cannot switch journal mode; reads still work
-            pass
         cursor.execute("PRAGMA synchronous = NORMAL")
         cursor.close()
 

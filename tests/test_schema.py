@@ -1,0 +1,96 @@
+"""Schema upgrades from the first release, and databases this release must refuse clearly."""
+
+import os
+import shutil
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from forecast_tracker.api import Tracker
+from forecast_tracker.db import Database
+from forecast_tracker.migrations import MIGRATIONS
+
+from conftest import snapshot
+
+FIXTURE = Path(__file__).parent / "fixtures" / "schema_0001.db"
+
+
+@pytest.fixture
+def old_db(tmp_path) -> Path:
+    path = tmp_path / "old.db"
+    shutil.copy(FIXTURE, path)
+    return path
+
+
+def test_first_schema_upgrades_on_open_without_losing_a_row(old_db):
+    before = snapshot(old_db)
+    with Tracker(old_db) as t:
+        assert t.db.schema_version() == MIGRATIONS[-1][0]
+        history = t.history("widget-launch")
+        assert [h["probability"] for h in history] == [0.675, 0.8617021276595745, 0.8]
+        assert t.scores().as_json()["propositions"][0]["final_probability"] == 0.8
+    after = snapshot(old_db)
+    for table, rows in before.items():
+        if table != "schema_migration":
+            assert after[table] == rows, table
+    assert [r[0] for r in after["schema_migration"]] == [name for name, _ in MIGRATIONS]
+    indexes = {r[0] for r in sqlite3.connect(old_db).execute("SELECT name FROM sqlite_master WHERE type='index'")}
+    assert "ix_update_proposition_as_of" in indexes
+
+
+def test_db_upgrade_command(cli, old_db):
+    result = cli("--db", old_db, "db", "upgrade")
+    assert result.code == 0 and "applied 0002_lookup_indexes" in result.out
+    assert "schema is current" in cli("--db", old_db, "db", "upgrade").out
+    assert "integrity: ok" in cli("--db", old_db, "db", "check").out
+
+
+def test_models_match_the_migrated_schema(tmp_path):
+    from sqlmodel import SQLModel
+
+    import forecast_tracker.models  # noqa: F401 - registers the tables
+
+    Database(tmp_path / "m.db", create=True).dispose()
+    conn = sqlite3.connect(tmp_path / "m.db")
+    for table in SQLModel.metadata.sorted_tables:
+        columns = [r[1] for r in conn.execute(f"PRAGMA table_info({table.name})")]
+        assert columns == [c.name for c in table.columns], table.name
+
+
+def test_database_from_a_newer_release_is_refused(cli, old_db):
+    conn = sqlite3.connect(old_db)
+    conn.execute("INSERT INTO schema_migration VALUES ('9999_from_the_future', 'x')")
+    conn.commit()
+    conn.close()
+    before = old_db.read_bytes()
+    result = cli("--db", old_db, "list")
+    assert result.code == 2 and "newer release" in result.err
+    assert old_db.read_bytes() == before
+
+
+def test_foreign_sqlite_database_is_refused(cli, tmp_path):
+    other = tmp_path / "other.db"
+    conn = sqlite3.connect(other)
+    conn.execute("CREATE TABLE invoices (id INTEGER)")
+    conn.commit()
+    conn.close()
+    result = cli("--db", other, "list")
+    assert result.code == 2 and "not a forecast-tracker one" in result.err
+    assert [r[0] for r in sqlite3.connect(other).execute("SELECT name FROM sqlite_master")] == ["invoices"]
+
+
+def test_read_only_database_reads_but_refuses_writes(cli, db):
+    url = f"sqlite:///file:{db}?mode=ro&uri=true"
+    assert cli("--db", url, "list", "--format", "json").code == 0
+    before = snapshot(db)
+    result = cli("--db", url, "update", "widget-launch", "0.5", "--date", "2025-02-01")
+    assert result.code == 2 and "read-only" in result.err
+    assert snapshot(db) == before
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root ignores file permissions")
+def test_read_only_file(cli, db):
+    db.chmod(0o444)
+    result = cli("update", "widget-launch", "0.5", "--date", "2025-02-01")
+    assert result.code == 2 and "read-only" in result.err
