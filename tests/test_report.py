@@ -152,3 +152,21 @@ def test_html_scorecard_in_headless_chromium(tmp_path):
         [chromium, *flags, "--window-size=420,2000", f"--screenshot={shot}", page.as_uri()], capture_output=True, timeout=120
     )
     assert shot.exists() and shot.stat().st_size > 10_000  # renders at phone width
+
+
+def test_charts_are_deterministic_whatever_was_drawn_before():
+    from forecast_tracker.charts import TrajectoryData, trajectories_svg, trajectory_svg
+
+    a = TrajectoryData(
+        "2025-01-01", "2025-06-30", 0.3, (("2025-01-01", 0.3), ("2025-03-01", 0.6)), (("2025-03-01", 0.6, "supports"),), None
+    )
+    b = TrajectoryData(
+        "2024-01-01", "2024-02-10", 0.8, (("2024-01-01", 0.8),), (("2024-01-05", 0.8, "opposes"),), ("2024-02-10", 0.0)
+    )
+    first = trajectory_svg(a)
+    trajectory_svg(b)
+    assert trajectory_svg(a) == first
+    assert "<path" in first and "<svg" in first
+    # the parallel path (worker processes) gives the same bytes as drawing in this process
+    many = [a, b] * 70
+    assert trajectories_svg(many) == [trajectory_svg(x) for x in many]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -40,6 +39,7 @@ def month_range(first: str, last: str) -> list[str]:
 class EvidenceRow:
     """One observation dated in the month."""
 
+    observation_id: int
     observed_on: str
     indicator: str
     description: str
@@ -125,6 +125,7 @@ class Scorecard:
     resolved_this_month: list[ScoredRow]
     track: TrackRecord
     counts: dict[str, int] = field(default_factory=dict)
+    legend: tuple[tuple[str, str, str], ...] = charts.LEGEND  # (colour, symbol, label) of the chart key
 
 
 @dataclass
@@ -151,7 +152,10 @@ def build_scorecard(data: Dataset, month: str) -> Scorecard:
     first = f"{month}-01"
     prev_end = month_end(previous_month(month))
     scores = scores_as_of(data, as_of)
-    cards = [_card(data, p, month, first, as_of, prev_end) for p in data.opened_by(as_of)]
+    built = [_card(data, p, month, first, as_of, prev_end) for p in data.opened_by(as_of)]
+    cards = [card for card, _ in built]
+    for card, svg in zip(cards, _draw_charts([chart for _, chart in built]), strict=True):
+        card.chart_svg = svg
     scored = [
         ScoredRow(**{k: _num(v) if k not in ("id", "outcome", "resolved_on") else v for k, v in row.items()})
         for row in scores.table.to_dict(orient="records")
@@ -198,54 +202,37 @@ def _month_name(month: str) -> str:
     return dt.date.fromisoformat(month + "-01").strftime("%B %Y")
 
 
-def _card(data: Dataset, p: dict[str, Any], month: str, first: str, as_of: str, prev_end: str) -> PropositionCard:
+def _card(data: Dataset, p: dict[str, Any], month: str, first: str, as_of: str, prev_end: str):  # noqa: ANN202
+    """One proposition's card for the month, and the data of its chart (drawn later, in one batch)."""
     resolution = data.resolution(p["id"], as_of)
     end = resolution["resolved_on"] if resolution else as_of
     path = data.trajectory(p, end)
     probability = path.at(end) if not resolution else path.before(end)
     change = None if p["opened"] > prev_end else probability - data.trajectory(p, prev_end).at(prev_end)
-    indicators = {i["id"]: i for i in data.indicators.values() if i["proposition_id"] == p["id"]}
-    live_obs = [o for o in data.observations if o["indicator"] in indicators and o["observed_on"] <= as_of]
+    indicators = {i["id"]: i for i in data.indicators_by_prop.get(p["id"], ())}
+    live_obs = [o for o in data.observations_by_prop.get(p["id"], ()) if o["observed_on"] <= as_of]
     evidence = []
     for o in live_obs:
-        if not (first <= o["observed_on"] <= as_of):
-            continue
-        ratio = data.effective_ratio(o)
-        direction = "context" if o["observed_on"] < p["opened"] else _direction(ratio)
-        evidence.append(
-            EvidenceRow(
-                o["observed_on"],
-                o["indicator"],
-                indicators[o["indicator"]]["description"],
-                o["value"],
-                o["source"],
-                o["note"] or "",
-                direction,
-                ratio,
-                decibans(ratio) if ratio else None,
-                o["retracted"],
-            )
-        )
-    updates, previous = [], None
-    ups = sorted(data.live_updates(p["id"], as_of), key=lambda u: (u["as_of"], u["id"]))
-    standing = float(p["prior"])
+        if first <= o["observed_on"]:
+            ratio = data.effective_ratio(o)
+            evidence.append(
+                EvidenceRow(
+                    o["id"], o["observed_on"], o["indicator"], indicators[o["indicator"]]["description"], o["value"], o["source"],
+                    o["note"] or "", _direction_of(data, p, o), ratio, decibans(ratio) if ratio else None, o["retracted"],
+                )
+            )  # fmt: skip
+    ups = data.live_updates(p["id"], as_of)
+    updates, standing = [], float(p["prior"])
     for u in ups:
         previous, standing = standing, float(u["probability"])
-        if first <= u["as_of"] <= as_of:
+        if first <= u["as_of"]:
             ratio = u["likelihood_ratio"]
             updates.append(
                 UpdateRow(
-                    u["as_of"],
-                    standing,
-                    previous,
-                    u["method"],
-                    u["rationale"] or "",
-                    u["indicator"],
-                    u["observation_id"],
-                    decibans(ratio) if ratio else None,
-                    u["forecaster"] or "",
+                    u["as_of"], standing, previous, u["method"], u["rationale"] or "", u["indicator"], u["observation_id"],
+                    decibans(ratio) if ratio else None, u["forecaster"] or "",
                 )
-            )
+            )  # fmt: skip
     fired_ids = {
         o["indicator"]
         for o in live_obs
@@ -253,23 +240,17 @@ def _card(data: Dataset, p: dict[str, Any], month: str, first: str, as_of: str, 
         and o["observed_on"] >= p["opened"]
         and fires(indicators[o["indicator"]]["kind"], o["value"], indicators[o["indicator"]]["threshold"])
     }
-    fired = sorted(fired_ids)
-    quiet = sorted(set(indicators) - fired_ids)
-    flags = _flags(p, resolution, ups, evidence, data, as_of)
     steps = tuple((start, prob) for start, _days, prob in path.segments(_next_day(end))) or ((p["opened"], float(p["prior"])),)
-    markers = tuple((e.observed_on, path.at(e.observed_on), e.direction) for e in _all_evidence(data, p, indicators, end))
-    chart_data = charts.TrajectoryData(
-        p["opened"],
-        end,
-        float(p["prior"]),
-        steps,
-        markers,
-        (resolution["resolved_on"], 1.0 if resolution["outcome"] == "yes" else 0.0)
-        if resolution and resolution["outcome"] != "annulled"
-        else None,
+    markers = tuple(
+        (max(o["observed_on"], p["opened"]), path.at(o["observed_on"]), _direction_of(data, p, o))
+        for o in live_obs
+        if not o["retracted"] and o["observed_on"] <= end
     )
-    svg = _cached_chart(chart_data)
-    return PropositionCard(
+    outcome_point = None
+    if resolution and resolution["outcome"] != "annulled":
+        outcome_point = (resolution["resolved_on"], 1.0 if resolution["outcome"] == "yes" else 0.0)
+    chart = charts.TrajectoryData(p["opened"], end, float(p["prior"]), steps, markers, outcome_point)
+    card = PropositionCard(
         id=p["id"],
         statement=p["statement"],
         question=p["question"],
@@ -281,60 +262,53 @@ def _card(data: Dataset, p: dict[str, Any], month: str, first: str, as_of: str, 
         resolve_by=p["resolve_by"],
         days_to_resolve_by=(dt.date.fromisoformat(p["resolve_by"]) - dt.date.fromisoformat(as_of)).days,
         resolved_on=resolution["resolved_on"] if resolution else None,
-        chart_svg=svg,
+        chart_svg="",
         chart_file=f"charts/{month}-{p['id']}.svg",
         evidence=evidence,
         updates=updates,
-        fired=fired,
-        quiet=quiet,
-        flags=flags,
+        fired=sorted(fired_ids),
+        quiet=sorted(set(indicators) - fired_ids),
+        flags=_flags(p, resolution, ups, evidence, as_of),
     )
+    return card, chart
 
 
-def _all_evidence(data: Dataset, p: dict[str, Any], indicators: dict[str, Any], end: str) -> list[EvidenceRow]:
-    rows = []
-    for o in data.observations:
-        if o["indicator"] in indicators and not o["retracted"] and o["observed_on"] <= end:
-            direction = "context" if o["observed_on"] < p["opened"] else _direction(data.effective_ratio(o))
-            rows.append(
-                EvidenceRow(
-                    max(o["observed_on"], p["opened"]), o["indicator"], "", o["value"], "", "", direction, None, None, None
-                )
-            )
-    return rows
+def _direction_of(data: Dataset, p: dict[str, Any], observation: dict[str, Any]) -> str:
+    if observation["observed_on"] < p["opened"]:
+        return "context"
+    return _direction(data.effective_ratio(observation))
 
 
 def _next_day(day: str) -> str:
     return (dt.date.fromisoformat(day) + dt.timedelta(days=1)).isoformat()
 
 
-def _flags(p, resolution, ups, evidence, data, as_of) -> list[str]:  # noqa: ANN001
+def _flags(p, resolution, ups, evidence, as_of) -> list[str]:  # noqa: ANN001
     flags = []
     if resolution is None:
         last = ups[-1]["as_of"] if ups else p["opened"]
-        if (dt.date.fromisoformat(as_of) - dt.date.fromisoformat(last)).days >= STALE_DAYS:
-            flags.append(f"stale: no update for {(dt.date.fromisoformat(as_of) - dt.date.fromisoformat(last)).days} days")
+        quiet_days = (dt.date.fromisoformat(as_of) - dt.date.fromisoformat(last)).days
+        if quiet_days >= STALE_DAYS:
+            flags.append(f"stale: no update for {quiet_days} days")
         if as_of > p["resolve_by"]:
             flags.append(f"past resolve_by ({p['resolve_by']}) but unresolved")
     caused = {u["observation_id"] for u in ups if u["observation_id"]}
     for e in evidence:
-        if e.retracted or e.direction not in ("supports", "opposes"):
-            continue
-        linked = [o for o in data.observations if o["indicator"] == e.indicator and o["observed_on"] == e.observed_on]
-        if not any(o["id"] in caused for o in linked):
+        if not e.retracted and e.direction in ("supports", "opposes") and e.observation_id not in caused:
             flags.append(f"signpost fired but probability unchanged: {e.indicator} on {e.observed_on}")
     return flags
 
 
-_CHART_CACHE: dict[str, str] = {}
+_CHART_CACHE: dict[charts.TrajectoryData, str] = {}
 
 
-def _cached_chart(data: charts.TrajectoryData) -> str:
-    # A chart whose data did not change (a resolved proposition, a quiet month re-rendered) is drawn once.
-    key = hashlib.sha256(repr(data).encode()).hexdigest()
-    if key not in _CHART_CACHE:
-        _CHART_CACHE[key] = charts.trajectory_svg(data)
-    return _CHART_CACHE[key]
+def _draw_charts(datas: list[charts.TrajectoryData]) -> list[str]:
+    """SVG for each chart. A chart whose data did not change (a resolved proposition, a quiet month,
+    a month rendered again) is drawn once per process; the rest are drawn in one batch."""
+    missing = list(dict.fromkeys(d for d in datas if d not in _CHART_CACHE))
+    for data, svg in zip(missing, charts.trajectories_svg(missing), strict=True):
+        _CHART_CACHE[data] = svg
+    return [_CHART_CACHE[d] for d in datas]
 
 
 # -- templates ------------------------------------------------------------------------------------

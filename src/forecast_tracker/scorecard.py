@@ -35,13 +35,37 @@ def previous_month(month: str) -> str:
 
 @dataclass
 class Dataset:
-    """The whole record, loaded once (a handful of queries) and viewed at any date in memory."""
+    """The whole record, loaded once (a handful of queries) and viewed at any date in memory.
+
+    Rows are indexed by proposition and indicator on load, so each view costs time in proportion to
+    one proposition's history, not to the whole database.
+    """
 
     propositions: list[dict[str, Any]]
     indicators: dict[str, dict[str, Any]]
     observations: list[dict[str, Any]]
     updates: list[dict[str, Any]]
     resolutions: list[dict[str, Any]]
+
+    def __post_init__(self) -> None:
+        from collections import defaultdict
+
+        self.indicators_by_prop: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        for ind in self.indicators.values():
+            self.indicators_by_prop[ind["proposition_id"]].append(ind)
+        self.observations_by_prop: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        self.observations_by_indicator: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        for o in self.observations:
+            self.observations_by_prop[o["proposition"]].append(o)
+            self.observations_by_indicator[o["indicator"]].append(o)
+        self.updates_by_prop: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        for u in sorted(self.updates, key=lambda u: (u["as_of"], u["id"])):
+            if not u["retracted"]:
+                self.updates_by_prop[u["proposition"]].append(u)
+        self.resolutions_by_prop: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        for r in self.resolutions:
+            if not r["retracted"]:
+                self.resolutions_by_prop[r["proposition"]].append(r)
 
     @classmethod
     def load(cls, tracker: Tracker) -> Dataset:
@@ -62,12 +86,12 @@ class Dataset:
         )
 
     def live_updates(self, proposition: str, until: str) -> list[dict[str, Any]]:
-        return [u for u in self.updates if u["proposition"] == proposition and not u["retracted"] and u["as_of"] <= until]
+        """Updates not retracted and effective by `until`, oldest first."""
+        return [u for u in self.updates_by_prop.get(proposition, ()) if u["as_of"] <= until]
 
     def resolution(self, proposition: str, as_of: str) -> dict[str, Any] | None:
-        found = [
-            r for r in self.resolutions if r["proposition"] == proposition and not r["retracted"] and r["resolved_on"] <= as_of
-        ]
+        """The latest recorded resolution effective by `as_of` (a forced re-resolution wins)."""
+        found = [r for r in self.resolutions_by_prop.get(proposition, ()) if r["resolved_on"] <= as_of]
         return found[-1] if found else None
 
     def opened_by(self, as_of: str) -> list[dict[str, Any]]:
@@ -123,9 +147,8 @@ def scores_as_of(data: Dataset, as_of: str) -> ScoreResult:
                 }
             )
     resolved_frame = pd.DataFrame(resolved, columns=["id", "prior", "opened", "outcome", "resolved_on"])
-    ids = set(resolved_frame["id"])
     updates = pd.DataFrame(
-        [u for u in data.updates if u["proposition"] in ids and not u["retracted"] and u["as_of"] <= as_of],
+        [u for pid in resolved_frame["id"] for u in data.live_updates(pid, as_of)],
         columns=["proposition", "as_of", "id", "probability"],
     )
     table = scoring.score_propositions(resolved_frame, updates)
@@ -149,9 +172,9 @@ def indicator_diagnostics(data: Dataset, as_of: str) -> list[dict[str, Any]]:
         r = data.resolution(p["id"], as_of)
         if r is None or r["outcome"] not in ("yes", "no"):
             continue
-        for ind in (i for i in data.indicators.values() if i["proposition_id"] == p["id"]):
+        for ind in sorted(data.indicators_by_prop.get(p["id"], ()), key=lambda i: i["id"]):
             obs = [
-                o for o in data.observations if o["indicator"] == ind["id"] and not o["retracted"] and o["observed_on"] <= as_of
+                o for o in data.observations_by_indicator.get(ind["id"], ()) if not o["retracted"] and o["observed_on"] <= as_of
             ]
             fired = sum(1 for o in obs if fires(ind["kind"], o["value"], ind["threshold"]))
             ratio = ind["likelihood_ratio"]
