@@ -162,3 +162,15 @@ def test_failed_command_leaves_database_unchanged(cli, db):
     before = snapshot(db)
     assert cli("update", "widget-launch", "abc").code == 2
     assert snapshot(db) == before
+
+
+def test_indicator_diagnostics_after_resolution(cli, db):
+    cli("observe", "widget-factory-built", "--date", "2024-12-01", "--source", "before opening")  # context only
+    cli("observe", "widget-orders", "--value", "1500", "--date", "2025-02-01", "--source", "shop", "--apply")
+    cli("observe", "widget-recall", "--date", "2025-03-01", "--source", "regulator", "--apply")
+    cli("resolve", "widget-launch", "yes", "--date", "2025-05-01")
+    rows = {d["indicator"]: d for d in cli("score", "--format", "json").json["indicator_diagnostics"]}
+    assert rows["widget-orders"]["verdict"] == "diagnostic" and rows["widget-orders"]["fired"] == 1
+    assert rows["widget-recall"]["verdict"] == "misleading"  # a ratio below 1 fired, yet it launched
+    assert rows["widget-factory-built"]["verdict"] == "quiet" and rows["widget-factory-built"]["observations"] == 0
+    assert rows["widget-orders"]["decibans"] == 3.01

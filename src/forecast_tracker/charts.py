@@ -124,7 +124,8 @@ def trajectories_svg(charts: Sequence[TrajectoryData], parallel: bool = True) ->
     """Render many charts; from `PARALLEL_FROM` charts on, split across the machine's cores."""
     import os
 
-    workers = min(os.cpu_count() or 1, 4)
+    # FORECAST_TRACKER_WORKERS=1 draws in this process (for profiling, or a machine that forbids fork)
+    workers = int(os.environ.get("FORECAST_TRACKER_WORKERS") or min(os.cpu_count() or 1, 4))
     if not parallel or workers < 2 or len(charts) < PARALLEL_FROM:
         return [trajectory_svg(c) for c in charts]
     import multiprocessing

@@ -174,7 +174,10 @@ def indicator_diagnostics(data: Dataset, as_of: str) -> list[dict[str, Any]]:
             continue
         for ind in sorted(data.indicators_by_prop.get(p["id"], ()), key=lambda i: i["id"]):
             obs = [
-                o for o in data.observations_by_indicator.get(ind["id"], ()) if not o["retracted"] and o["observed_on"] <= as_of
+                o
+                for o in data.observations_by_indicator.get(ind["id"], ())
+                # context observed before the proposition opened proposed nothing, so it is not evidence here
+                if not o["retracted"] and p["opened"] <= o["observed_on"] <= as_of
             ]
             fired = sum(1 for o in obs if fires(ind["kind"], o["value"], ind["threshold"]))
             ratio = ind["likelihood_ratio"]

@@ -18,21 +18,26 @@ def today() -> str:
     return dt.datetime.now(dt.UTC).date().isoformat()
 
 
-def parse_date(value: object, field: str, *, allow_future: bool = False) -> str:
-    """An ISO `YYYY-MM-DD` date as text; `today` is accepted; future dates refused unless allowed."""
+def parse_date(
+    value: object, field: str, *, allow_future: bool = False, required: bool = False, latest: str | None = None
+) -> str:
+    """An ISO `YYYY-MM-DD` date as text; `today` (or nothing, unless required) means today; dates
+    after `latest` (default today) are refused unless `allow_future`. Only the extended form:
+    `20250201` and week dates are refused."""
     raw = "" if value is None else str(value).strip()
+    if raw == "" and required:
+        raise InputError(f"{field}: required (YYYY-MM-DD)")
     if raw in ("", "today"):
         return today()
+    if len(raw) != 10 or raw[4] != "-" or raw[7] != "-":
+        raise InputError(f"{field}: {raw[:40]!r} is not an ISO date (YYYY-MM-DD)")
     try:
-        parsed = dt.date.fromisoformat(raw)
+        dt.date.fromisoformat(raw)
     except ValueError:
         raise InputError(f"{field}: {raw[:40]!r} is not an ISO date (YYYY-MM-DD)") from None
-    if len(raw) != 10:
-        raise InputError(f"{field}: {raw[:40]!r} is not an ISO date (YYYY-MM-DD)")
-    iso = parsed.isoformat()
-    if not allow_future and iso > today():
-        raise InputError(f"{field}: {iso} is in the future (today is {today()} UTC)")
-    return iso
+    if not allow_future and raw > (latest or today()):
+        raise InputError(f"{field}: {raw} is in the future (today is {latest or today()} UTC)")
+    return raw
 
 
 def parse_month(value: str, field: str = "--month") -> str:
