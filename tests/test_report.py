@@ -170,3 +170,12 @@ def test_charts_are_deterministic_whatever_was_drawn_before():
     # the parallel path (worker processes) gives the same bytes as drawing in this process
     many = [a, b] * 70
     assert trajectories_svg(many) == [trajectory_svg(x) for x in many]
+
+
+def test_report_files_are_readable_like_ordinary_files(db, tmp_path):
+    populate(db)
+    render(db, tmp_path / "reports", "2025-03")
+    mask = os.umask(0)
+    os.umask(mask)
+    for path in (tmp_path / "reports").rglob("*.*"):
+        assert path.stat().st_mode & 0o777 == 0o666 & ~mask, path

@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import store
-from .catalog import load_catalog
 from .db import Database
 from .errors import InputError, ValidationErrors
 from .updating import ProposedUpdate, decibans, parse_probability, propose
@@ -85,6 +84,8 @@ class Tracker:
     # -- definitions ------------------------------------------------------------------------
     def sync(self, catalog: str | os.PathLike = "indicators") -> SyncReport:
         """Load new and changed definitions from a catalog folder; never deletes anything."""
+        from .catalog import load_catalog  # YAML parsing is only needed here
+
         definitions, problems = load_catalog(catalog)
         if problems:
             raise ValidationErrors(f"catalog {catalog}: {len(problems)} problem(s)", [str(p) for p in problems])

@@ -1,9 +1,11 @@
 """Charts as deterministic inline SVG, drawn with matplotlib (imported only when a report renders).
 
-One figure per process is reused for every trajectory: only the data artists are replaced, so axes,
-ticks and fonts are not rebuilt each time (45 ms a chart down to under 20 ms). The legend is drawn
-once in the page (see `LEGEND`), not in every chart. No user text is drawn into a chart: ids and
-statements appear in the page around it, escaped there.
+A trajectory chart is two layers. The background (axes, ticks, labels, grid) depends only on the
+date range, so it is drawn once per range and reused; the data layer (the line and the markers) is
+drawn on a transparent figure with no axes and overlaid as a nested <svg> with the same viewBox.
+Tick layout was three quarters of the cost of a chart: this takes a chart from ~23 ms to ~6 ms.
+Both figures are made once per process and reused. The legend is drawn once in the page (`LEGEND`).
+No user text is drawn into a chart: ids and statements appear in the page around it, escaped there.
 """
 
 from __future__ import annotations
@@ -49,6 +51,8 @@ _STATE: dict[str, object] = {}
 def _setup() -> None:
     if _STATE:
         return
+    import warnings
+
     import matplotlib
 
     matplotlib.use("svg", force=True)
@@ -61,24 +65,33 @@ def _setup() -> None:
             "axes.spines.right": False,
         }
     )
-    import warnings
-
     import matplotlib.dates as mdates
     from matplotlib.backends.backend_svg import FigureCanvasSVG
+    from matplotlib.figure import Figure
 
     # A proposition resolved days after it opened gives a range too short for a "nice" tick step;
     # the locator then falls back to a fine step, which is what we want, so its warning is noise.
     warnings.filterwarnings("ignore", message="AutoDateLocator was unable", category=UserWarning)
-    from matplotlib.figure import Figure
+    back = Figure(figsize=FIGSIZE, dpi=72)
+    back_ax = back.add_axes(AXES)
+    back_ax.set_ylim(*YLIM)
+    back_ax.set_yticks([0, 0.25, 0.5, 0.75, 1])
+    back_ax.grid(axis="y", color="#d0d7de", linewidth=0.5)
+    back_ax.xaxis.set_major_locator(mdates.AutoDateLocator(minticks=3, maxticks=6))
+    back_ax.xaxis.set_major_formatter(mdates.DateFormatter("%b %Y"))
+    front = Figure(figsize=FIGSIZE, dpi=72)
+    front.patch.set_visible(False)
+    front_ax = front.add_axes(AXES)
+    front_ax.set_axis_off()
+    front_ax.patch.set_visible(False)
+    front_ax.set_ylim(*YLIM)
+    _STATE.update(back_ax=back_ax, back=FigureCanvasSVG(back), front_ax=front_ax, front=FigureCanvasSVG(front), Figure=Figure,
+                  Canvas=FigureCanvasSVG)  # fmt: skip
 
-    fig = Figure(figsize=(6.4, 2.0), dpi=72)
-    ax = fig.add_axes((0.07, 0.14, 0.91, 0.82))
-    ax.set_ylim(-0.03, 1.03)
-    ax.set_yticks([0, 0.25, 0.5, 0.75, 1])
-    ax.grid(axis="y", color="#d0d7de", linewidth=0.5)
-    ax.xaxis.set_major_locator(mdates.AutoDateLocator(minticks=3, maxticks=6))
-    ax.xaxis.set_major_formatter(mdates.DateFormatter("%b %Y"))
-    _STATE.update(fig=fig, ax=ax, canvas=FigureCanvasSVG(fig), Figure=Figure, Canvas=FigureCanvasSVG)
+
+FIGSIZE = (6.4, 2.0)
+AXES = (0.07, 0.14, 0.91, 0.82)
+YLIM = (-0.03, 1.03)
 
 
 def _svg(canvas) -> str:  # noqa: ANN001
@@ -90,13 +103,47 @@ def _svg(canvas) -> str:  # noqa: ANN001
     return re.sub(r'(<svg[^>]*?) width="[^"]*" height="[^"]*"', r'\1 width="100%"', text, count=1)
 
 
+_BACKGROUNDS: dict[tuple[str, str], str] = {}
+
+
+def _background(start: dt.date, end: dt.date) -> str:
+    """Axes, ticks, labels and grid for a date range: the same for every chart over that range."""
+    key = (start.isoformat(), end.isoformat())
+    if key not in _BACKGROUNDS:
+        _STATE["back_ax"].set_xlim(start, end)
+        _BACKGROUNDS[key] = _svg(_STATE["back"])
+    return _BACKGROUNDS[key]
+
+
+def _overlay(background: str, layer: str) -> str:
+    # The layer has the background's viewBox, so a nested <svg> (default size 100%) lands exactly on
+    # it. Its structural ids get a prefix; the ids it references (clip paths, markers) are content
+    # hashes, so any it shares with the background name identical definitions.
+    layer = re.sub(r'^<svg[^>]*?(viewBox="[^"]*")[^>]*>', r'<svg \1 overflow="visible">', layer, count=1)
+    layer = re.sub(r'id="(figure|axes|patch|line2d)_', r'id="data-\1_', layer)
+    cut = background.rindex("</svg>")
+    return background[:cut] + layer + background[cut:]
+
+
 def _day(text: str) -> dt.date:
     return dt.date.fromisoformat(text)
 
 
+def _one_per_week(points: list[tuple[dt.date, float]]) -> list[tuple[dt.date, float]]:
+    """Markers of one direction in the same ISO week and at the same height are drawn once: at a
+    chart's width a week is about three pixels, so the merged markers overlapped anyway."""
+    seen, kept = set(), []
+    for day, p in points:
+        key = (day.isocalendar()[:2], round(p, 2))
+        if key not in seen:
+            seen.add(key)
+            kept.append((day, p))
+    return kept
+
+
 def trajectory_svg(data: TrajectoryData) -> str:
     _setup()
-    ax = _STATE["ax"]
+    ax = _STATE["front_ax"]
     for artist in [*ax.lines, *ax.collections]:
         artist.remove()
     xs = [_day(d) for d, _ in data.steps] + [_day(data.end)]
@@ -104,20 +151,24 @@ def trajectory_svg(data: TrajectoryData) -> str:
     ax.step(xs, ys, where="post", color=LINE, linewidth=1.6)
     ax.axhline(data.prior, color=PRIOR, linestyle="--", linewidth=0.9)
     for direction in ("supports", "opposes", "neutral", "context"):
-        points = [(_day(d), p) for d, p, kind in data.markers if kind == direction]
+        points = _one_per_week([(_day(d), p) for d, p, kind in data.markers if kind == direction])
         if points:
-            ax.scatter(
-                [x for x, _ in points],
-                [y for _, y in points],
-                marker=MARKERS[direction],
-                s=28,
-                color=COLOURS[direction],
-                zorder=3,
-            )
+            # a marker-styled line writes one <use> per point; scatter wrote a whole path per point
+            xs, ys = [x for x, _ in points], [y for _, y in points]
+            ax.plot(xs, ys, linestyle="none", marker=MARKERS[direction], markersize=5.5, color=COLOURS[direction], zorder=3)
     if data.resolution:
-        ax.scatter([_day(data.resolution[0])], [data.resolution[1]], marker="*", s=90, color=RESOLVED, zorder=4)
-    ax.set_xlim(_day(data.start), _day(data.end) + dt.timedelta(days=2))
-    return _svg(_STATE["canvas"])
+        ax.plot(
+            [_day(data.resolution[0])],
+            [data.resolution[1]],
+            linestyle="none",
+            marker="*",
+            markersize=10,
+            color=RESOLVED,
+            zorder=4,
+        )
+    start, end = _day(data.start), _day(data.end) + dt.timedelta(days=2)
+    ax.set_xlim(start, end)
+    return _overlay(_background(start, end), _svg(_STATE["front"]))
 
 
 def trajectories_svg(charts: Sequence[TrajectoryData], parallel: bool = True) -> list[str]:

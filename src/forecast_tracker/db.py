@@ -9,7 +9,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.exc import DatabaseError, OperationalError
 
 from .errors import InputError, TrackerError
@@ -135,7 +135,7 @@ class Database:
 
     # -- schema ---------------------------------------------------------------------------------
     def applied_migrations(self, conn: Connection) -> list[str]:
-        if not inspect(conn).has_table("schema_migration"):
+        if not conn.dialect.has_table(conn, "schema_migration"):
             return []
         return [row[0] for row in conn.execute(text("SELECT name FROM schema_migration ORDER BY name"))]
 
@@ -144,7 +144,8 @@ class Database:
         try:
             with self.read() as conn:
                 applied = self.applied_migrations(conn)
-                tables = inspect(conn).get_table_names()
+                # only an unknown database needs its tables listed (the inspector costs start-up time)
+                tables = [] if applied else conn.dialect.get_table_names(conn)
         except DatabaseError as exc:
             raise InputError(f"--db: {self.location} cannot be read as a database ({_first_line(exc)})") from None
         unknown = [name for name in applied if name not in known]
@@ -169,7 +170,7 @@ class Database:
         done: list[str] = []
         for name, migrate in MIGRATIONS:
             with self.write() as conn:
-                if not inspect(conn).has_table("schema_migration"):
+                if not conn.dialect.has_table(conn, "schema_migration"):
                     conn.execute(text("CREATE TABLE schema_migration (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)"))
                 if conn.execute(text("SELECT 1 FROM schema_migration WHERE name = :n"), {"n": name}).first():
                     continue

@@ -9,11 +9,10 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import asdict
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, func, insert, select, text
 
-from .catalog import IndicatorDef, PropositionDef
 from .db import utc_now
 from .models import (
     DefinitionRevision,
@@ -25,6 +24,9 @@ from .models import (
     Source,
     Update,
 )
+
+if TYPE_CHECKING:
+    from .catalog import IndicatorDef, PropositionDef
 
 T_SOURCE = Source.__table__
 T_PROPOSITION = Proposition.__table__
@@ -225,8 +227,12 @@ def standing(conn: Connection, as_of: str, proposition_id: str | None = None) ->
 
 
 def standing_probability(conn: Connection, proposition_id: str, as_of: str) -> float:
-    rows = standing(conn, as_of, proposition_id)
-    return float(rows[0]["probability"])
+    """One proposition's probability as of a date: its latest live update, else its prior."""
+    p = T_PROPOSITION
+    query = select(func.coalesce(_latest_update(p.c.id, as_of, T_UPDATE.c.probability), p.c.prior)).where(
+        p.c.id == proposition_id
+    )
+    return float(conn.execute(query).scalar_one())
 
 
 def current_resolution(conn: Connection, proposition_id: str) -> dict[str, Any] | None:
