@@ -10,6 +10,7 @@ from typing import Annotated, Any, Optional
 import typer
 
 from .errors import InputError, TrackerError, ValidationErrors
+from .validate import choice
 
 app = typer.Typer(
     name="forecast-tracker",
@@ -42,12 +43,6 @@ def _tracker(ctx: typer.Context, create: bool = False):  # noqa: ANN202
     from .api import Tracker
 
     return Tracker(ctx.obj["db"], create=create)
-
-
-def _format(value: str, allowed: tuple[str, ...]) -> str:
-    if value not in allowed:
-        raise InputError(f"--format: {value!r} is not one of {', '.join(allowed)}")
-    return value
 
 
 def _say(text: str = "") -> None:
@@ -142,7 +137,7 @@ def list_(
     fmt: Annotated[str, typer.Option("--format", help="table, csv or json.")] = "table",
 ) -> None:
     """List propositions with their standing probability as of a date."""
-    fmt = _format(fmt, TABLE_FORMATS)
+    fmt = choice(fmt, "--format", TABLE_FORMATS)
     from .updating import icd203_term
 
     rows = [
@@ -173,7 +168,7 @@ def show(
     fmt: Annotated[str, typer.Option("--format", help="table or json.")] = "table",
 ) -> None:
     """Show one proposition: criteria, standing probability, indicators and evidence."""
-    fmt = _format(fmt, ("table", "json"))
+    fmt = choice(fmt, "--format", ("table", "json"))
     from .updating import describe
 
     p = _tracker(ctx).show(proposition, as_of)
@@ -293,7 +288,7 @@ def history(
     fmt: Annotated[str, typer.Option("--format", help="table, csv or json.")] = "table",
 ) -> None:
     """Every probability a proposition has had, with its method and reason."""
-    fmt = _format(fmt, TABLE_FORMATS)
+    fmt = choice(fmt, "--format", TABLE_FORMATS)
     rows = _tracker(ctx).history(proposition)
     columns = ["as_of", "probability", "method", "rationale", "observation_id", "indicator", "id", "forecaster", "retracted"]
     _table(rows, columns, fmt)
@@ -341,30 +336,15 @@ def score(
     fmt: Annotated[str, typer.Option("--format", help="table or json.")] = "table",
 ) -> None:
     """Score resolved propositions: Brier (both scales), log loss, time averages, Metaculus baseline."""
-    fmt = _format(fmt, ("table", "json"))
-    result = _tracker(ctx).scores(as_of)
+    fmt = choice(fmt, "--format", ("table", "json"))
+    scores = _tracker(ctx).scores(as_of).as_json()
     if fmt == "json":
-        _say(json.dumps(result.as_json(), indent=2))
+        _say(json.dumps(scores, indent=2))
         return
-    rows = [{**p, "outcome": p["outcome"]} for p in result.as_json()["propositions"]]
-    _table(
-        rows,
-        [
-            "id",
-            "outcome",
-            "resolved_on",
-            "prior",
-            "final_probability",
-            "brier",
-            "brier_2",
-            "log_loss",
-            "time_averaged_brier",
-            "baseline_score",
-            "prior_brier",
-        ],
-        "table",
-    )
-    s = result.as_json()["summary"]
+    from .scoring import SCORE_COLUMNS
+
+    _table(scores["propositions"], SCORE_COLUMNS, "table")
+    s = scores["summary"]
     skill = "n/a" if s["skill_vs_prior"] is None else f"{s['skill_vs_prior']:+.3f}"
     mean = "n/a" if s["mean_brier"] is None else f"{s['mean_brier']:.4f}"
     prior = "n/a" if s["mean_prior_brier"] is None else f"{s['mean_prior_brier']:.4f}"
@@ -384,7 +364,7 @@ def report(
     from .report import month_range
     from .validate import today
 
-    fmt = _format(fmt, ("md", "html", "all"))
+    fmt = choice(fmt, "--format", ("md", "html", "all"))
     if month and (from_ or to):
         raise InputError("--month: give either --month or --from/--to, not both")
     if (from_ is None) != (to is None):

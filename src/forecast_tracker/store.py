@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, func, insert, select, text
+from sqlalchemy import Connection, func, insert, select
 
 from .db import utc_now
 from .models import (
@@ -446,19 +446,3 @@ def resolutions(conn: Connection, proposition_id: str | None = None) -> list[dic
     if proposition_id is not None:
         query = query.where(r.c.proposition_id == proposition_id)
     return [dict(x) for x in conn.execute(query).mappings()]
-
-
-def counts(conn: Connection) -> dict[str, int]:
-    tables = {
-        "propositions": T_PROPOSITION,
-        "indicators": T_INDICATOR,
-        "observations": T_OBSERVATION,
-        "updates": T_UPDATE,
-        "resolutions": T_RESOLUTION,
-        "retractions": T_RETRACTION,
-    }
-    return {name: int(conn.execute(select(func.count()).select_from(t)).scalar()) for name, t in tables.items()}
-
-
-def raw(conn: Connection, sql: str, **params: Any) -> list[dict[str, Any]]:
-    return [dict(r) for r in conn.execute(text(sql), params).mappings()]
