@@ -9,8 +9,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
-from forecast_tracker.cli import main
+from forecast_tracker.cli import app
 
 WIDGET = textwrap.dedent(
     """\
@@ -95,12 +96,13 @@ def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 @pytest.fixture
-def cli(capsys: pytest.CaptureFixture[str]):  # noqa: ANN201
+def cli():  # noqa: ANN201
+    """Run the CLI in-process through typer's test runner; stdout and stderr kept apart."""
+    runner = CliRunner()
+
     def run(*args: str) -> Result:
-        capsys.readouterr()
-        code = main([str(a) for a in args])
-        captured = capsys.readouterr()
-        return Result(code, captured.out, captured.err)
+        result = runner.invoke(app, [str(a) for a in args], catch_exceptions=False)
+        return Result(result.exit_code, result.stdout, result.stderr)
 
     return run
 

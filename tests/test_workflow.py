@@ -174,3 +174,17 @@ def test_indicator_diagnostics_after_resolution(cli, db):
     assert rows["widget-recall"]["verdict"] == "misleading"  # a ratio below 1 fired, yet it launched
     assert rows["widget-factory-built"]["verdict"] == "quiet" and rows["widget-factory-built"]["observations"] == 0
     assert rows["widget-orders"]["decibans"] == 3.01
+
+
+def test_real_entry_point_gives_one_line_and_exit_code(db):
+    import subprocess
+    import sys
+
+    bad = subprocess.run(
+        [sys.executable, "-m", "forecast_tracker", "update", "widget-launch", "1.5"], capture_output=True, text=True
+    )
+    assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and bad.stderr.startswith("error: probability: 1.5")
+    bare = subprocess.run([sys.executable, "-m", "forecast_tracker"], capture_output=True, text=True)
+    assert "Usage" in bare.stdout and "error" not in bare.stderr
+    ok = subprocess.run([sys.executable, "-m", "forecast_tracker", "list", "--format", "csv"], capture_output=True, text=True)
+    assert ok.returncode == 0 and ok.stdout.startswith("id,statement,status,probability,as_of,resolve_by\n")

@@ -8,11 +8,70 @@ from pathlib import Path
 from typing import Annotated, Any, Optional
 
 import typer
+from typer.core import TyperGroup
 
 from .errors import InputError, TrackerError, ValidationErrors
 from .validate import choice
 
+
+def _guarded(call, debug: bool) -> int:  # noqa: ANN001
+    """Run the CLI; turn every error into one line on stderr and an exit code (0, 1 or 2)."""
+    from typer._click.exceptions import ClickException
+    from typer.exceptions import Abort, Exit
+
+    try:
+        result = call()
+    except ValidationErrors as exc:
+        if len(exc.problems) == 1:
+            typer.echo(f"error: {exc.summary}: {' '.join(exc.problems[0].split())}", err=True)
+        else:
+            typer.echo(f"error: {exc.summary}", err=True)
+            for problem in exc.problems:
+                typer.echo(f"  {' '.join(problem.split())}", err=True)
+        return exc.exit_code
+    except TrackerError as exc:
+        typer.echo(f"error: {' '.join(str(exc).split())}", err=True)
+        return exc.exit_code
+    except ClickException as exc:
+        message = " ".join(exc.format_message().split())
+        if message:  # no arguments at all: the help was printed, nothing more to say
+            typer.echo(f"error: {message} (see --help)", err=True)
+        return 2
+    except Exit as exc:
+        return int(exc.exit_code or 0)
+    except (Abort, KeyboardInterrupt):
+        typer.echo("error: aborted", err=True)
+        return 1
+    except Exception as exc:  # noqa: BLE001 - the promise is: no traceback unless asked
+        if debug:
+            raise
+        typer.echo(
+            f"error: unexpected {type(exc).__name__}: {' '.join(str(exc).split())[:300]} (run with --debug for details)", err=True
+        )
+        return 1
+    return int(result) if isinstance(result, int) else 0
+
+
+class TrackerGroup(TyperGroup):
+    """The command group. Its `main` is what the console script, `python -m` and typer's test
+    runner all call, so errors become one line and an exit code the same way everywhere."""
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):  # noqa: ANN001, ANN201
+        argv = list(sys.argv[1:] if args is None else args)
+        parent = super()
+
+        def call():  # noqa: ANN202
+            return parent.main(args=argv, prog_name=prog_name or "forecast-tracker", complete_var=complete_var,
+                               standalone_mode=False, **extra)  # fmt: skip
+
+        code = _guarded(call, debug="--debug" in argv)
+        if standalone_mode:
+            sys.exit(code)
+        return code
+
+
 app = typer.Typer(
+    cls=TrackerGroup,
     name="forecast-tracker",
     help="Track forecasts against the evidence: propositions, signposts, observations, updates, scores and scorecards.",
     no_args_is_help=True,
@@ -32,7 +91,7 @@ def _global(
     ctx: typer.Context,
     db: Annotated[
         Optional[str],
-        typer.Option("--db", help="Database file or SQLAlchemy URL [env FORECAST_TRACKER_DB; default ./forecast.db]."),
+        typer.Option("--db", help="Database file or SQLAlchemy URL (env FORECAST_TRACKER_DB; default ./forecast.db)."),
     ] = None,
     debug: Annotated[bool, typer.Option("--debug", help="Show a traceback on unexpected errors.")] = False,
 ) -> None:
@@ -104,7 +163,7 @@ def _print_sync(report) -> None:  # noqa: ANN001
 def init(
     ctx: typer.Context,
     catalog: Annotated[
-        Optional[Path], typer.Option(help="Catalog folder of proposition YAML files [default ./indicators].")
+        Optional[Path], typer.Option(help="Catalog folder of proposition YAML files (default ./indicators).")
     ] = None,
 ) -> None:
     """Create the database if missing and sync the catalog."""
@@ -132,7 +191,7 @@ def sync(
 @app.command("list")
 def list_(
     ctx: typer.Context,
-    as_of: Annotated[Optional[str], typer.Option("--as-of", help="Date YYYY-MM-DD [default today].")] = None,
+    as_of: Annotated[Optional[str], typer.Option("--as-of", help="Date YYYY-MM-DD (default today).")] = None,
     status: Annotated[Optional[str], typer.Option(help="Only open, yes, no or annulled.")] = None,
     fmt: Annotated[str, typer.Option("--format", help="table, csv or json.")] = "table",
 ) -> None:
@@ -164,7 +223,7 @@ def list_(
 def show(
     ctx: typer.Context,
     proposition: Annotated[str, typer.Argument(help="Proposition id.")],
-    as_of: Annotated[Optional[str], typer.Option("--as-of", help="Date YYYY-MM-DD [default today].")] = None,
+    as_of: Annotated[Optional[str], typer.Option("--as-of", help="Date YYYY-MM-DD (default today).")] = None,
     fmt: Annotated[str, typer.Option("--format", help="table or json.")] = "table",
 ) -> None:
     """Show one proposition: criteria, standing probability, indicators and evidence."""
@@ -217,7 +276,7 @@ def observe(
     source: Annotated[str, typer.Option(help="Where it was seen (required): a URL or citation.")] = "",
     note: Annotated[str, typer.Option(help="What was seen, in your words.")] = "",
     apply: Annotated[bool, typer.Option("--apply", help="Also record the Bayes update it implies.")] = False,
-    by: Annotated[Optional[str], typer.Option(help="Forecaster [env FORECAST_TRACKER_USER, else login name].")] = None,
+    by: Annotated[Optional[str], typer.Option(help="Forecaster (env FORECAST_TRACKER_USER, else login name).")] = None,
 ) -> None:
     """Log an observation of an indicator and print the posterior it implies."""
     from .updating import describe
@@ -245,7 +304,7 @@ def update(
     probability: Annotated[str, typer.Argument(help="0.7, 70% or an ICD 203 term such as 'likely'.")],
     date: Annotated[str, typer.Option(help="Effective date, YYYY-MM-DD.")] = "today",
     rationale: Annotated[str, typer.Option(help="Why the probability changed.")] = "",
-    by: Annotated[Optional[str], typer.Option(help="Forecaster [env FORECAST_TRACKER_USER, else login name].")] = None,
+    by: Annotated[Optional[str], typer.Option(help="Forecaster (env FORECAST_TRACKER_USER, else login name).")] = None,
 ) -> None:
     """Record a probability for a proposition from a date on."""
     from .updating import describe, parse_probability
@@ -300,7 +359,7 @@ def import_(
     ctx: typer.Context,
     file: Annotated[Path, typer.Argument(help="Observations, updates or resolutions CSV (told apart by header).")],
     apply: Annotated[bool, typer.Option("--apply", help="Record the Bayes update of each observation, in date order.")] = False,
-    by: Annotated[Optional[str], typer.Option(help="Forecaster for updates [env FORECAST_TRACKER_USER].")] = None,
+    by: Annotated[Optional[str], typer.Option(help="Forecaster for updates (env FORECAST_TRACKER_USER).")] = None,
 ) -> None:
     """Import a CSV atomically: every row, or none and a list of every bad row."""
     r = _tracker(ctx).import_csv(file, apply=apply, by=by)
@@ -332,7 +391,7 @@ def export(
 @app.command()
 def score(
     ctx: typer.Context,
-    as_of: Annotated[Optional[str], typer.Option("--as-of", help="Score what was resolved by this date [default today].")] = None,
+    as_of: Annotated[Optional[str], typer.Option("--as-of", help="Score what was resolved by this date (default today).")] = None,
     fmt: Annotated[str, typer.Option("--format", help="table or json.")] = "table",
 ) -> None:
     """Score resolved propositions: Brier (both scales), log loss, time averages, Metaculus baseline."""
@@ -354,7 +413,7 @@ def score(
 @app.command()
 def report(
     ctx: typer.Context,
-    month: Annotated[Optional[str], typer.Option(help="One month, YYYY-MM [default the current month].")] = None,
+    month: Annotated[Optional[str], typer.Option(help="One month, YYYY-MM (default the current month).")] = None,
     from_: Annotated[Optional[str], typer.Option("--from", help="First month of a range, YYYY-MM.")] = None,
     to: Annotated[Optional[str], typer.Option(help="Last month of a range, YYYY-MM.")] = None,
     out: Annotated[Path, typer.Option(help="Folder for the scorecards.")] = Path("reports"),
@@ -428,41 +487,8 @@ def db_check(ctx: typer.Context) -> None:
 
 # -- entry point --------------------------------------------------------------------------------
 def main(argv: list[str] | None = None) -> int:
-    """Run the CLI; turn every error into one line on stderr and an exit code (0, 1 or 2)."""
-    from typer._click.exceptions import ClickException
-    from typer.exceptions import Abort, Exit
-
-    args = list(sys.argv[1:] if argv is None else argv)
-    debug = "--debug" in args
-    try:
-        result = app(args=args, prog_name="forecast-tracker", standalone_mode=False)
-    except ValidationErrors as exc:
-        if len(exc.problems) == 1:
-            typer.echo(f"error: {exc.summary}: {' '.join(exc.problems[0].split())}", err=True)
-        else:
-            typer.echo(f"error: {exc.summary}", err=True)
-            for problem in exc.problems:
-                typer.echo(f"  {' '.join(problem.split())}", err=True)
-        return exc.exit_code
-    except TrackerError as exc:
-        typer.echo(f"error: {' '.join(str(exc).split())}", err=True)
-        return exc.exit_code
-    except ClickException as exc:
-        typer.echo(f"error: {' '.join(exc.format_message().split())} (see --help)", err=True)
-        return 2
-    except Exit as exc:
-        return int(exc.exit_code or 0)
-    except (Abort, KeyboardInterrupt):
-        typer.echo("error: aborted", err=True)
-        return 1
-    except Exception as exc:  # noqa: BLE001 - the promise is: no traceback unless asked
-        if debug:
-            raise
-        typer.echo(
-            f"error: unexpected {type(exc).__name__}: {' '.join(str(exc).split())[:300]} (run with --debug for details)", err=True
-        )
-        return 1
-    return int(result) if isinstance(result, int) else 0
+    """Run the CLI with `argv` (default the process's arguments) and return the exit code."""
+    return typer.main.get_command(app).main(args=argv, standalone_mode=False)
 
 
 def run() -> None:
