@@ -109,3 +109,29 @@ def test_replay_is_deterministic(tmp_path):
 
     assert stable(tmp_path / "a.db") == stable(tmp_path / "b.db")
     assert len(snapshot(tmp_path / "a.db")["probability_update"]) > 40
+
+
+def test_demo_renders_every_month_and_leaves_other_databases_alone(cli, tmp_path):
+    import datetime as dt
+
+    from forecast_tracker.api import Tracker
+
+    with Tracker(tmp_path / "forecast.db", create=True):
+        pass
+    existing = (tmp_path / "forecast.db").read_bytes()
+    result = cli("demo", "--out", tmp_path / "demo")
+    assert result.code == 0, result.err
+    assert (tmp_path / "forecast.db").read_bytes() == existing
+    today = dt.date.today()
+    months = (today.year - 2023) * 12 + today.month - 10 + 1
+    reports = tmp_path / "demo" / "reports"
+    assert len(list(reports.glob("20*.html"))) == months and len(list(reports.glob("20*.md"))) == months
+    assert str(reports / "index.html") in result.out
+    for pid in REQUIRED:
+        assert pid in result.out
+    assert "yes" in result.out and "0.038" in result.out  # social unrest resolved, with its Brier score
+    index = (reports / "index.html").read_text()
+    assert "2023-10.html" in index and f"{today:%Y-%m}.html" in index
+    # running it again replaces the demo's own database, and only that
+    assert cli("demo", "--out", tmp_path / "demo").code == 0
+    assert sorted(p.name for p in (tmp_path / "demo").iterdir()) == ["case-study.db", "reports"]
