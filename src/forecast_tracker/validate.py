@@ -95,6 +95,7 @@ def check_text(value: str | None, field: str, *, required: bool = False) -> str:
 def unknown(kind: str, name: str, known: Iterable[str]) -> InputError:
     """An 'unknown id' error that suggests the closest known id."""
     import difflib
+
     close = difflib.get_close_matches(name, list(known), n=1, cutoff=0.5)
     hint = f" (did you mean {close[0]!r}?)" if close else ""
     return InputError(f"unknown {kind} {name[:80]!r}{hint}")
