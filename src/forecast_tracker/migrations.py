@@ -10,7 +10,6 @@ from collections.abc import Callable
 
 from sqlalchemy import Connection, text
 
-
 # Column types that differ by dialect. SQLite's INTEGER PRIMARY KEY numbers rows itself and its REAL
 # is 8 bytes; PostgreSQL needs an identity column, and its REAL is 4 bytes (probabilities would lose
 # digits), so it gets DOUBLE PRECISION. The SQLite text is exactly what the first release ran.
