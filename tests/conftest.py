@@ -104,6 +104,13 @@ def cli():  # noqa: ANN201
         result = runner.invoke(app, [str(a) for a in args], catch_exceptions=False)
         return Result(result.exit_code, result.stdout, result.stderr)
 
+    def ok(*args: str) -> Result:
+        """A setup step: it must succeed, or the test fails here rather than later and obscurely."""
+        result = run(*args)
+        assert result.code == 0, (args, result.err)
+        return result
+
+    run.ok = ok
     return run
 
 

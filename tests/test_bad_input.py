@@ -90,7 +90,7 @@ CASES = [
 def test_bad_input_exits_2_with_one_line_and_changes_nothing(cli, db, tmp_path, args):
     for name, data in FILES.items():
         (tmp_path / name).write_bytes(data)
-    cli("observe", "widget-factory-built", "--date", "2025-02-01", "--source", "seed", "--apply")
+    cli.ok("observe", "widget-factory-built", "--date", "2025-02-01", "--source", "seed", "--apply")
     before = snapshot(db)
     result = cli(*args)
     assert result.code == 2, (result.out, result.err)

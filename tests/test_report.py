@@ -179,3 +179,12 @@ def test_report_files_are_readable_like_ordinary_files(db, tmp_path):
     os.umask(mask)
     for path in (tmp_path / "reports").rglob("*.*"):
         assert path.stat().st_mode & 0o777 == 0o666 & ~mask, path
+
+
+def test_range_reports_call_progress_once_per_month(db, tmp_path):
+    populate(db)
+    seen = []
+    with Tracker(db) as t:
+        written = t.report(["2025-01", "2025-02", "2025-03"], tmp_path / "r", ("md",), progress=seen.append)
+    assert seen == ["2025-01", "2025-02", "2025-03"]
+    assert sorted(p.name for p in written) == ["2025-01.md", "2025-02.md", "2025-03.md", "index.html"]

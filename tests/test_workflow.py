@@ -72,7 +72,7 @@ def test_observation_before_opened_is_context_only(cli, db):
 
 
 def test_retract_observation_retracts_its_update(cli, db):
-    cli("observe", "widget-factory-built", "--date", "2025-02-01", "--source", "rumour", "--apply")
+    cli.ok("observe", "widget-factory-built", "--date", "2025-02-01", "--source", "rumour", "--apply")
     before = cli("list", "--format", "json").json[1]["probability"]
     assert before > 0.8
     result = cli("retract", "observation", "1", "--reason", "the rumour was false")
@@ -87,7 +87,7 @@ def test_retract_observation_retracts_its_update(cli, db):
 
 
 def test_export_round_trip_into_fresh_database(cli, db, catalog, tmp_path, monkeypatch):
-    cli(
+    cli.ok(
         "observe",
         "widget-factory-built",
         "--date",
@@ -98,11 +98,11 @@ def test_export_round_trip_into_fresh_database(cli, db, catalog, tmp_path, monke
         "line1\nline2",
         "--apply",
     )
-    cli("observe", "widget-orders", "--value", "1500", "--date", "2025-03-01", "--source", "shop", "--apply")
-    cli("observe", "gadget-sales", "--value", "12.5", "--date", "2025-03-02", "--source", "stats", "--apply")
-    cli("update", "gadget-ban", "0.3", "--date", "2025-04-01", "--rationale", "bill drafted")
-    cli("retract", "update", "4", "--reason", "wrong proposition")
-    cli("resolve", "widget-launch", "yes", "--date", "2025-05-01", "--source", "shop")
+    cli.ok("observe", "widget-orders", "--value", "1500", "--date", "2025-03-01", "--source", "shop", "--apply")
+    cli.ok("observe", "gadget-sales", "--value", "12.5", "--date", "2025-03-02", "--source", "stats", "--apply")
+    cli.ok("update", "gadget-ban", "0.3", "--date", "2025-04-01", "--rationale", "bill drafted")
+    assert cli("retract", "update", "3", "--reason", "wrong proposition").code == 0  # the manual update
+    cli.ok("resolve", "widget-launch", "yes", "--date", "2025-05-01", "--source", "shop")
     out = tmp_path / "export"
     out.mkdir()
     everything = ("observations", "updates", "resolutions", "propositions", "indicators")
@@ -115,9 +115,13 @@ def test_export_round_trip_into_fresh_database(cli, db, catalog, tmp_path, monke
     for what in ("observations", "updates", "resolutions"):
         result = cli("import", out / f"{what}.csv")
         assert result.code == 0, result.err
+    assert "wrong proposition" in (out / "updates.csv").read_text()  # the retraction travels with the row
     for what in everything:
         assert cli("export", what).out == (out / f"{what}.csv").read_text(), what
         assert cli("export", what, "--format", "json").out == (out / f"{what}.json").read_text(), what
+    with Tracker(tmp_path / "fresh.db") as t:
+        again_updates = t.import_csv(out / "updates.csv")
+    assert (again_updates.rows, again_updates.imported, again_updates.duplicates) == (3, 0, 3)
     # importing again adds nothing: every row is recognised as a duplicate
     again = cli("import", out / "observations.csv")
     assert "imported 0 observations" in again.out and "3 duplicate(s)" in again.out
@@ -165,10 +169,10 @@ def test_failed_command_leaves_database_unchanged(cli, db):
 
 
 def test_indicator_diagnostics_after_resolution(cli, db):
-    cli("observe", "widget-factory-built", "--date", "2024-12-01", "--source", "before opening")  # context only
-    cli("observe", "widget-orders", "--value", "1500", "--date", "2025-02-01", "--source", "shop", "--apply")
-    cli("observe", "widget-recall", "--date", "2025-03-01", "--source", "regulator", "--apply")
-    cli("resolve", "widget-launch", "yes", "--date", "2025-05-01")
+    cli.ok("observe", "widget-factory-built", "--date", "2024-12-01", "--source", "before opening")  # context only
+    cli.ok("observe", "widget-orders", "--value", "1500", "--date", "2025-02-01", "--source", "shop", "--apply")
+    cli.ok("observe", "widget-recall", "--date", "2025-03-01", "--source", "regulator", "--apply")
+    cli.ok("resolve", "widget-launch", "yes", "--date", "2025-05-01")
     rows = {d["indicator"]: d for d in cli("score", "--format", "json").json["indicator_diagnostics"]}
     assert rows["widget-orders"]["verdict"] == "diagnostic" and rows["widget-orders"]["fired"] == 1
     assert rows["widget-recall"]["verdict"] == "misleading"  # a ratio below 1 fired, yet it launched

@@ -53,6 +53,7 @@ class Standing:
     probability: float
     as_of: str
     resolve_by: str
+    prior: float
     updated_on: str | None = None
 
 
@@ -123,7 +124,16 @@ class Tracker:
         with self.db.read() as conn:
             rows = store.standing(conn, day)
         return [
-            Standing(r["id"], r["statement"], r["status"], float(r["probability"]), day, r["resolve_by"], r["updated_on"])
+            Standing(
+                r["id"],
+                r["statement"],
+                r["status"],
+                float(r["probability"]),
+                day,
+                r["resolve_by"],
+                float(r["prior"]),
+                r["updated_on"],
+            )
             for r in rows
             if r["opened"] <= day and (status is None or r["status"] == status)
         ]
@@ -149,18 +159,6 @@ class Tracker:
         return prop
 
     # -- evidence and judgements ------------------------------------------------------------
-    def preview(self, indicator: str, value: object = None, date: str | None = None) -> ProposedUpdate | None:
-        """What an observation would imply, without recording anything."""
-        with self.db.read() as conn:
-            ind = self._indicator(conn, indicator)
-            prop = self._proposition(conn, ind["proposition_id"])
-            day = parse_date(date, "--date")
-            number = parse_value(value, ind["kind"], "--value")
-            if day < prop["opened"]:
-                return None
-            prior = store.standing_probability(conn, prop["id"], day)
-        return _propose(ind, prior, number)
-
     def observe(
         self,
         indicator: str,
@@ -187,10 +185,10 @@ class Tracker:
             result = ObserveResult(obs_id, indicator, prop["id"], day, None)
             if day >= prop["opened"]:
                 prior = store.standing_probability(conn, prop["id"], day)
-                result.proposal = _propose(ind, prior, number)
+                result.proposal = indicator_proposal(ind, prior, number)
                 if apply and result.proposal.moves:
                     result.update_id = store.insert_update(
-                        conn, _indicator_update(ind, prop["id"], day, obs_id, result.proposal, by)
+                        conn, indicator_update_row(ind, prop["id"], day, obs_id, result.proposal, by)
                     )
         return result
 
@@ -326,7 +324,7 @@ class Tracker:
         return render_reports(self, months, Path(out), formats, progress=progress)
 
 
-def _propose(ind: dict[str, Any], prior: float, value: float | None) -> ProposedUpdate:
+def indicator_proposal(ind: dict[str, Any], prior: float, value: float | None) -> ProposedUpdate:
     return propose(
         prior,
         kind=ind["kind"],
@@ -337,7 +335,7 @@ def _propose(ind: dict[str, Any], prior: float, value: float | None) -> Proposed
     )
 
 
-def _indicator_update(
+def indicator_update_row(
     ind: dict[str, Any], proposition: str, day: str, obs_id: int, proposal: ProposedUpdate, by: str | None
 ) -> dict[str, Any]:
     ratio = proposal.likelihood_ratio or 1.0

@@ -84,13 +84,12 @@ def demo_summary(tracker) -> list[dict[str, Any]]:  # noqa: ANN001
     scores = {row["id"]: row for row in tracker.scores().as_json()["propositions"]}
     rows = []
     for state in tracker.standing():
-        prior = tracker.show(state.id)["prior"]
         scored = scores.get(state.id)
         now = scored["final_probability"] if scored and scored["final_probability"] is not None else state.probability
         rows.append(
             {
                 "id": state.id,
-                "prior": describe(prior),
+                "prior": describe(state.prior),
                 "now": describe(now),
                 "outcome": state.status,
                 "brier": "" if not scored or scored["brier"] is None else f"{scored['brier']:.3f}",

@@ -130,7 +130,7 @@ def import_file(tracker: Tracker, path: Path, *, apply: bool = False, by: str | 
             if kind == "observations":
                 _import_observations(conn, header, rows, problems, resolved, report, apply=apply, by=by)
             else:
-                records = _records(header, rows, problems)
+                records = _records(header, rows, problems, report)
                 if kind == "updates":
                     valid = _validate_updates(
                         conn, records, problems, propositions, resolved, utc_now(), report, by or default_forecaster()
@@ -144,9 +144,10 @@ def import_file(tracker: Tracker, path: Path, *, apply: bool = False, by: str | 
     return report
 
 
-def _records(header: list[str], rows, problems: _Problems) -> list[tuple[int, dict[str, str]]]:  # noqa: ANN001
+def _records(header: list[str], rows, problems: _Problems, report: ImportReport) -> list[tuple[int, dict[str, str]]]:  # noqa: ANN001
     out = []
     for line, cells in rows:
+        report.rows += 1
         if len(cells) != len(header):
             problems.add(line, "row", f"expected {len(header)} columns, found {len(cells)}")
         else:
@@ -271,7 +272,7 @@ def _extras(problems: _Problems, line: int, row: dict[str, str], now: str) -> tu
 
 def _validate_updates(conn, rows, problems, propositions, resolved, now, report, forecaster) -> list[dict[str, Any]]:  # noqa: ANN001
     seen = store.update_keys(conn)
-    observation_owner = {o["id"]: (o["proposition"], o["indicator"]) for o in store.observations(conn)}
+    observation_owner = store.observation_owners(conn)
     valid: list[dict[str, Any]] = []
     for line, row in rows:
         pid = row["proposition"].strip()
@@ -382,7 +383,7 @@ def _validate_resolutions(conn, rows, problems, propositions, resolved, now, rep
 def _apply_observations(conn, before: int, indicators: dict[str, dict[str, Any]], by: str | None) -> int:  # noqa: ANN001
     """Propose and record the Bayes update of each observation just imported, in date order
     (then file order), skipping retracted ones and those dated before their proposition opened."""
-    from .api import _indicator_update, _propose
+    from .api import indicator_proposal, indicator_update_row
 
     opened = {p["id"]: p["opened"] for p in store.all_propositions(conn)}
     applied = 0
@@ -391,8 +392,8 @@ def _apply_observations(conn, before: int, indicators: dict[str, dict[str, Any]]
         pid = ind["proposition_id"]
         if row["observed_on"] < opened[pid]:
             continue
-        proposal = _propose(ind, store.standing_probability(conn, pid, row["observed_on"]), row["value"])
+        proposal = indicator_proposal(ind, store.standing_probability(conn, pid, row["observed_on"]), row["value"])
         if proposal.moves:
-            store.insert_update(conn, _indicator_update(ind, pid, row["observed_on"], row["id"], proposal, by))
+            store.insert_update(conn, indicator_update_row(ind, pid, row["observed_on"], row["id"], proposal, by))
             applied += 1
     return applied

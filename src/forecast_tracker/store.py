@@ -199,7 +199,7 @@ def _latest_update(proposition_col, as_of: str, column):  # noqa: ANN001
     )
 
 
-def current_resolution_query(proposition_col, as_of: str | None, column):  # noqa: ANN001
+def _current_resolution(proposition_col, as_of: str | None, column):  # noqa: ANN001
     r = T_RESOLUTION
     cond = [r.c.proposition_id == proposition_col, _not_retracted("resolution", r.c.id)]
     if as_of is not None:
@@ -219,7 +219,7 @@ def standing(conn: Connection, as_of: str, proposition_id: str | None = None) ->
         p.c.prior,
         func.coalesce(_latest_update(p.c.id, as_of, u.c.probability), p.c.prior).label("probability"),
         _latest_update(p.c.id, as_of, u.c.as_of).label("updated_on"),
-        func.coalesce(current_resolution_query(p.c.id, as_of, T_RESOLUTION.c.outcome), "open").label("status"),
+        func.coalesce(_current_resolution(p.c.id, as_of, T_RESOLUTION.c.outcome), "open").label("status"),
     ).order_by(p.c.id)
     if proposition_id is not None:
         query = query.where(p.c.id == proposition_id)
@@ -345,6 +345,13 @@ def observation_exists(conn: Connection, key: tuple) -> bool:
         o.c.note == note,
     )  # fmt: skip
     return conn.execute(query.limit(1)).first() is not None
+
+
+def observation_owners(conn: Connection) -> dict[int, tuple[str, str]]:
+    """observation id -> (proposition, indicator), for checking the links in an updates CSV."""
+    o, i = T_OBSERVATION, T_INDICATOR
+    rows = conn.execute(select(o.c.id, i.c.proposition_id, o.c.indicator_id).select_from(o.join(i, o.c.indicator_id == i.c.id)))
+    return {oid: (pid, iid) for oid, pid, iid in rows}
 
 
 def new_ids(conn: Connection, target: str, after: int) -> list[int]:
