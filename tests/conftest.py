@@ -82,7 +82,7 @@ class Result:
     err: str
 
     @property
-    def json(self):  # noqa: ANN201
+    def json(self):
         return json.loads(self.out)
 
 
@@ -96,7 +96,7 @@ def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 @pytest.fixture
-def cli():  # noqa: ANN201
+def cli():
     """Run the CLI in-process through typer's test runner; stdout and stderr kept apart."""
     runner = CliRunner()
 
@@ -124,7 +124,7 @@ def catalog(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def db(cli, catalog: Path, tmp_path: Path) -> Path:  # noqa: ANN001
+def db(cli, catalog: Path, tmp_path: Path) -> Path:
     """An initialised database holding the two test propositions."""
     result = cli("init", "--catalog", catalog)
     assert result.code == 0, result.err

@@ -5,8 +5,9 @@ from pathlib import Path
 
 import pytest
 
+from forecast_tracker.api import build_case_study
 from forecast_tracker.catalog import load_catalog
-from forecast_tracker.demo import build_case_study, case_study_dir
+from forecast_tracker.demo import case_study_dir
 
 from conftest import snapshot
 

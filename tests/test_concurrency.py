@@ -10,7 +10,7 @@ WORKERS = 4
 WRITES = 250
 
 
-def _writer(db: str, worker: int, queue) -> None:  # noqa: ANN001
+def _writer(db: str, worker: int, queue) -> None:
     errors = []
     with Tracker(db) as t:
         for i in range(WRITES):
@@ -21,7 +21,7 @@ def _writer(db: str, worker: int, queue) -> None:  # noqa: ANN001
                     t.observe(
                         "widget-factory-built", date="2025-02-01", source=f"w{worker}", note=str(i), apply=True, by=f"w{worker}"
                     )
-            except Exception as exc:  # noqa: BLE001 - counted and reported below
+            except Exception as exc:
                 errors.append(f"{type(exc).__name__}: {exc}")
     queue.put(errors)
 

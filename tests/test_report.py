@@ -116,7 +116,7 @@ def test_html_scorecard_in_headless_chromium(tmp_path):
         if os.environ.get("CI"):
             pytest.fail("chromium is missing on CI (.ci/run installs it)")
         pytest.skip("chromium not installed")
-    from forecast_tracker.demo import build_case_study
+    from forecast_tracker.api import build_case_study
 
     tracker = build_case_study(tmp_path / "case.db")
     tracker.report(["2025-06"], tmp_path / "r", ("html",))
@@ -155,7 +155,7 @@ def test_html_scorecard_in_headless_chromium(tmp_path):
 
 
 def test_charts_are_deterministic_whatever_was_drawn_before():
-    from forecast_tracker.charts import TrajectoryData, trajectories_svg, trajectory_svg
+    from forecast_tracker.scorecard.charts import TrajectoryData, trajectories_svg, trajectory_svg
 
     a = TrajectoryData(
         "2025-01-01", "2025-06-30", 0.3, (("2025-01-01", 0.3), ("2025-03-01", 0.6)), (("2025-03-01", 0.6, "supports"),), None

@@ -5,7 +5,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from forecast_tracker.errors import InputError
-from forecast_tracker.updating import (
+from forecast_tracker.probability import (
     ICD203_BANDS,
     apply_likelihood_ratio,
     clamp,
@@ -96,16 +96,20 @@ def test_icd203_term_bands(p, term):
     assert icd203_term(p) == term
 
 
+def _ind(kind, threshold=None, ratio=3.0, if_not_met=None):
+    return {"kind": kind, "threshold": threshold, "likelihood_ratio": ratio, "likelihood_ratio_if_not_met": if_not_met}
+
+
 def test_fires_by_kind():
-    assert fires("event", None, None) and fires("event", 1, None) and not fires("event", 0, None)
-    assert fires("count", 1000, 1000) and not fires("count", 999, 1000)
-    assert fires("level", 10.5, 10) and not fires("level", None, 10)
+    assert fires(_ind("event"), None) and fires(_ind("event"), 1) and not fires(_ind("event"), 0)
+    assert fires(_ind("count", 1000), 1000) and not fires(_ind("count", 1000), 999)
+    assert fires(_ind("level", 10), 10.5) and not fires(_ind("level", 10), None)
 
 
 def test_propose_uses_ratio_if_not_met_only_when_given():
-    quiet = propose(0.4, kind="count", value=1, threshold=5, likelihood_ratio=3, likelihood_ratio_if_not_met=None)
+    quiet = propose(0.4, _ind("count", 5), 1)
     assert not quiet.moves and quiet.posterior == 0.4
-    against = propose(0.4, kind="count", value=1, threshold=5, likelihood_ratio=3, likelihood_ratio_if_not_met=0.5)
+    against = propose(0.4, _ind("count", 5, if_not_met=0.5), 1)
     assert against.posterior == pytest.approx(probability_from_odds(odds(0.4) * 0.5))
     assert against.decibans == pytest.approx(-3.0103, abs=1e-4)
 

@@ -13,7 +13,7 @@ if TYPE_CHECKING:
     from .api import Tracker
 
 
-def __getattr__(name: str):  # noqa: ANN202 - keep `import forecast_tracker` light for the CLI
+def __getattr__(name: str):
     if name == "Tracker":
         from .api import Tracker
 

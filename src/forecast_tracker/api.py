@@ -1,30 +1,56 @@
-"""`Tracker`: the public Python API. The CLI calls only this, so a notebook can do everything it can."""
+"""`Tracker`: the public Python API. The CLI calls only this module, so a notebook can do everything
+the command line can. The small helpers a caller needs to show results (`describe`, `icd203_term`,
+`to_csv`, `choice`, `month_range`) are re-exported here so callers import one module."""
 
 from __future__ import annotations
 
-import getpass
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import store
+from .dates import as_of_or_today, month_range, parse_date, parse_month, today
 from .db import Database
 from .errors import InputError, ValidationErrors
-from .updating import ProposedUpdate, decibans, parse_probability, propose
+from .formats import table_cell
+from .probability import ProposedUpdate, describe, icd203_term, parse_probability, propose
+from .scoring import SCORE_COLUMNS
 from .validate import (
     OUTCOMES,
     RETRACT_TARGETS,
     check_text,
     choice,
-    parse_date,
+    forecaster,
+    not_before_opened,
     parse_value,
-    today,
     unknown,
 )
 
 if TYPE_CHECKING:
     import pandas as pd
+
+    from .io.importing import ImportReport
+    from .scorecard.scores import ScoreResult
+
+__all__ = [
+    "SCORE_COLUMNS",
+    "DemoResult",
+    "ObserveResult",
+    "Standing",
+    "SyncReport",
+    "Tracker",
+    "choice",
+    "describe",
+    "icd203_term",
+    "month_range",
+    "parse_probability",
+    "report_months",
+    "run_demo",
+    "table_cell",
+    "to_csv",
+]
 
 
 @dataclass
@@ -57,21 +83,22 @@ class Standing:
     updated_on: str | None = None
 
 
-def default_forecaster() -> str:
-    name = os.environ.get("FORECAST_TRACKER_USER")
-    if name:
-        return name
-    try:
-        return getpass.getuser()
-    except Exception:  # noqa: BLE001 - no login name in some containers
-        return "unknown"
-
-
 class Tracker:
-    """Open a forecast database. `create=True` makes it (and its schema) when missing."""
+    """Open a forecast database. `create=True` makes it (and its schema) when missing; `upgrade=False`
+    opens an older database without applying its pending migrations (see `upgrade`)."""
 
-    def __init__(self, db: str | os.PathLike | None = None, *, create: bool = False):
-        self.db = Database(db, create=create)
+    def __init__(self, db: str | os.PathLike | None = None, *, create: bool = False, upgrade: bool = True):
+        self.db = Database(db, create=create, upgrade=upgrade)
+
+    def upgrade(self) -> list[str]:
+        """Apply pending schema migrations; returns their names."""
+        return self.db.upgrade()
+
+    def schema_version(self) -> str:
+        return self.db.schema_version()
+
+    def integrity_check(self) -> str:
+        return self.db.integrity_check()
 
     def close(self) -> None:
         self.db.dispose()
@@ -95,19 +122,19 @@ class Tracker:
         return SyncReport(**result)
 
     # -- lookups ------------------------------------------------------------------------------
-    def _proposition(self, conn, proposition_id: str) -> dict[str, Any]:  # noqa: ANN001
+    def _proposition(self, conn, proposition_id: str) -> dict[str, Any]:
         row = store.get_proposition(conn, proposition_id)
         if row is None:
             raise unknown("proposition", proposition_id, store.proposition_ids(conn))
         return row
 
-    def _indicator(self, conn, indicator_id: str) -> dict[str, Any]:  # noqa: ANN001
+    def _indicator(self, conn, indicator_id: str) -> dict[str, Any]:
         row = store.get_indicator(conn, indicator_id)
         if row is None:
             raise unknown("indicator", indicator_id, store.indicator_ids(conn))
         return row
 
-    def _refuse_if_resolved(self, conn, proposition_id: str, what: str) -> None:  # noqa: ANN001
+    def _refuse_if_resolved(self, conn, proposition_id: str, what: str) -> None:
         resolution = store.current_resolution(conn, proposition_id)
         if resolution is not None:
             raise InputError(
@@ -118,9 +145,9 @@ class Tracker:
     # -- state --------------------------------------------------------------------------------
     def standing(self, as_of: str | None = None, status: str | None = None) -> list[Standing]:
         """Every opened proposition's standing probability and status as of a date (default today)."""
-        day = parse_date(as_of, "--as-of", allow_future=True) if as_of else today()
+        day = as_of_or_today(as_of)
         if status is not None:
-            status = choice(status, "--status", ("open", *OUTCOMES))
+            status = choice(status, "status", ("open", *OUTCOMES))
         with self.db.read() as conn:
             rows = store.standing(conn, day)
         return [
@@ -139,14 +166,14 @@ class Tracker:
         ]
 
     def standing_probability(self, proposition_id: str, as_of: str | None = None) -> float:
-        day = parse_date(as_of, "--as-of", allow_future=True) if as_of else today()
+        day = as_of_or_today(as_of)
         with self.db.read() as conn:
             self._proposition(conn, proposition_id)
             return store.standing_probability(conn, proposition_id, day)
 
     def show(self, proposition_id: str, as_of: str | None = None) -> dict[str, Any]:
         """A proposition's definition, indicators, standing as of a date, and its evidence so far."""
-        day = parse_date(as_of, "--as-of", allow_future=True) if as_of else today()
+        day = as_of_or_today(as_of)
         with self.db.read() as conn:
             prop = self._proposition(conn, proposition_id)
             state = store.standing(conn, day, proposition_id)[0]
@@ -174,10 +201,11 @@ class Tracker:
         with self.db.write() as conn:
             ind = self._indicator(conn, indicator)
             prop = self._proposition(conn, ind["proposition_id"])
-            day = parse_date(date, "--date")
-            number = parse_value(value, ind["kind"], "--value")
-            source = check_text(source, "--source", required=True)
-            note = check_text(note, "--note")
+            day = parse_date(date, "date")
+            number = parse_value(value, ind["kind"], "value")
+            source = check_text(source, "source", required=True)
+            note = check_text(note, "note")
+            by = forecaster(by)
             self._refuse_if_resolved(conn, prop["id"], "observations")
             obs_id = store.insert_observation(
                 conn, {"indicator_id": indicator, "observed_on": day, "value": number, "source": source, "note": note}
@@ -185,11 +213,9 @@ class Tracker:
             result = ObserveResult(obs_id, indicator, prop["id"], day, None)
             if day >= prop["opened"]:
                 prior = store.standing_probability(conn, prop["id"], day)
-                result.proposal = indicator_proposal(ind, prior, number)
+                result.proposal = propose(prior, ind, number)
                 if apply and result.proposal.moves:
-                    result.update_id = store.insert_update(
-                        conn, indicator_update_row(ind, prop["id"], day, obs_id, result.proposal, by)
-                    )
+                    result.update_id = store.insert_indicator_update(conn, ind, day, obs_id, result.proposal, by)
         return result
 
     def update(
@@ -199,11 +225,10 @@ class Tracker:
         with self.db.write() as conn:
             prop = self._proposition(conn, proposition)
             p = parse_probability(probability, field="probability")
-            day = parse_date(date, "--date")
-            if day < prop["opened"]:
-                raise InputError(f"--date: {day} is before {proposition} opened ({prop['opened']})")
-            rationale = check_text(rationale, "--rationale")
-            forecaster = check_text(by if by is not None else default_forecaster(), "--by") or "unknown"
+            day = parse_date(date, "date")
+            not_before_opened(day, prop, "date")
+            rationale = check_text(rationale, "rationale")
+            who = forecaster(by)
             self._refuse_if_resolved(conn, proposition, "updates")
             return store.insert_update(
                 conn,
@@ -213,7 +238,7 @@ class Tracker:
                     "probability": p,
                     "method": "manual",
                     "rationale": rationale,
-                    "forecaster": forecaster,
+                    "forecaster": who,
                 },
             )
 
@@ -223,17 +248,16 @@ class Tracker:
         """Record the outcome. Resolving again needs `force`; the earlier resolution stays on record."""
         with self.db.write() as conn:
             prop = self._proposition(conn, proposition)
-            outcome = choice(outcome, "OUTCOME", OUTCOMES)
-            day = parse_date(date, "--date")
-            if day < prop["opened"]:
-                raise InputError(f"--date: {day} is before {proposition} opened ({prop['opened']})")
-            source = check_text(source, "--source")
-            note = check_text(note, "--note")
+            outcome = choice(outcome, "outcome", OUTCOMES)
+            day = parse_date(date, "date")
+            not_before_opened(day, prop, "date")
+            source = check_text(source, "source")
+            note = check_text(note, "note")
             previous = store.current_resolution(conn, proposition)
             if previous is not None and not force:
                 raise InputError(
                     f"{proposition} is already resolved {previous['outcome']} on {previous['resolved_on']}; "
-                    "use --force to record a new resolution (the earlier one stays on record)"
+                    "resolve again with force (--force) to record a new resolution; the earlier one stays on record"
                 )
             return store.insert_resolution(
                 conn, {"proposition_id": proposition, "outcome": outcome, "resolved_on": day, "source": source, "note": note}
@@ -241,12 +265,12 @@ class Tracker:
 
     def retract(self, kind: str, row_id: int | str, *, reason: str) -> list[tuple[str, int]]:
         """Mark a row as no longer counting. Retracting an observation also retracts the updates it caused."""
-        kind = choice(kind, "KIND", RETRACT_TARGETS)
+        kind = choice(kind, "kind", RETRACT_TARGETS)
         try:
             target_id = int(str(row_id))
         except ValueError:
-            raise InputError(f"ID: {str(row_id)[:20]!r} is not a whole number") from None
-        reason = check_text(reason, "--reason", required=True)
+            raise InputError(f"{str(row_id)[:20]!r} is not a whole number", "id") from None
+        reason = check_text(reason, "reason", required=True)
         with self.db.write() as conn:
             if store.get_row(conn, kind, target_id) is None:
                 raise InputError(f"unknown {kind} id {target_id}")
@@ -299,54 +323,125 @@ class Tracker:
         return pd.DataFrame([vars(s) for s in self.standing(as_of)])
 
     # -- bulk ---------------------------------------------------------------------------------
-    def import_csv(self, path: str | os.PathLike, *, apply: bool = False, by: str | None = None):  # noqa: ANN201
+    def import_csv(self, path: str | os.PathLike, *, apply: bool = False, by: str | None = None) -> ImportReport:
         """Import an observations, updates or resolutions CSV, all rows or none."""
-        from .importing import import_file
+        from .io.importing import import_file
 
-        return import_file(self, Path(path), apply=apply, by=by)
+        who = forecaster(by)
+        with self.db.write() as conn:
+            return import_file(conn, Path(path), apply=apply, forecaster=who)
 
     def export(self, what: str, fmt: str = "csv") -> str:
-        from .exporting import export
+        """One table as CSV or JSON text; propositions carry their standing as of today."""
+        from .io.exporting import export
 
-        return export(self, what, fmt)
+        with self.db.read() as conn:
+            return export(conn, what, fmt, today())
+
+    def export_to(self, what: str, fmt: str, out: str | os.PathLike) -> Path:
+        """Write an export to a file atomically (the folder must exist)."""
+        from .io.files import atomic_write
+
+        target = Path(out)
+        if not target.parent.exists():
+            raise InputError(f"folder {target.parent} does not exist", "out")
+        atomic_write(target, self.export(what, fmt))
+        return target
 
     # -- scores and reports -------------------------------------------------------------------
-    def scores(self, as_of: str | None = None):  # noqa: ANN201
-        from .scorecard import compute_scores
+    def scores(self, as_of: str | None = None) -> ScoreResult:
+        from .scorecard.scores import compute_scores
 
-        return compute_scores(self, as_of)
+        day = as_of_or_today(as_of)
+        with self.db.read() as conn:
+            return compute_scores(conn, day)
 
     def report(
-        self, months: list[str], out: str | os.PathLike = "reports", formats: tuple[str, ...] = ("md", "html"), progress=None
-    ):  # noqa: ANN001, ANN201
-        from .report import render_reports
+        self,
+        months: list[str],
+        out: str | os.PathLike = "reports",
+        formats: tuple[str, ...] = ("md", "html"),
+        progress: Callable[[str], None] | None = None,
+    ) -> list[Path]:
+        """Render the scorecards of `months` (and the index) into `out`."""
+        from .scorecard.render import render_reports
 
-        return render_reports(self, months, Path(out), formats, progress=progress)
-
-
-def indicator_proposal(ind: dict[str, Any], prior: float, value: float | None) -> ProposedUpdate:
-    return propose(
-        prior,
-        kind=ind["kind"],
-        value=value,
-        threshold=ind["threshold"],
-        likelihood_ratio=ind["likelihood_ratio"],
-        likelihood_ratio_if_not_met=ind["likelihood_ratio_if_not_met"],
-    )
+        with self.db.read() as conn:
+            return render_reports(conn, months, Path(out), formats, progress=progress)
 
 
-def indicator_update_row(
-    ind: dict[str, Any], proposition: str, day: str, obs_id: int, proposal: ProposedUpdate, by: str | None
-) -> dict[str, Any]:
-    ratio = proposal.likelihood_ratio or 1.0
-    state = "fired" if proposal.fired else "did not fire"
-    return {
-        "proposition_id": proposition,
-        "as_of": day,
-        "probability": proposal.posterior,
-        "method": "indicator",
-        "rationale": f"{ind['id']} {state}: likelihood ratio {ratio:g} ({decibans(ratio):+.1f} dB)",
-        "observation_id": obs_id,
-        "likelihood_ratio": ratio,
-        "forecaster": by if by is not None else default_forecaster(),
-    }
+def report_months(month: str | None = None, first: str | None = None, last: str | None = None) -> list[str]:
+    """The months a `report` call asks for: one `month`, a range `first`..`last`, or this month."""
+    if month and (first or last):
+        raise InputError("give either a month or a range, not both", "month")
+    if (first is None) != (last is None):
+        raise InputError("give both ends of the range", "from")
+    if first is not None and last is not None:
+        return month_range(first, last)
+    one = parse_month(month, "month") if month else today()[:7]
+    return [one]
+
+
+def to_csv(rows: list[dict[str, Any]], columns: tuple[str, ...] | list[str]) -> str:
+    from .io.exporting import to_csv as write
+
+    return write(rows, tuple(columns))
+
+
+# -- the bundled case study ---------------------------------------------------------------------
+FIRST_MONTH = "2023-10"
+
+
+@dataclass
+class DemoResult:
+    database: Path
+    index: Path
+    summary: list[dict[str, Any]]
+
+
+def build_case_study(path: str | os.PathLike, catalog: Path | None = None) -> Tracker:
+    """Create a database at `path` from the case study: sync, observations (applied in date order), resolutions."""
+    from .demo import case_study_dir
+
+    folder = catalog or case_study_dir()
+    tracker = Tracker(path, create=True)
+    tracker.sync(folder)
+    tracker.import_csv(folder / "observations.csv", apply=True, by="case-study")
+    tracker.import_csv(folder / "resolutions.csv")
+    return tracker
+
+
+def run_demo(
+    out: Path, progress: Callable[[int], Callable[[str], None]] | None = None, until_month: str | None = None
+) -> DemoResult:
+    """Build `out/case-study.db` afresh (atomically replacing an earlier demo's) and render `out/reports/`.
+
+    `progress(total)` may return a callback that is called once per month rendered."""
+    from .demo import replace_atomically
+
+    out.mkdir(parents=True, exist_ok=True)
+    target = replace_atomically(out / "case-study.db", lambda tmp: build_case_study(tmp).close())
+    months = month_range(FIRST_MONTH, until_month or today()[:7])
+    reports = out / "reports"
+    with Tracker(target) as tracker:
+        tracker.report(months, reports, ("md", "html"), progress=progress(len(months)) if progress else None)
+        summary = demo_summary(tracker)
+    return DemoResult(target, reports / "index.html", summary)
+
+
+def demo_summary(tracker: Tracker) -> list[dict[str, Any]]:
+    scores = {row["id"]: row for row in tracker.scores().as_json()["propositions"]}
+    rows = []
+    for state in tracker.standing():
+        scored = scores.get(state.id)
+        now = scored["final_probability"] if scored and scored["final_probability"] is not None else state.probability
+        rows.append(
+            {
+                "id": state.id,
+                "prior": describe(state.prior),
+                "now": describe(now),
+                "outcome": state.status,
+                "brier": "" if not scored or scored["brier"] is None else f"{scored['brier']:.3f}",
+            }
+        )
+    return rows

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import InputError
-from .updating import parse_probability
+from .probability import parse_probability
 
 SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 KINDS = ("event", "count", "level")
@@ -179,137 +179,153 @@ class _Collector:
         return value
 
 
-def parse_proposition_file(text: str, file: str) -> tuple[PropositionDef | None, list[CatalogProblem]]:
-    """Parse one catalog file's text. Returns the definition (None if unusable) and its problems."""
+def _read_yaml(text: str, c: _Collector) -> Any:
+    """The document, or None with the problem recorded. Dates stay text, so `2025-13-01` is our error
+    with a key path, not PyYAML's crash."""
     import yaml
 
     class _Loader(yaml.SafeLoader):
-        """Keeps dates as text so `2025-13-01` is our error with a key path, not PyYAML's crash."""
+        pass
 
     _Loader.add_constructor("tag:yaml.org,2002:timestamp", lambda loader, node: loader.construct_scalar(node))
-
-    c = _Collector(file)
     try:
-        doc = yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
+        return yaml.load(text, Loader=_Loader)
     except (yaml.YAMLError, ValueError, RecursionError) as exc:
         mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}" if mark else ""
-        c.add(where, f"not valid YAML: {getattr(exc, 'problem', None) or exc}")
+        c.add(f"line {mark.line + 1}" if mark else "", f"not valid YAML: {getattr(exc, 'problem', None) or exc}")
+        return None
+
+
+def _mapping(c: _Collector, value: Any, path: str) -> dict | None:
+    if not isinstance(value, dict):
+        c.add(path, "required mapping is missing" if value is None else "must be a mapping")
+        return None
+    return value
+
+
+def _prior(c: _Collector, prop: dict) -> float | None:
+    if prop.get("prior") is None:
+        c.add("proposition.prior", "required key is missing")
+        return None
+    try:
+        return parse_probability(prop["prior"], field="prior", strict_range=False)
+    except InputError as exc:
+        c.add("proposition.prior", exc.message)
+        return None
+
+
+def _tags(c: _Collector, prop: dict) -> list[str]:
+    raw = prop.get("tags") or []
+    if not isinstance(raw, list) or not all(isinstance(t, (str, int)) for t in raw):
+        c.add("proposition.tags", "expected a list of words")
+        return []
+    return [str(t) for t in raw]
+
+
+def _source(c: _Collector, prop: dict) -> tuple[SourceDef | None, str | None]:
+    src = _mapping(c, prop.get("source"), "proposition.source")
+    if src is None:
+        return None, None
+    path = "proposition.source"
+    c.unknown_keys(src, SOURCE_KEYS, path)
+    source = SourceDef(
+        title=c.text(src, "title", path, True) or "",
+        author=c.text(src, "author", path, False),
+        publisher=c.text(src, "publisher", path, False),
+        published=c.date(src, "published", path, False),
+        url=c.text(src, "url", path, False),
+    )
+    return source, c.text(src, "quote", path, False)
+
+
+def _indicator(c: _Collector, ind: Any, path: str, proposition_id: str | None) -> IndicatorDef | None:
+    if not isinstance(ind, dict):
+        c.add(path, "must be a mapping")
+        return None
+    c.unknown_keys(ind, INDICATOR_KEYS, path)
+    iid = c.slug(ind, path)
+    description = c.text(ind, "description", path, True)
+    kind = c.text(ind, "kind", path, True)
+    if kind is not None and kind not in KINDS:
+        c.add(f"{path}.kind", f"{kind!r} is not one of {', '.join(KINDS)}")
+        kind = None
+    threshold = c.number(ind, "threshold", path, kind in ("count", "level"))
+    if kind == "event" and ind.get("threshold") is not None:
+        c.add(f"{path}.threshold", "an event indicator has no threshold")
+    ratios = {}
+    for key, required in (("likelihood_ratio", True), ("likelihood_ratio_if_not_met", False)):
+        ratio = c.number(ind, key, path, required)
+        if ratio is not None and ratio <= 0:
+            c.add(f"{path}.{key}", f"{ratio:g} must be > 0")
+            ratio = None
+        ratios[key] = ratio
+    rationale = c.text(ind, "rationale", path, False)
+    if not (iid and description and kind and ratios["likelihood_ratio"] is not None):
+        return None
+    return IndicatorDef(
+        id=iid,
+        proposition_id=proposition_id or "",
+        description=description,
+        kind=kind,
+        likelihood_ratio=ratios["likelihood_ratio"],
+        threshold=threshold,
+        likelihood_ratio_if_not_met=ratios["likelihood_ratio_if_not_met"],
+        rationale=rationale,
+    )
+
+
+def _indicators(c: _Collector, raw: Any, proposition_id: str | None) -> list[IndicatorDef]:
+    if raw is None:
+        c.add("indicators", "required list is missing")
+        return []
+    if not isinstance(raw, list):
+        c.add("indicators", "must be a list")
+        return []
+    indicators: list[IndicatorDef] = []
+    seen: set[str] = set()
+    for i, ind in enumerate(raw):
+        definition = _indicator(c, ind, f"indicators[{i}]", proposition_id)
+        iid = ind.get("id") if isinstance(ind, dict) else None
+        if isinstance(iid, str) and iid in seen:
+            c.add(f"indicators[{i}].id", f"duplicate indicator id {iid!r}")
+        if isinstance(iid, str):
+            seen.add(iid)
+        if definition is not None:
+            indicators.append(definition)
+    return indicators
+
+
+def parse_proposition_file(text: str, file: str) -> tuple[PropositionDef | None, list[CatalogProblem]]:
+    """Parse one catalog file's text. Returns the definition (None if unusable) and its problems."""
+    c = _Collector(file)
+    doc = _read_yaml(text, c)
+    if c.problems:
         return None, c.problems
     if not isinstance(doc, dict):
         c.add("", f"expected a mapping with 'proposition' and 'indicators', got {type(doc).__name__}")
         return None, c.problems
     c.unknown_keys(doc, {"proposition": True, "indicators": True}, "")
-    prop = doc.get("proposition")
-    if not isinstance(prop, dict):
-        c.add("proposition", "required mapping is missing" if prop is None else "must be a mapping")
+    prop = _mapping(c, doc.get("proposition"), "proposition")
+    if prop is None:
         return None, c.problems
     c.unknown_keys(prop, PROPOSITION_KEYS, "proposition")
     pid = c.slug(prop, "proposition")
-    statement = c.text(prop, "statement", "proposition", True)
-    question = c.text(prop, "question", "proposition", True)
-    criteria = c.text(prop, "resolution_criteria", "proposition", True)
+    fields = {key: c.text(prop, key, "proposition", True) for key in ("statement", "question", "resolution_criteria")}
     opened = c.date(prop, "opened", "proposition", True)
     resolve_by = c.date(prop, "resolve_by", "proposition", True)
     if opened and resolve_by and resolve_by <= opened:
         c.add("proposition.resolve_by", f"{resolve_by} must be after opened ({opened})")
-    prior = None
-    if prop.get("prior") is None:
-        c.add("proposition.prior", "required key is missing")
-    else:
-        try:
-            prior = parse_probability(prop["prior"], field="prior", strict_range=False)
-        except InputError as exc:
-            c.add("proposition.prior", str(exc).removeprefix("prior: "))
+    prior = _prior(c, prop)
     prior_phrase = c.text(prop, "prior_phrase", "proposition", False)
-    tags_raw = prop.get("tags") or []
-    tags: list[str] = []
-    if not isinstance(tags_raw, list) or not all(isinstance(t, (str, int)) for t in tags_raw):
-        c.add("proposition.tags", "expected a list of words")
-    else:
-        tags = [str(t) for t in tags_raw]
-    source, quote = None, None
-    src = prop.get("source")
-    if not isinstance(src, dict):
-        c.add("proposition.source", "required mapping is missing" if src is None else "must be a mapping")
-    else:
-        c.unknown_keys(src, SOURCE_KEYS, "proposition.source")
-        title = c.text(src, "title", "proposition.source", True)
-        source = SourceDef(
-            title=title or "",
-            author=c.text(src, "author", "proposition.source", False),
-            publisher=c.text(src, "publisher", "proposition.source", False),
-            published=c.date(src, "published", "proposition.source", False),
-            url=c.text(src, "url", "proposition.source", False),
-        )
-        quote = c.text(src, "quote", "proposition.source", False)
-
-    indicators: list[IndicatorDef] = []
-    raw_indicators = doc.get("indicators")
-    if raw_indicators is None:
-        c.add("indicators", "required list is missing")
-        raw_indicators = []
-    elif not isinstance(raw_indicators, list):
-        c.add("indicators", "must be a list")
-        raw_indicators = []
-    seen: set[str] = set()
-    for i, ind in enumerate(raw_indicators):
-        path = f"indicators[{i}]"
-        if not isinstance(ind, dict):
-            c.add(path, "must be a mapping")
-            continue
-        c.unknown_keys(ind, INDICATOR_KEYS, path)
-        iid = c.slug(ind, path)
-        if iid and iid in seen:
-            c.add(f"{path}.id", f"duplicate indicator id {iid!r}")
-        if iid:
-            seen.add(iid)
-        description = c.text(ind, "description", path, True)
-        kind = c.text(ind, "kind", path, True)
-        if kind is not None and kind not in KINDS:
-            c.add(f"{path}.kind", f"{kind!r} is not one of {', '.join(KINDS)}")
-            kind = None
-        threshold = c.number(ind, "threshold", path, kind in ("count", "level"))
-        if kind == "event" and ind.get("threshold") is not None:
-            c.add(f"{path}.threshold", "an event indicator has no threshold")
-        ratios = {}
-        for key, required in (("likelihood_ratio", True), ("likelihood_ratio_if_not_met", False)):
-            ratio = c.number(ind, key, path, required)
-            if ratio is not None and ratio <= 0:
-                c.add(f"{path}.{key}", f"{ratio:g} must be > 0")
-                ratio = None
-            ratios[key] = ratio
-        rationale = c.text(ind, "rationale", path, False)
-        if iid and description and kind and ratios["likelihood_ratio"] is not None:
-            indicators.append(
-                IndicatorDef(
-                    id=iid,
-                    proposition_id=pid or "",
-                    description=description,
-                    kind=kind,
-                    likelihood_ratio=ratios["likelihood_ratio"],
-                    threshold=threshold,
-                    likelihood_ratio_if_not_met=ratios["likelihood_ratio_if_not_met"],
-                    rationale=rationale,
-                )
-            )
+    tags = _tags(c, prop)
+    source, quote = _source(c, prop)
+    indicators = _indicators(c, doc.get("indicators"), pid)
     if c.problems:
         return None, c.problems
     definition = PropositionDef(
-        id=pid,
-        statement=statement,
-        question=question,
-        resolution_criteria=criteria,
-        opened=opened,
-        resolve_by=resolve_by,
-        prior=prior,
-        source=source,
-        prior_phrase=prior_phrase,
-        quote=quote,
-        tags=tags,
-        file=file,
-        indicators=indicators,
-    )  # type: ignore[arg-type]
+        id=pid, opened=opened, resolve_by=resolve_by, prior=prior, source=source, prior_phrase=prior_phrase, quote=quote,
+        tags=tags, file=file, indicators=indicators, **fields,
+    )  # type: ignore[arg-type]  # fmt: skip
     return definition, []
 
 
@@ -317,7 +333,7 @@ def load_catalog(directory: str | Path) -> tuple[list[PropositionDef], list[Cata
     """Read every `*.yaml`/`*.yml` file of a catalog folder, checking ids across files too."""
     folder = Path(directory)
     if not folder.is_dir():
-        raise InputError(f"catalog: {folder} is not a folder")
+        raise InputError(f"{folder} is not a folder", "catalog")
     definitions: list[PropositionDef] = []
     problems: list[CatalogProblem] = []
     files = sorted([*folder.glob("*.yaml"), *folder.glob("*.yml")])

@@ -2,19 +2,36 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Annotated, Any, Optional
 
 import typer
 from typer.core import TyperGroup
 
+from . import api
 from .errors import InputError, TrackerError, ValidationErrors
-from .validate import choice
+
+# The core names the value that was wrong as its Python parameter; the CLI shows the flag or argument
+# the user typed instead.
+FLAGS = {
+    "as_of": "--as-of", "date": "--date", "status": "--status", "format": "--format", "value": "--value",
+    "source": "--source", "note": "--note", "rationale": "--rationale", "by": "--by", "reason": "--reason",
+    "month": "--month", "from": "--from", "to": "--to", "out": "--out", "catalog": "--catalog", "db": "--db",
+    "outcome": "OUTCOME", "kind": "KIND", "id": "ID", "what": "WHAT", "file": "FILE",
+}  # fmt: skip
 
 
-def _guarded(call, debug: bool) -> int:  # noqa: ANN001
+def _message(exc: TrackerError) -> str:
+    if isinstance(exc, InputError) and exc.field:
+        return f"{FLAGS.get(exc.field, exc.field)}: {exc.message}"
+    return str(exc)
+
+
+def _guarded(call, debug: bool) -> int:
     """Run the CLI; turn every error into one line on stderr and an exit code (0, 1 or 2)."""
     from typer._click.exceptions import ClickException
     from typer.exceptions import Abort, Exit
@@ -30,7 +47,7 @@ def _guarded(call, debug: bool) -> int:  # noqa: ANN001
                 typer.echo(f"  {' '.join(problem.split())}", err=True)
         return exc.exit_code
     except TrackerError as exc:
-        typer.echo(f"error: {' '.join(str(exc).split())}", err=True)
+        typer.echo(f"error: {' '.join(_message(exc).split())}", err=True)
         return exc.exit_code
     except ClickException as exc:
         message = " ".join(exc.format_message().split())
@@ -42,7 +59,7 @@ def _guarded(call, debug: bool) -> int:  # noqa: ANN001
     except (Abort, KeyboardInterrupt):
         typer.echo("error: aborted", err=True)
         return 1
-    except Exception as exc:  # noqa: BLE001 - the promise is: no traceback unless asked
+    except Exception as exc:
         if debug:
             raise
         typer.echo(
@@ -56,11 +73,11 @@ class TrackerGroup(TyperGroup):
     """The command group. Its `main` is what the console script, `python -m` and typer's test
     runner all call, so errors become one line and an exit code the same way everywhere."""
 
-    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):  # noqa: ANN001, ANN201
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
         argv = list(sys.argv[1:] if args is None else args)
         parent = super()
 
-        def call():  # noqa: ANN202
+        def call():
             return parent.main(args=argv, prog_name=prog_name or "forecast-tracker", complete_var=complete_var,
                                standalone_mode=False, **extra)  # fmt: skip
 
@@ -98,10 +115,11 @@ def _global(
     ctx.obj = {"db": db, "debug": debug}
 
 
-def _tracker(ctx: typer.Context, create: bool = False):  # noqa: ANN202
-    from .api import Tracker
-
-    return Tracker(ctx.obj["db"], create=create)
+def _tracker(ctx: typer.Context, create: bool = False, upgrade: bool = True) -> api.Tracker:
+    """The command's database, closed when the command ends (as sqlite-utils does)."""
+    tracker = api.Tracker(ctx.obj["db"], create=create, upgrade=upgrade)
+    ctx.call_on_close(tracker.close)
+    return tracker
 
 
 def _say(text: str = "") -> None:
@@ -114,13 +132,11 @@ def _table(rows: list[dict[str, Any]], columns: list[str], fmt: str, title: str 
         _say(json.dumps(rows, indent=2, ensure_ascii=False))
         return
     if fmt == "csv":
-        from .exporting import to_csv
-
-        sys.stdout.write(to_csv(rows, tuple(columns)))
+        sys.stdout.write(api.to_csv(rows, columns))
         return
     # Plain aligned text: as readable as a boxed table, greppable, and a thousand rows print in
     # milliseconds (rich's tables took longer than the query behind `list`).
-    cells = [[_cell(row.get(c)) for c in columns] for row in rows]
+    cells = [[api.table_cell(row.get(c)) for c in columns] for row in rows]
     widths = [min(WIDE, max([len(c)] + [len(r[i]) for r in cells])) for i, c in enumerate(columns)]
     lines = [f"{title}:"] if title else []
     lines.append("  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True)).rstrip())
@@ -135,20 +151,12 @@ def _table(rows: list[dict[str, Any]], columns: list[str], fmt: str, title: str 
 WIDE = 60
 
 
-def _cell(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float):
-        return f"{value:.3f}".rstrip("0").rstrip(".") if abs(value) < 1000 else f"{value:,.0f}"
-    return " ".join(str(value).split())
-
-
 def _fit(text: str, width: int) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
 # -- definitions --------------------------------------------------------------------------------
-def _print_sync(report) -> None:  # noqa: ANN001
+def _print_sync(report) -> None:
     for label in ("added", "changed", "vanished"):
         for item in getattr(report, label):
             note = "  (kept in the database; remove it from history by hand only)" if label == "vanished" else ""
@@ -169,9 +177,9 @@ def init(
     """Create the database if missing and sync the catalog."""
     folder = catalog or Path("indicators")
     if catalog is not None and not catalog.is_dir():
-        raise InputError(f"--catalog: {catalog} is not a folder")
+        raise InputError(f"{catalog} is not a folder", "catalog")
     tracker = _tracker(ctx, create=True)
-    _say(f"database: {tracker.db.location} (schema {tracker.db.schema_version()})")
+    _say(f"database: {tracker.db.location} (schema {tracker.schema_version()})")
     if folder.is_dir():
         _print_sync(tracker.sync(folder))
     else:
@@ -196,9 +204,7 @@ def list_(
     fmt: Annotated[str, typer.Option("--format", help="table, csv or json.")] = "table",
 ) -> None:
     """List propositions with their standing probability as of a date."""
-    fmt = choice(fmt, "--format", TABLE_FORMATS)
-    from .updating import icd203_term
-
+    fmt = api.choice(fmt, "format", TABLE_FORMATS)
     rows = [
         {
             "id": s.id,
@@ -207,7 +213,7 @@ def list_(
             "probability": s.probability,
             "as_of": s.as_of,
             "resolve_by": s.resolve_by,
-            **({"words": icd203_term(s.probability)} if fmt == "table" else {}),
+            **({"words": api.icd203_term(s.probability)} if fmt == "table" else {}),
         }
         for s in _tracker(ctx).standing(as_of, status)
     ]
@@ -227,9 +233,8 @@ def show(
     fmt: Annotated[str, typer.Option("--format", help="table or json.")] = "table",
 ) -> None:
     """Show one proposition: criteria, standing probability, indicators and evidence."""
-    fmt = choice(fmt, "--format", ("table", "json"))
-    from .updating import describe
-
+    fmt = api.choice(fmt, "format", ("table", "json"))
+    describe = api.describe
     p = _tracker(ctx).show(proposition, as_of)
     if fmt == "json":
         _say(json.dumps(p, indent=2, ensure_ascii=False, default=str))
@@ -279,8 +284,7 @@ def observe(
     by: Annotated[Optional[str], typer.Option(help="Forecaster (env FORECAST_TRACKER_USER, else login name).")] = None,
 ) -> None:
     """Log an observation of an indicator and print the posterior it implies."""
-    from .updating import describe
-
+    describe = api.describe
     r = _tracker(ctx).observe(indicator, value=value, date=date, source=source, note=note, apply=apply, by=by)
     _say(f"observation {r.observation_id}: {r.indicator} on {r.observed_on}")
     if r.proposal is None:
@@ -307,10 +311,8 @@ def update(
     by: Annotated[Optional[str], typer.Option(help="Forecaster (env FORECAST_TRACKER_USER, else login name).")] = None,
 ) -> None:
     """Record a probability for a proposition from a date on."""
-    from .updating import describe, parse_probability
-
     update_id = _tracker(ctx).update(proposition, probability, date=date, rationale=rationale, by=by)
-    _say(f"update {update_id}: {proposition} {describe(parse_probability(probability))} from {date}")
+    _say(f"update {update_id}: {proposition} {api.describe(api.parse_probability(probability))} from {date}")
 
 
 @app.command()
@@ -347,7 +349,7 @@ def history(
     fmt: Annotated[str, typer.Option("--format", help="table, csv or json.")] = "table",
 ) -> None:
     """Every probability a proposition has had, with its method and reason."""
-    fmt = choice(fmt, "--format", TABLE_FORMATS)
+    fmt = api.choice(fmt, "format", TABLE_FORMATS)
     rows = _tracker(ctx).history(proposition)
     columns = ["as_of", "probability", "method", "rationale", "observation_id", "indicator", "id", "forecaster", "retracted"]
     _table(rows, columns, fmt)
@@ -375,16 +377,10 @@ def export(
     out: Annotated[Optional[Path], typer.Option(help="Write to this file instead of standard output.")] = None,
 ) -> None:
     """Export a table as CSV or JSON."""
-    text = _tracker(ctx).export(what, fmt)
     if out is None:
-        sys.stdout.write(text)
+        sys.stdout.write(_tracker(ctx).export(what, fmt))
     else:
-        from .files import atomic_write
-
-        if not out.parent.exists():
-            raise InputError(f"--out: folder {out.parent} does not exist")
-        atomic_write(out, text)
-        _say(f"wrote {out}")
+        _say(f"wrote {_tracker(ctx).export_to(what, fmt, out)}")
 
 
 # -- scores and reports -----------------------------------------------------------------------
@@ -395,14 +391,12 @@ def score(
     fmt: Annotated[str, typer.Option("--format", help="table or json.")] = "table",
 ) -> None:
     """Score resolved propositions: Brier (both scales), log loss, time averages, Metaculus baseline."""
-    fmt = choice(fmt, "--format", ("table", "json"))
+    fmt = api.choice(fmt, "format", ("table", "json"))
     scores = _tracker(ctx).scores(as_of).as_json()
     if fmt == "json":
         _say(json.dumps(scores, indent=2))
         return
-    from .scoring import SCORE_COLUMNS
-
-    _table(scores["propositions"], SCORE_COLUMNS, "table")
+    _table(scores["propositions"], api.SCORE_COLUMNS, "table")
     s = scores["summary"]
     skill = "n/a" if s["skill_vs_prior"] is None else f"{s['skill_vs_prior']:+.3f}"
     mean = "n/a" if s["mean_brier"] is None else f"{s['mean_brier']:.4f}"
@@ -420,35 +414,34 @@ def report(
     fmt: Annotated[str, typer.Option("--format", help="md, html or all.")] = "all",
 ) -> None:
     """Render monthly scorecards (HTML with charts, Markdown) and an index."""
-    from .report import month_range
-    from .validate import today
-
-    fmt = choice(fmt, "--format", ("md", "html", "all"))
-    if month and (from_ or to):
-        raise InputError("--month: give either --month or --from/--to, not both")
-    if (from_ is None) != (to is None):
-        raise InputError("--from/--to: give both ends of the range")
-    months = month_range(from_, to) if from_ else month_range(month or today()[:7], month or today()[:7])
+    fmt = api.choice(fmt, "format", ("md", "html", "all"))
+    months = api.report_months(month, from_, to)
     formats = ("md", "html") if fmt == "all" else (fmt,)
     tracker = _tracker(ctx)
     written = _render_with_progress(tracker, months, out, formats)
     _say(f"wrote {len(written)} file(s) to {out}; open {out / 'index.html'}")
 
 
-def _render_with_progress(tracker, months: list[str], out: Path, formats: tuple[str, ...]) -> list[Path]:  # noqa: ANN001
+def _render_with_progress(tracker: api.Tracker, months: list[str], out: Path, formats: tuple[str, ...]) -> list[Path]:
     if len(months) == 1:
         return tracker.report(months, out, formats)
+    with _progress_bar() as start:
+        return tracker.report(months, out, formats, progress=start(len(months)))
+
+
+@contextlib.contextmanager
+def _progress_bar() -> Iterator[Callable[[int], Callable[[str], None]]]:
+    """A transient progress bar on stderr; yields `start(total)`, which returns the per-step callback."""
+    from rich.console import Console
     from rich.progress import Progress
 
-    with Progress(transient=True, console=_stderr_console()) as progress:
-        task = progress.add_task("rendering scorecards", total=len(months))
-        return tracker.report(months, out, formats, progress=lambda month: progress.advance(task))
+    with Progress(transient=True, console=Console(stderr=True)) as progress:
 
+        def start(total: int) -> Callable[[str], None]:
+            task = progress.add_task("rendering scorecards", total=total)
+            return lambda _month: progress.advance(task)
 
-def _stderr_console():  # noqa: ANN202
-    from rich.console import Console
-
-    return Console(stderr=True)
+        yield start
 
 
 @app.command()
@@ -457,9 +450,8 @@ def demo(
     out: Annotated[Path, typer.Option(help="Folder for the demo's database and scorecards.")] = Path("demo"),
 ) -> None:
     """Build a database from the bundled case study and render its scorecards."""
-    from .demo import run_demo
-
-    result = run_demo(out, progress_console=_stderr_console())
+    with _progress_bar() as start:
+        result = api.run_demo(out, progress=start)
     _table(result.summary, ["id", "prior", "now", "outcome", "brier"], "table", title="Nagorno-Karabakh case study")
     _say(f"database: {result.database}")
     _say(f"scorecards: {result.index}")
@@ -468,19 +460,17 @@ def demo(
 @db_app.command("upgrade")
 def db_upgrade(ctx: typer.Context) -> None:
     """Apply pending schema migrations (opening a database also does this)."""
-    from .db import Database
-
-    database = Database(ctx.obj["db"], upgrade=False)
-    done = database.upgrade()
-    _say(f"applied {', '.join(done)}" if done else f"schema is current ({database.schema_version()})")
+    tracker = _tracker(ctx, upgrade=False)
+    done = tracker.upgrade()
+    _say(f"applied {', '.join(done)}" if done else f"schema is current ({tracker.schema_version()})")
 
 
 @db_app.command("check")
 def db_check(ctx: typer.Context) -> None:
     """Run SQLite's integrity check and print the schema version."""
-    database = _tracker(ctx).db
-    result = database.integrity_check()
-    _say(f"integrity: {result}; schema {database.schema_version()}")
+    tracker = _tracker(ctx)
+    result = tracker.integrity_check()
+    _say(f"integrity: {result}; schema {tracker.schema_version()}")
     if result != "ok":
         raise TrackerError("integrity check failed")
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 import os
 import time
 from collections.abc import Iterator
@@ -12,17 +11,14 @@ from pathlib import Path
 from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.exc import DatabaseError, OperationalError
 
+from .dates import utc_now
 from .errors import InputError, TrackerError
-from .migrations import MIGRATIONS
+from .migrations import MIGRATIONS, create_schema
+from .models import TABLES
 
 DEFAULT_DB = "forecast.db"
 BUSY_TIMEOUT_MS = 10_000
 LOCK_RETRIES = 5
-
-
-def utc_now() -> str:
-    """The current time as ISO 8601 UTC text, as every `recorded_at` is stored."""
-    return dt.datetime.now(dt.UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
 def resolve_location(db: str | os.PathLike | None) -> str:
@@ -47,17 +43,17 @@ def _sqlite_path(location: str) -> Path | None:
 
 def _check_sqlite_file(path: Path, create: bool) -> None:
     if not path.parent.exists():
-        raise InputError(f"--db: folder {path.parent} does not exist")
+        raise InputError(f"folder {path.parent} does not exist", "db")
     if path.is_dir():
-        raise InputError(f"--db: {path} is a folder, not a database file")
+        raise InputError(f"{path} is a folder, not a database file", "db")
     if not path.exists():
         if not create:
-            raise InputError(f"--db: no database at {path} (run 'forecast-tracker init' first)")
+            raise InputError(f"no database at {path} (run 'forecast-tracker init' first)", "db")
         return
     with open(path, "rb") as fh:
         header = fh.read(16)
     if header and header != b"SQLite format 3\x00":
-        raise InputError(f"--db: {path} is not a SQLite database")
+        raise InputError(f"{path} is not a SQLite database", "db")
 
 
 class Database:
@@ -147,15 +143,16 @@ class Database:
                 # only an unknown database needs its tables listed (the inspector costs start-up time)
                 tables = [] if applied else conn.dialect.get_table_names(conn)
         except DatabaseError as exc:
-            raise InputError(f"--db: {self.location} cannot be read as a database ({_first_line(exc)})") from None
+            raise InputError(f"{self.location} cannot be read as a database ({_first_line(exc)})", "db") from None
         unknown = [name for name in applied if name not in known]
         if unknown:
             raise InputError(
-                f"--db: {self.location} was written by a newer release of forecast-tracker "
-                f"(schema {unknown[-1]}); upgrade forecast-tracker to use it"
+                f"{self.location} was written by a newer release of forecast-tracker "
+                f"(schema {unknown[-1]}); upgrade forecast-tracker to use it",
+                "db",
             )
         if not applied and tables and not create:
-            raise InputError(f"--db: {self.location} is a SQLite database but not a forecast-tracker one")
+            raise InputError(f"{self.location} is a SQLite database but not a forecast-tracker one", "db")
         pending = [name for name in known if name not in applied]
         if pending and (upgrade or create):
             self.upgrade()
@@ -166,16 +163,22 @@ class Database:
         return applied[-1] if applied else ""
 
     def upgrade(self) -> list[str]:
-        """Apply pending migrations, each in one transaction with its record. Returns their names."""
+        """Apply pending migrations, each in one transaction with its record. Returns their names.
+
+        An empty database is created whole from the models, with every migration recorded."""
+        record = TABLES["schema_migration"]
+        with self.write() as conn:
+            if not self.applied_migrations(conn):
+                create_schema(conn)
+                conn.execute(record.insert(), [{"name": name, "applied_at": utc_now()} for name, _ in MIGRATIONS])
+                return [name for name, _ in MIGRATIONS]
         done: list[str] = []
         for name, migrate in MIGRATIONS:
             with self.write() as conn:
-                if not conn.dialect.has_table(conn, "schema_migration"):
-                    conn.execute(text("CREATE TABLE schema_migration (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)"))
-                if conn.execute(text("SELECT 1 FROM schema_migration WHERE name = :n"), {"n": name}).first():
+                if conn.execute(record.select().where(record.c.name == name)).first():
                     continue
                 migrate(conn)
-                conn.execute(text("INSERT INTO schema_migration (name, applied_at) VALUES (:n, :t)"), {"n": name, "t": utc_now()})
+                conn.execute(record.insert().values(name=name, applied_at=utc_now()))
             done.append(name)
         return done
 
@@ -191,7 +194,7 @@ class Database:
 
 def _install_sqlite_pragmas(engine: Engine) -> None:
     @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_connection, _record):  # noqa: ANN001
+    def _on_connect(dbapi_connection, _record):
         # Let us issue BEGIN ourselves (pysqlite's implicit transactions begin too late to lock).
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
@@ -201,7 +204,7 @@ def _install_sqlite_pragmas(engine: Engine) -> None:
         cursor.close()
 
     @event.listens_for(engine, "begin")
-    def _on_begin(conn):  # noqa: ANN001
+    def _on_begin(conn):
         immediate = conn.get_execution_options().get("sqlite_immediate")
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
@@ -218,9 +221,9 @@ def _first_line(exc: Exception) -> str:
 def _translate(exc: OperationalError, location: str) -> TrackerError:
     message = _first_line(exc)
     if "readonly" in message or "read-only" in message:
-        return InputError(f"--db: {location} is read-only")
+        return InputError(f"{location} is read-only", "db")
     if _is_locked(exc):
         return TrackerError(f"database {location} stayed locked by another writer; try again")
     if "unable to open" in message:
-        return InputError(f"--db: cannot open {location} ({message})")
+        return InputError(f"cannot open {location} ({message})", "db")
     return TrackerError(f"database error: {message}")

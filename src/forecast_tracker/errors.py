@@ -10,9 +10,18 @@ class TrackerError(Exception):
 
 
 class InputError(TrackerError):
-    """Bad input or usage: nothing was written (exit code 2)."""
+    """Bad input or usage: nothing was written (exit code 2).
+
+    `field` names the value that was wrong in the core's words (`as_of`, `date`, `probability`), so a
+    notebook user reads the parameter they passed; the CLI shows the matching flag instead.
+    """
 
     exit_code = 2
+
+    def __init__(self, message: str, field: str | None = None):
+        self.message = message
+        self.field = field
+        super().__init__(f"{field}: {message}" if field else message)
 
 
 class ValidationErrors(InputError):

@@ -1,58 +1,71 @@
-"""SQLModel tables. Dates are ISO `YYYY-MM-DD` text and times ISO 8601 UTC text (`...Z`).
+"""SQLModel tables: the one definition of the schema. A new database is created from these; the
+migrations in `migrations.py` bring an older database to the same shape, and a test checks that an
+upgraded first-release database and a fresh one agree column for column.
 
-Dates as text keep bulk imports fast (no per-row conversion), sort correctly, and round-trip exactly
-through CSV. The DDL that creates these tables lives in `migrations.py`; a test checks they agree.
+Dates are ISO `YYYY-MM-DD` text and times ISO 8601 UTC text (`...Z`): text keeps bulk imports fast
+(no per-row conversion), sorts correctly, and round-trips exactly through CSV.
 """
 
 from __future__ import annotations
 
 from typing import Optional
 
+from sqlalchemy import Float, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
+
+
+def _text(**kwargs) -> object:
+    return Field(sa_type=Text, **kwargs)
+
+
+def _real(**kwargs) -> object:
+    # Float is 8 bytes on both backends (SQLite REAL, PostgreSQL double precision): no lost digits.
+    return Field(sa_type=Float, **kwargs)
 
 
 class Source(SQLModel, table=True):
     __tablename__ = "source"
     id: Optional[int] = Field(default=None, primary_key=True)
-    title: str
-    author: Optional[str] = None
-    publisher: Optional[str] = None
-    published: Optional[str] = None
-    url: Optional[str] = None
+    title: str = _text()
+    author: Optional[str] = _text(default=None)
+    publisher: Optional[str] = _text(default=None)
+    published: Optional[str] = _text(default=None)
+    url: Optional[str] = _text(default=None)
 
 
 class Proposition(SQLModel, table=True):
     __tablename__ = "proposition"
-    id: str = Field(primary_key=True)
-    statement: str
-    question: str
-    resolution_criteria: str
-    opened: str
-    resolve_by: str
-    prior: float
-    prior_phrase: Optional[str] = None
+    id: str = _text(primary_key=True)
+    statement: str = _text()
+    question: str = _text()
+    resolution_criteria: str = _text()
+    opened: str = _text()
+    resolve_by: str = _text()
+    prior: float = _real()
+    prior_phrase: Optional[str] = _text(default=None)
     source_id: Optional[int] = Field(default=None, foreign_key="source.id")
-    quote: Optional[str] = None
-    tags: str = "[]"  # JSON list
-    file: Optional[str] = None
-    fingerprint: str
-    created_at: str
-    updated_at: str
+    quote: Optional[str] = _text(default=None)
+    tags: str = _text(default="[]")  # JSON list
+    file: Optional[str] = _text(default=None)
+    fingerprint: str = _text()
+    created_at: str = _text()
+    updated_at: str = _text()
 
 
 class Indicator(SQLModel, table=True):
     __tablename__ = "indicator"
-    id: str = Field(primary_key=True)
-    proposition_id: str = Field(foreign_key="proposition.id")
-    description: str
-    kind: str
-    threshold: Optional[float] = None
-    likelihood_ratio: float
-    likelihood_ratio_if_not_met: Optional[float] = None
-    rationale: Optional[str] = None
-    fingerprint: str
-    created_at: str
-    updated_at: str
+    __table_args__ = (Index("ix_indicator_proposition", "proposition_id"),)
+    id: str = _text(primary_key=True)
+    proposition_id: str = _text(foreign_key="proposition.id")
+    description: str = _text()
+    kind: str = _text()
+    threshold: Optional[float] = _real(default=None)
+    likelihood_ratio: float = _real()
+    likelihood_ratio_if_not_met: Optional[float] = _real(default=None)
+    rationale: Optional[str] = _text(default=None)
+    fingerprint: str = _text()
+    created_at: str = _text()
+    updated_at: str = _text()
 
 
 class DefinitionRevision(SQLModel, table=True):
@@ -60,61 +73,69 @@ class DefinitionRevision(SQLModel, table=True):
 
     __tablename__ = "definition_revision"
     id: Optional[int] = Field(default=None, primary_key=True)
-    kind: str  # proposition | indicator
-    ref_id: str
-    fingerprint: str
-    content: str  # JSON
-    recorded_at: str
+    kind: str = _text()  # proposition | indicator
+    ref_id: str = _text()
+    fingerprint: str = _text()
+    content: str = _text()  # JSON
+    recorded_at: str = _text()
 
 
 class Observation(SQLModel, table=True):
     __tablename__ = "observation"
+    __table_args__ = (Index("ix_observation_indicator_date", "indicator_id", "observed_on"),)
     id: Optional[int] = Field(default=None, primary_key=True)
-    indicator_id: str = Field(foreign_key="indicator.id")
-    observed_on: str
-    value: Optional[float] = None
-    source: str
-    note: str = ""
-    recorded_at: str
+    indicator_id: str = _text(foreign_key="indicator.id")
+    observed_on: str = _text()
+    value: Optional[float] = _real(default=None)
+    source: str = _text()
+    note: str = _text(default="")
+    recorded_at: str = _text()
 
 
 class Update(SQLModel, table=True):
     __tablename__ = "probability_update"
+    __table_args__ = (Index("ix_update_proposition_as_of", "proposition_id", "as_of", "id"),)
     id: Optional[int] = Field(default=None, primary_key=True)
-    proposition_id: str = Field(foreign_key="proposition.id")
-    as_of: str
-    probability: float
-    method: str  # manual | indicator
-    rationale: str = ""
+    proposition_id: str = _text(foreign_key="proposition.id")
+    as_of: str = _text()
+    probability: float = _real()
+    method: str = _text()  # manual | indicator
+    rationale: str = _text(default="")
     observation_id: Optional[int] = Field(default=None, foreign_key="observation.id")
-    likelihood_ratio: Optional[float] = None
-    forecaster: str = ""
-    recorded_at: str
+    likelihood_ratio: Optional[float] = _real(default=None)
+    forecaster: str = _text(default="")
+    recorded_at: str = _text()
 
 
 class Resolution(SQLModel, table=True):
     __tablename__ = "resolution"
+    __table_args__ = (Index("ix_resolution_proposition", "proposition_id", "id"),)
     id: Optional[int] = Field(default=None, primary_key=True)
-    proposition_id: str = Field(foreign_key="proposition.id")
-    outcome: str  # yes | no | annulled
-    resolved_on: str
-    source: str = ""
-    note: str = ""
-    recorded_at: str
+    proposition_id: str = _text(foreign_key="proposition.id")
+    outcome: str = _text()  # yes | no | annulled
+    resolved_on: str = _text()
+    source: str = _text(default="")
+    note: str = _text(default="")
+    recorded_at: str = _text()
 
 
 class Retraction(SQLModel, table=True):
     """A row that says another row no longer counts. The retracted row itself is never touched."""
 
     __tablename__ = "retraction"
+    __table_args__ = (UniqueConstraint("target", "target_id"),)
     id: Optional[int] = Field(default=None, primary_key=True)
-    target: str  # observation | update | resolution
+    target: str = _text()  # observation | update | resolution
     target_id: int
-    reason: str
-    recorded_at: str
+    reason: str = _text()
+    recorded_at: str = _text()
 
 
 class SchemaMigration(SQLModel, table=True):
     __tablename__ = "schema_migration"
-    name: str = Field(primary_key=True)
-    applied_at: str
+    name: str = _text(primary_key=True)
+    applied_at: str = _text()
+
+
+TABLES = {model.__tablename__: model.__table__ for model in SQLModel.__subclasses__() if hasattr(model, "__table__")}
+METADATA = SQLModel.metadata

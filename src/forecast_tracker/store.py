@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, func, insert, select
 
-from .db import utc_now
+from .dates import utc_now
 from .models import (
     DefinitionRevision,
     Indicator,
@@ -27,6 +27,7 @@ from .models import (
 
 if TYPE_CHECKING:
     from .catalog import IndicatorDef, PropositionDef
+    from .probability import ProposedUpdate
 
 T_SOURCE = Source.__table__
 T_PROPOSITION = Proposition.__table__
@@ -40,7 +41,7 @@ T_RETRACTION = Retraction.__table__
 RETRACTABLE = {"observation": T_OBSERVATION, "update": T_UPDATE, "resolution": T_RESOLUTION}
 
 
-def _not_retracted(target: str, id_column) -> Any:  # noqa: ANN001
+def _not_retracted(target: str, id_column) -> Any:
     r = T_RETRACTION
     return ~select(r.c.id).where(r.c.target == target, r.c.target_id == id_column).exists()
 
@@ -188,7 +189,7 @@ def all_propositions(conn: Connection) -> list[dict[str, Any]]:
 
 
 # -- point-in-time state ------------------------------------------------------------------------
-def _latest_update(proposition_col, as_of: str, column):  # noqa: ANN001
+def _latest_update(proposition_col, as_of: str, column):
     u = T_UPDATE
     return (
         select(column)
@@ -199,7 +200,7 @@ def _latest_update(proposition_col, as_of: str, column):  # noqa: ANN001
     )
 
 
-def _current_resolution(proposition_col, as_of: str | None, column):  # noqa: ANN001
+def _current_resolution(proposition_col, as_of: str | None, column):
     r = T_RESOLUTION
     cond = [r.c.proposition_id == proposition_col, _not_retracted("resolution", r.c.id)]
     if as_of is not None:
@@ -286,6 +287,25 @@ def insert_update(conn: Connection, row: dict[str, Any]) -> int:
     values = {"rationale": "", "forecaster": "", **row}
     values.setdefault("recorded_at", utc_now())
     return int(conn.execute(insert(T_UPDATE).values(**values)).inserted_primary_key[0])
+
+
+def insert_indicator_update(
+    conn: Connection, indicator: dict[str, Any], day: str, observation_id: int, proposal: ProposedUpdate, forecaster: str
+) -> int:
+    """Record the update an observation of `indicator` proposed."""
+    return insert_update(
+        conn,
+        {
+            "proposition_id": indicator["proposition_id"],
+            "as_of": day,
+            "probability": proposal.posterior,
+            "method": "indicator",
+            "rationale": proposal.rationale(indicator["id"]),
+            "observation_id": observation_id,
+            "likelihood_ratio": proposal.likelihood_ratio or 1.0,
+            "forecaster": forecaster,
+        },
+    )
 
 
 def insert_resolution(conn: Connection, row: dict[str, Any]) -> int:
@@ -382,7 +402,7 @@ def resolution_keys(conn: Connection) -> set[tuple]:
 
 
 # -- history and exports ---------------------------------------------------------------------
-def _retraction_reason(target: str, id_column):  # noqa: ANN001
+def _retraction_reason(target: str, id_column):
     r = T_RETRACTION
     return select(r.c.reason).where(r.c.target == target, r.c.target_id == id_column).limit(1).scalar_subquery()
 

@@ -1,4 +1,5 @@
-"""Pure probability arithmetic: parsing, ICD 203 words, odds and likelihood ratios.
+"""Pure probability arithmetic: parsing, ICD 203 words, odds, likelihood ratios, and the one rule
+for whether an observation fires and which ratio it carries.
 
 Nothing here touches a database or a file.
 """
@@ -6,7 +7,9 @@ Nothing here touches a database or a file.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from .errors import InputError
 
@@ -38,7 +41,7 @@ def parse_probability(text: str | float, *, field: str = "probability", strict_r
     `resolve`, not with a probability.
     """
     if isinstance(text, bool):
-        raise InputError(f"{field}: expected a probability, got {text!r}")
+        raise InputError(f"expected a probability, got {text!r}", field)
     if isinstance(text, (int, float)):
         value = float(text)
     else:
@@ -50,14 +53,14 @@ def parse_probability(text: str | float, *, field: str = "probability", strict_r
             value = float(raw[:-1]) / 100 if raw.endswith("%") else float(raw)
         except ValueError:
             raise InputError(
-                f"{field}: {raw[:40]!r} is not a probability (use 0.7, 70% or an ICD 203 term such as 'likely')"
+                f"{raw[:40]!r} is not a probability (use 0.7, 70% or an ICD 203 term such as 'likely')", field
             ) from None
     if math.isnan(value) or math.isinf(value):
-        raise InputError(f"{field}: {value} is not a probability")
+        raise InputError(f"{value} is not a probability", field)
     if strict_range and not (P_MIN <= value <= P_MAX):
-        raise InputError(f"{field}: {value:g} is outside [{P_MIN}, {P_MAX}] (record certainty with 'resolve', not a probability)")
+        raise InputError(f"{value:g} is outside [{P_MIN}, {P_MAX}] (record certainty with 'resolve', not a probability)", field)
     if not strict_range and not (0 < value < 1):
-        raise InputError(f"{field}: {value:g} must be strictly between 0 and 1")
+        raise InputError(f"{value:g} must be strictly between 0 and 1", field)
     return value
 
 
@@ -101,17 +104,31 @@ def decibans(likelihood_ratio: float) -> float:
 def apply_likelihood_ratio(prior: float, likelihood_ratio: float) -> float:
     """Posterior probability after multiplying the odds by `likelihood_ratio`, clamped."""
     if likelihood_ratio <= 0 or math.isnan(likelihood_ratio):
-        raise InputError(f"likelihood_ratio: {likelihood_ratio} must be > 0")
+        raise InputError(f"{likelihood_ratio} must be > 0", "likelihood_ratio")
     return clamp(probability_from_odds(odds(prior) * likelihood_ratio))
 
 
-def fires(kind: str, value: float | None, threshold: float | None) -> bool:
-    """Whether an observation of an indicator counts as the signpost firing."""
-    if kind == "event":
+def fires(indicator: Mapping[str, Any], value: float | None) -> bool:
+    """Whether an observation of `indicator` counts as its signpost firing."""
+    if indicator["kind"] == "event":
         return value is None or value >= 1
-    if value is None or threshold is None:
+    if value is None or indicator["threshold"] is None:
         return False
-    return value >= threshold
+    return value >= indicator["threshold"]
+
+
+def counted_ratio(indicator: Mapping[str, Any], value: float | None) -> tuple[bool, float | None]:
+    """(fired, ratio): the one rule for what an observation says. The ratio is the indicator's
+    `likelihood_ratio` when it fires, else `likelihood_ratio_if_not_met` (None: it says nothing)."""
+    fired = fires(indicator, value)
+    return fired, indicator["likelihood_ratio"] if fired else indicator["likelihood_ratio_if_not_met"]
+
+
+def direction(ratio: float | None) -> str:
+    """Which way a ratio points: supports (YES), opposes, or neutral."""
+    if ratio is None or ratio == 1:
+        return "neutral"
+    return "supports" if ratio > 1 else "opposes"
 
 
 @dataclass(frozen=True)
@@ -131,19 +148,15 @@ class ProposedUpdate:
     def moves(self) -> bool:
         return self.likelihood_ratio is not None and self.likelihood_ratio != 1.0
 
+    def rationale(self, indicator_id: str) -> str:
+        ratio = self.likelihood_ratio or 1.0
+        state = "fired" if self.fired else "did not fire"
+        return f"{indicator_id} {state}: likelihood ratio {ratio:g} ({decibans(ratio):+.1f} dB)"
 
-def propose(
-    prior: float,
-    *,
-    kind: str,
-    value: float | None,
-    threshold: float | None,
-    likelihood_ratio: float,
-    likelihood_ratio_if_not_met: float | None,
-) -> ProposedUpdate:
-    """The Bayes update an observation proposes (odds form)."""
-    did_fire = fires(kind, value, threshold)
-    ratio = likelihood_ratio if did_fire else likelihood_ratio_if_not_met
+
+def propose(prior: float, indicator: Mapping[str, Any], value: float | None) -> ProposedUpdate:
+    """The Bayes update an observation of `indicator` proposes (odds form)."""
+    did_fire, ratio = counted_ratio(indicator, value)
     if ratio is None:
         return ProposedUpdate(prior, did_fire, None, prior)
     return ProposedUpdate(prior, did_fire, ratio, apply_likelihood_ratio(prior, ratio))

@@ -3,19 +3,19 @@
 from __future__ import annotations
 
 import csv
+import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import Any, TextIO
 
-from . import store
-from .db import utc_now
-from .errors import InputError, ValidationErrors
-from .updating import parse_probability
-from .validate import OUTCOMES, check_text, choice, parse_date, parse_timestamp, parse_value, today, unknown
+from sqlalchemy import Connection
 
-if TYPE_CHECKING:
-    from .api import Tracker
+from .. import store
+from ..dates import parse_date, parse_timestamp, today, utc_now
+from ..errors import InputError, ValidationErrors
+from ..probability import parse_probability, propose
+from ..validate import OUTCOMES, check_text, choice, not_before_opened, parse_value, unknown
 
 KINDS: dict[str, tuple[str, ...]] = {
     "observations": ("indicator", "observed_on", "value", "source", "note"),
@@ -55,7 +55,7 @@ class _Problems:
         try:
             return fn(*args, **kwargs)
         except InputError as exc:
-            self.add(line, column, str(exc).split(": ", 1)[-1])
+            self.add(line, column, exc.message)
             return _BAD
 
 
@@ -69,11 +69,11 @@ def open_csv(path: Path) -> tuple[list[str], Iterator[tuple[int, list[str]]], Te
     lines are skipped. A file that is not UTF-8 or not CSV raises InputError naming the line.
     """
     try:
-        fh = open(path, encoding="utf-8-sig", newline="")  # noqa: SIM115 - closed by the caller
+        fh = open(path, encoding="utf-8-sig", newline="")
     except FileNotFoundError:
-        raise InputError(f"FILE: {path} does not exist") from None
+        raise InputError(f"{path} does not exist", "file") from None
     except IsADirectoryError:
-        raise InputError(f"FILE: {path} is a folder") from None
+        raise InputError(f"{path} is a folder", "file") from None
     reader = csv.reader(fh, strict=True)
     try:
         header = [h.strip() for h in next(reader)]
@@ -115,36 +115,32 @@ def detect_kind(header: list[str], name: str) -> str:
     )
 
 
-def import_file(tracker: Tracker, path: Path, *, apply: bool = False, by: str | None = None) -> ImportReport:
-    """Validate every row and write all of them, or none (one transaction, rolled back on any problem)."""
-    from .api import default_forecaster
-
+def import_file(conn: Connection, path: Path, *, forecaster: str, apply: bool = False) -> ImportReport:
+    """Validate every row and write all of them, or none: the caller's transaction is rolled back on
+    any problem. `forecaster` is who applied updates are credited to (and updates without one)."""
     header, rows, fh = open_csv(path)
     try:
         kind = detect_kind(header, path.name)
         report = ImportReport(kind=kind)
         problems = _Problems(path.name)
-        with tracker.db.write() as conn:
-            propositions = {p["id"]: p for p in store.all_propositions(conn)}
-            resolved = {r["id"] for r in store.standing(conn, "9999-12-31") if r["status"] != "open"}
-            if kind == "observations":
-                _import_observations(conn, header, rows, problems, resolved, report, apply=apply, by=by)
+        propositions = {p["id"]: p for p in store.all_propositions(conn)}
+        resolved = {r["id"] for r in store.standing(conn, "9999-12-31") if r["status"] != "open"}
+        if kind == "observations":
+            _import_observations(conn, header, rows, problems, resolved, report, apply=apply, by=forecaster)
+        else:
+            records = _records(header, rows, problems, report)
+            if kind == "updates":
+                valid = _validate_updates(conn, records, problems, propositions, resolved, utc_now(), report, forecaster)
             else:
-                records = _records(header, rows, problems, report)
-                if kind == "updates":
-                    valid = _validate_updates(
-                        conn, records, problems, propositions, resolved, utc_now(), report, by or default_forecaster()
-                    )
-                else:
-                    valid = _validate_resolutions(conn, records, problems, propositions, resolved, utc_now(), report)
-                problems.raise_if_any()
-                _insert_rows(conn, kind, valid, report)
+                valid = _validate_resolutions(conn, records, problems, propositions, resolved, utc_now(), report)
+            problems.raise_if_any()
+            _insert_rows(conn, kind, valid, report)
     finally:
         fh.close()
     return report
 
 
-def _records(header: list[str], rows, problems: _Problems, report: ImportReport) -> list[tuple[int, dict[str, str]]]:  # noqa: ANN001
+def _records(header: list[str], rows, problems: _Problems, report: ImportReport) -> list[tuple[int, dict[str, str]]]:
     out = []
     for line, cells in rows:
         report.rows += 1
@@ -155,7 +151,7 @@ def _records(header: list[str], rows, problems: _Problems, report: ImportReport)
     return out
 
 
-def _insert_rows(conn, kind: str, valid: list[dict[str, Any]], report: ImportReport) -> None:  # noqa: ANN001
+def _insert_rows(conn, kind: str, valid: list[dict[str, Any]], report: ImportReport) -> None:
     target = "update" if kind == "updates" else "resolution"
     insert = store.insert_update if kind == "updates" else store.insert_resolution
     for row in valid:
@@ -167,8 +163,37 @@ def _insert_rows(conn, kind: str, valid: list[dict[str, Any]], report: ImportRep
             report.retracted += 1
 
 
-def _import_observations(conn, header, rows, problems: _Problems, resolved: set[str], report: ImportReport, *,  # noqa: ANN001
-                         apply: bool, by: str | None) -> None:  # fmt: skip
+class _ObservationBatch:
+    """Rows waiting to be written in chunks, and the retractions to add once they have ids."""
+
+    def __init__(self, conn: Connection, problems: _Problems):
+        self.conn, self.problems = conn, problems
+        self.rows: list[tuple] = []
+        self.retract: list[tuple[int, str]] = []  # (position in the import, reason)
+        self.written = 0
+
+    def add(self, row: tuple, retracted: str) -> None:
+        if retracted:
+            self.retract.append((self.written + len(self.rows), retracted))
+        self.rows.append(row)
+        if len(self.rows) >= store.CHUNK:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.rows and not self.problems.items:
+            store.insert_observations(self.conn, self.rows)
+            self.written += len(self.rows)
+        self.rows.clear()
+
+    def retract_written(self, before: int) -> int:
+        ids = store.new_ids(self.conn, "observation", before) if self.retract else []
+        for position, reason in self.retract:
+            store.insert_retraction(self.conn, "observation", ids[position], reason)
+        return len(self.retract)
+
+
+def _import_observations(conn, header, rows, problems: _Problems, resolved: set[str], report: ImportReport, *,
+                         apply: bool, by: str) -> None:  # fmt: skip
     """The hot path of a bulk import: validate and insert in chunks, streaming, inside one transaction.
 
     Duplicates are found by a set of hashes of the five fields; a hash that matches is confirmed by
@@ -176,74 +201,68 @@ def _import_observations(conn, header, rows, problems: _Problems, resolved: set[
     """
     indicators = {i["id"]: i for i in store.all_indicators(conn)}
     seen = store.observation_key_hashes(conn)
-    width = len(header)
     col = {name: header.index(name) for name in header}
-    i_ind, i_day, i_val, i_src, i_note = (col[c] for c in KINDS["observations"])
-    i_rec, i_ret = col.get("recorded_at"), col.get("retracted")
-    now, latest = utc_now(), today()
+    columns = tuple(col[c] for c in KINDS["observations"])
+    i_ret = col.get("retracted")
     before = store.max_id(conn, "observation")
-    batch: list[tuple] = []
-    retract: list[tuple[int, str]] = []  # (position in the import, reason)
-    written = 0
-
-    def flush() -> None:
-        nonlocal written
-        if batch and not problems.items:
-            store.insert_observations(conn, batch)
-            written += len(batch)
-        batch.clear()
-
+    batch = _ObservationBatch(conn, problems)
+    parse = _ObservationParser(indicators, columns, col.get("recorded_at"), problems)
     for line, cells in rows:
         report.rows += 1
-        if len(cells) != width:
-            problems.add(line, "row", f"expected {width} columns, found {len(cells)}")
+        if len(cells) != len(header):
+            problems.add(line, "row", f"expected {len(header)} columns, found {len(cells)}")
             continue
-        ind_id = cells[i_ind].strip()
-        ind = indicators.get(ind_id)
-        try:  # the fast path: a good row raises nothing
-            if ind is None:
-                raise InputError("indicator")
-            day = parse_date(cells[i_day], "observed_on", required=True, latest=latest)
-            value = parse_value(cells[i_val], ind["kind"], "value")
-            source = check_text(cells[i_src], "source", required=True)
-            note = check_text(cells[i_note], "note")
-            recorded_at = _recorded_at(problems, line, cells[i_rec], now) if i_rec is not None else now
-        except InputError:  # the slow path names every problem of the row
-            _observation_problems(problems, line, cells, ind, ind_id, indicators, (i_day, i_val, i_src, i_note), latest)
+        row = parse(line, cells)
+        if row is None:
             continue
-        if recorded_at is _BAD:
-            continue
-        key = (ind_id, day, value, source, note)
+        key = row[:5]
         digest = hash(key)
         if digest in seen:
-            flush()  # an identical row earlier in this file must be in the table to be found
+            batch.flush()  # an identical row earlier in this file must be in the table to be found
             if store.observation_exists(conn, key):
                 report.duplicates += 1
                 continue
         seen.add(digest)
-        if ind["proposition_id"] in resolved:
-            problems.add(line, "indicator", f"its proposition {ind['proposition_id']} is resolved; no new observations")
-            continue
-        if problems.items:
-            continue  # nothing more will be written; keep reading to report every bad row
-        if i_ret is not None and cells[i_ret].strip():
-            retract.append((written + len(batch), cells[i_ret].strip()))
-        batch.append((ind_id, day, value, source, note, recorded_at))
-        if len(batch) >= store.CHUNK:
-            flush()
+        proposition = indicators[key[0]]["proposition_id"]
+        if proposition in resolved:
+            problems.add(line, "indicator", f"its proposition {proposition} is resolved; no new observations")
+        elif not problems.items:  # else nothing more will be written; keep reading to report every bad row
+            batch.add(row, cells[i_ret].strip() if i_ret is not None else "")
     problems.raise_if_any()
-    flush()
-    report.imported = written
-    if retract:
-        ids = store.new_ids(conn, "observation", before)
-        for position, reason in retract:
-            store.insert_retraction(conn, "observation", ids[position], reason)
-        report.retracted = len(retract)
+    batch.flush()
+    report.imported = batch.written
+    report.retracted = batch.retract_written(before)
     if apply:
         report.updates_applied = _apply_observations(conn, before, indicators, by)
 
 
-def _observation_problems(problems, line, cells, ind, ind_id, indicators, columns, latest) -> None:  # noqa: ANN001
+class _ObservationParser:
+    """One CSV row -> (indicator, observed_on, value, source, note, recorded_at), or None with its
+    problems recorded. A good row takes the fast path and raises nothing."""
+
+    def __init__(self, indicators: dict[str, dict[str, Any]], columns: tuple[int, ...], i_rec: int | None, problems: _Problems):
+        self.indicators, self.columns, self.i_rec, self.problems = indicators, columns, i_rec, problems
+        self.now, self.latest = utc_now(), today()
+
+    def __call__(self, line: int, cells: list[str]) -> tuple | None:
+        i_ind, i_day, i_val, i_src, i_note = self.columns
+        ind_id = cells[i_ind].strip()
+        ind = self.indicators.get(ind_id)
+        try:
+            if ind is None:
+                raise InputError("indicator")
+            day = parse_date(cells[i_day], "observed_on", required=True, latest=self.latest)
+            value = parse_value(cells[i_val], ind["kind"], "value")
+            source = check_text(cells[i_src], "source", required=True)
+            note = check_text(cells[i_note], "note")
+        except InputError:  # the slow path names every problem of the row
+            _observation_problems(self.problems, line, cells, ind, ind_id, self.indicators, self.columns[1:], self.latest)
+            return None
+        recorded_at = _recorded_at(self.problems, line, cells[self.i_rec], self.now) if self.i_rec is not None else self.now
+        return None if recorded_at is _BAD else (ind_id, day, value, source, note, recorded_at)
+
+
+def _observation_problems(problems, line, cells, ind, ind_id, indicators, columns, latest) -> None:
     i_day, i_val, i_src, i_note = columns
     if ind is None:
         problems.add(line, "indicator", str(unknown("indicator", ind_id, indicators)))
@@ -270,7 +289,7 @@ def _extras(problems: _Problems, line: int, row: dict[str, str], now: str) -> tu
     return _recorded_at(problems, line, row.get("recorded_at") or "", now), (row.get("retracted") or "").strip()
 
 
-def _validate_updates(conn, rows, problems, propositions, resolved, now, report, forecaster) -> list[dict[str, Any]]:  # noqa: ANN001
+def _validate_updates(conn, rows, problems, propositions, resolved, now, report, forecaster) -> list[dict[str, Any]]:
     seen = store.update_keys(conn)
     observation_owner = store.observation_owners(conn)
     valid: list[dict[str, Any]] = []
@@ -286,33 +305,11 @@ def _validate_updates(conn, rows, problems, propositions, resolved, now, report,
         rationale = problems.check(line, "rationale", check_text, row.get("rationale"), "rationale")
         by = problems.check(line, "forecaster", check_text, row.get("forecaster") or forecaster, "forecaster")
         recorded_at, retracted = _extras(problems, line, row, now)
-        obs_raw = (row.get("observation_id") or "").strip()
-        obs_id = None
-        if obs_raw:
-            try:
-                obs_id = int(obs_raw)
-            except ValueError:
-                problems.add(line, "observation_id", f"{obs_raw[:20]!r} is not a whole number")
-                continue
-            owner = observation_owner.get(obs_id)
-            if owner is None or owner[0] != pid:
-                problems.add(
-                    line, "observation_id", f"no observation {obs_id} of proposition {pid} (import the observations first)"
-                )
-                continue
-        ratio_raw = (row.get("likelihood_ratio") or "").strip()
-        ratio = None
-        if ratio_raw:
-            try:
-                ratio = float(ratio_raw)
-                assert ratio > 0
-            except (ValueError, AssertionError):
-                problems.add(line, "likelihood_ratio", f"{ratio_raw[:20]!r} is not a number > 0")
-                continue
-        if any(v is _BAD for v in (probability, day, method, rationale, by, recorded_at)):
+        obs_id = problems.check(line, "observation_id", _observation_link, row.get("observation_id"), pid, observation_owner)
+        ratio = problems.check(line, "likelihood_ratio", _ratio, row.get("likelihood_ratio"))
+        if any(v is _BAD for v in (probability, day, method, rationale, by, recorded_at, obs_id, ratio)):
             continue
-        if day < prop["opened"]:
-            problems.add(line, "as_of", f"{day} is before {pid} opened ({prop['opened']})")
+        if problems.check(line, "as_of", not_before_opened, day, prop, "as_of") is _BAD:
             continue
         key = (pid, day, probability, method, rationale, by)
         if key in seen:
@@ -339,7 +336,36 @@ def _validate_updates(conn, rows, problems, propositions, resolved, now, report,
     return valid
 
 
-def _validate_resolutions(conn, rows, problems, propositions, resolved, now, report) -> list[dict[str, Any]]:  # noqa: ANN001
+def _observation_link(raw: str | None, proposition: str, owners: dict[int, tuple[str, str]]) -> int | None:
+    """An updates row's `observation_id`: empty, or an observation of the same proposition."""
+    text = (raw or "").strip()
+    if not text:
+        return None
+    try:
+        obs_id = int(text)
+    except ValueError:
+        raise InputError(f"{text[:20]!r} is not a whole number") from None
+    owner = owners.get(obs_id)
+    if owner is None or owner[0] != proposition:
+        raise InputError(f"no observation {obs_id} of proposition {proposition} (import the observations first)")
+    return obs_id
+
+
+def _ratio(raw: str | None) -> float | None:
+    """An optional likelihood ratio: empty, or a finite number > 0 (never `inf`, which JSON cannot hold)."""
+    text = (raw or "").strip()
+    if not text:
+        return None
+    try:
+        ratio = float(text)
+    except ValueError:
+        ratio = math.nan
+    if not (0 < ratio < math.inf):
+        raise InputError(f"{text[:20]!r} is not a finite number > 0")
+    return ratio
+
+
+def _validate_resolutions(conn, rows, problems, propositions, resolved, now, report) -> list[dict[str, Any]]:
     seen = store.resolution_keys(conn)
     valid: list[dict[str, Any]] = []
     for line, row in rows:
@@ -355,8 +381,7 @@ def _validate_resolutions(conn, rows, problems, propositions, resolved, now, rep
         recorded_at, retracted = _extras(problems, line, row, now)
         if any(v is _BAD for v in (outcome, day, source, note, recorded_at)):
             continue
-        if day < prop["opened"]:
-            problems.add(line, "resolved_on", f"{day} is before {pid} opened ({prop['opened']})")
+        if problems.check(line, "resolved_on", not_before_opened, day, prop, "resolved_on") is _BAD:
             continue
         key = (pid, outcome, day, source, note)
         if key in seen:
@@ -380,11 +405,9 @@ def _validate_resolutions(conn, rows, problems, propositions, resolved, now, rep
     return valid
 
 
-def _apply_observations(conn, before: int, indicators: dict[str, dict[str, Any]], by: str | None) -> int:  # noqa: ANN001
+def _apply_observations(conn, before: int, indicators: dict[str, dict[str, Any]], by: str) -> int:
     """Propose and record the Bayes update of each observation just imported, in date order
     (then file order), skipping retracted ones and those dated before their proposition opened."""
-    from .api import indicator_proposal, indicator_update_row
-
     opened = {p["id"]: p["opened"] for p in store.all_propositions(conn)}
     applied = 0
     for row in store.new_observations_by_date(conn, before):
@@ -392,8 +415,8 @@ def _apply_observations(conn, before: int, indicators: dict[str, dict[str, Any]]
         pid = ind["proposition_id"]
         if row["observed_on"] < opened[pid]:
             continue
-        proposal = indicator_proposal(ind, store.standing_probability(conn, pid, row["observed_on"]), row["value"])
+        proposal = propose(store.standing_probability(conn, pid, row["observed_on"]), ind, row["value"])
         if proposal.moves:
-            store.insert_update(conn, indicator_update_row(ind, pid, row["observed_on"], row["id"], proposal, by))
+            store.insert_indicator_update(conn, ind, row["observed_on"], row["id"], proposal, by)
             applied += 1
     return applied

@@ -94,7 +94,7 @@ AXES = (0.07, 0.14, 0.91, 0.82)
 YLIM = (-0.03, 1.03)
 
 
-def _svg(canvas) -> str:  # noqa: ANN001
+def _svg(canvas) -> str:
     buffer = io.StringIO()
     canvas.print_svg(buffer, metadata={"Date": None, "Creator": None})
     text = buffer.getvalue()

@@ -5,14 +5,13 @@ from __future__ import annotations
 import csv
 import io
 import json
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from . import store
-from .errors import InputError
-from .validate import choice, format_number, today
+from sqlalchemy import Connection
 
-if TYPE_CHECKING:
-    from .api import Tracker
+from .. import store
+from ..formats import format_number
+from ..validate import choice
 
 COLUMNS: dict[str, tuple[str, ...]] = {
     "observations": ("indicator", "observed_on", "value", "source", "note", "id", "proposition", "recorded_at", "retracted"),
@@ -61,35 +60,34 @@ COLUMNS: dict[str, tuple[str, ...]] = {
 NUMERIC = {"value", "probability", "prior", "threshold", "likelihood_ratio", "likelihood_ratio_if_not_met"}
 
 
-def rows_for(tracker: Tracker, what: str) -> list[dict[str, Any]]:
-    with tracker.db.read() as conn:
-        if what == "observations":
-            rows = store.observations(conn)
-        elif what == "updates":
-            rows = store.updates(conn)
-        elif what == "resolutions":
-            rows = store.resolutions(conn)
-        elif what == "indicators":
-            rows = [{**r, "proposition": r["proposition_id"]} for r in store.all_indicators(conn)]
-        else:
-            state = {r["id"]: r for r in store.standing(conn, today())}
-            rows = []
-            for p in store.all_propositions(conn):
-                rows.append(
-                    {
-                        **p,
-                        "status": state[p["id"]]["status"],
-                        "probability": float(state[p["id"]]["probability"]),
-                        "tags": json.loads(p["tags"]),
-                    }
-                )
+def rows_for(conn: Connection, what: str, as_of: str) -> list[dict[str, Any]]:
+    """The rows of one export; `propositions` carry their status and probability as of `as_of`."""
+    if what == "observations":
+        rows = store.observations(conn)
+    elif what == "updates":
+        rows = store.updates(conn)
+    elif what == "resolutions":
+        rows = store.resolutions(conn)
+    elif what == "indicators":
+        rows = [{**r, "proposition": r["proposition_id"]} for r in store.all_indicators(conn)]
+    else:
+        state = {r["id"]: r for r in store.standing(conn, as_of)}
+        rows = [
+            {
+                **p,
+                "status": state[p["id"]]["status"],
+                "probability": float(state[p["id"]]["probability"]),
+                "tags": json.loads(p["tags"]),
+            }
+            for p in store.all_propositions(conn)
+        ]
     return [{col: row.get(col) for col in COLUMNS[what]} for row in rows]
 
 
-def export(tracker: Tracker, what: str, fmt: str = "csv") -> str:
-    what = choice(what, "WHAT", COLUMNS)
-    fmt = choice(fmt, "--format", ("csv", "json"))
-    rows = rows_for(tracker, what)
+def export(conn: Connection, what: str, fmt: str, as_of: str) -> str:
+    what = choice(what, "what", COLUMNS)
+    fmt = choice(fmt, "format", ("csv", "json"))
+    rows = rows_for(conn, what, as_of)
     if fmt == "json":
         return json.dumps(rows, indent=2, ensure_ascii=False) + "\n"
     return to_csv(rows, COLUMNS[what])
@@ -112,6 +110,3 @@ def _cell(column: str, value: Any) -> str:
     if isinstance(value, list):
         return ";".join(map(str, value))
     return str(value)
-
-
-__all__ = ["COLUMNS", "export", "to_csv", "InputError"]

@@ -1,0 +1,117 @@
+"""Dates and months as ISO text: parsing, "today", month arithmetic. The one home for all of it.
+
+Dates are `YYYY-MM-DD` text, months `YYYY-MM`, times ISO 8601 UTC with a `Z`. "Today" is the UTC date.
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+
+from .errors import InputError
+
+MAX_MONTHS = 600
+
+
+def today() -> str:
+    return dt.datetime.now(dt.UTC).date().isoformat()
+
+
+def utc_now() -> str:
+    """The current time as ISO 8601 UTC text, as every `recorded_at` is stored."""
+    return dt.datetime.now(dt.UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+def parse_date(
+    value: object, field: str, *, allow_future: bool = False, required: bool = False, latest: str | None = None
+) -> str:
+    """An ISO `YYYY-MM-DD` date as text; `today` (or nothing, unless required) means today; dates
+    after `latest` (default today) are refused unless `allow_future`. Only the extended form:
+    `20250201` and week dates are refused."""
+    raw = "" if value is None else str(value).strip()
+    if raw == "" and required:
+        raise InputError("required (YYYY-MM-DD)", field)
+    if raw in ("", "today"):
+        return today()
+    if len(raw) != 10 or raw[4] != "-" or raw[7] != "-":
+        raise InputError(f"{raw[:40]!r} is not an ISO date (YYYY-MM-DD)", field)
+    try:
+        dt.date.fromisoformat(raw)
+    except ValueError:
+        raise InputError(f"{raw[:40]!r} is not an ISO date (YYYY-MM-DD)", field) from None
+    if not allow_future and raw > (latest or today()):
+        raise InputError(f"{raw} is in the future (today is {latest or today()} UTC)", field)
+    return raw
+
+
+def as_of_or_today(value: object, field: str = "as_of") -> str:
+    """The date a point-in-time view is taken at: the given date (future allowed), else today."""
+    return parse_date(value, field, allow_future=True) if value else today()
+
+
+def parse_month(value: str, field: str = "month") -> str:
+    raw = (value or "").strip()
+    try:
+        dt.date.fromisoformat(raw + "-01")
+    except ValueError:
+        raise InputError(f"{raw[:20]!r} is not a month (YYYY-MM)", field) from None
+    if len(raw) != 7:
+        raise InputError(f"{raw[:20]!r} is not a month (YYYY-MM)", field)
+    return raw
+
+
+def parse_timestamp(value: str, field: str) -> str:
+    raw = value.strip()
+    try:
+        parsed = dt.datetime.fromisoformat(raw.replace("Z", "+00:00"))
+    except ValueError:
+        raise InputError(f"{raw[:40]!r} is not an ISO 8601 time", field) from None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=dt.UTC)
+    return parsed.astimezone(dt.UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+def day(text: str) -> dt.date:
+    return dt.date.fromisoformat(text)
+
+
+def days_between(start: str, end: str) -> int:
+    """Whole days from `start` to `end` (negative when `end` is earlier)."""
+    return (dt.date.fromisoformat(end) - dt.date.fromisoformat(start)).days
+
+
+def next_day(text: str) -> str:
+    return (dt.date.fromisoformat(text) + dt.timedelta(days=1)).isoformat()
+
+
+def month_end(month: str) -> str:
+    year, mon = map(int, month.split("-"))
+    return dt.date(year, mon, calendar.monthrange(year, mon)[1]).isoformat()
+
+
+def previous_month(month: str) -> str:
+    year, mon = map(int, month.split("-"))
+    return f"{year - 1}-12" if mon == 1 else f"{year}-{mon - 1:02d}"
+
+
+def next_month(month: str) -> str:
+    year, mon = map(int, month.split("-"))
+    return f"{year + 1}-01" if mon == 12 else f"{year}-{mon + 1:02d}"
+
+
+def month_name(month: str) -> str:
+    return dt.date.fromisoformat(month + "-01").strftime("%B %Y")
+
+
+def month_range(first: str, last: str) -> list[str]:
+    """Every month from `first` to `last`, both included (at most `MAX_MONTHS`)."""
+    first, last = parse_month(first, "from"), parse_month(last, "to")
+    if last < first:
+        raise InputError(f"{last} is before the first month {first}", "to")
+    months, current = [], first
+    while current <= last:
+        months.append(current)
+        if len(months) > MAX_MONTHS:
+            raise InputError(f"at most {MAX_MONTHS} months at once", "from")
+        current = next_month(current)
+    return months

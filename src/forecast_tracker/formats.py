@@ -1,0 +1,32 @@
+"""How numbers are written: one home for the three ways the tool shows a number.
+
+- `exact`: exports and JSON-like cells; no trailing `.0`, full precision otherwise (round-trips).
+- `table`: terminal tables; three decimals at most, thousands grouped for large values.
+- `plain`: scorecards; `g` form for fractions, whole numbers with thousands separators.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def format_number(value: float | None, style: str = "exact") -> str:
+    if value is None:
+        return ""
+    number = float(value)
+    if style == "table":
+        return f"{number:.3f}".rstrip("0").rstrip(".") if abs(number) < 1000 else f"{number:,.0f}"
+    if style == "plain":
+        return f"{number:g}" if number != int(number) else f"{int(number):,}"
+    if number.is_integer() and abs(number) < 1e15:
+        return str(int(number))
+    return repr(number)
+
+
+def table_cell(value: Any) -> str:
+    """A value as a terminal table shows it: numbers short, text on one line."""
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return format_number(value, "table")
+    return " ".join(str(value).split())

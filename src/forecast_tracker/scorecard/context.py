@@ -1,0 +1,283 @@
+"""The typed context a scorecard template receives (one dataclass per thing shown), built from the
+point-in-time dataset. No formatting here: that is the filters' job."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from .. import dates, scoring
+from ..probability import decibans, direction
+from . import charts
+from .dataset import Dataset
+from .scores import scores_as_of
+
+STALE_DAYS = 90
+
+
+# -- the typed context ----------------------------------------------------------------------------
+@dataclass
+class EvidenceRow:
+    """One observation dated in the month."""
+
+    observation_id: int
+    observed_on: str
+    indicator: str
+    description: str
+    value: float | None
+    source: str
+    note: str
+    direction: str  # supports | opposes | neutral | context
+    likelihood_ratio: float | None
+    decibans: float | None
+    retracted: str | None
+
+
+@dataclass
+class UpdateRow:
+    """One probability change dated in the month, with what caused it."""
+
+    as_of: str
+    probability: float
+    previous: float
+    method: str
+    rationale: str
+    indicator: str | None
+    observation_id: int | None
+    decibans: float | None
+    forecaster: str
+
+
+@dataclass
+class PropositionCard:
+    id: str
+    statement: str
+    question: str
+    status: str
+    prior: float
+    prior_phrase: str
+    probability: float
+    change: float | None  # since the end of the previous month; None if it opened this month
+    resolve_by: str
+    days_to_resolve_by: int
+    resolved_on: str | None
+    chart_svg: str  # trusted: made by matplotlib from numbers only
+    chart_file: str  # relative path of the same chart for Markdown
+    evidence: list[EvidenceRow]
+    updates: list[UpdateRow]
+    fired: list[str]
+    quiet: list[str]
+    flags: list[str]
+
+
+@dataclass
+class ScoredRow:
+    id: str
+    outcome: str
+    resolved_on: str
+    prior: float
+    final_probability: float | None
+    brier: float | None
+    brier_2: float | None
+    log_loss: float | None
+    time_averaged_brier: float | None
+    baseline_score: float | None
+    prior_brier: float | None
+
+
+@dataclass
+class TrackRecord:
+    summary: dict[str, Any]
+    scored: list[ScoredRow]
+    calibration: list[dict[str, Any]]
+    calibration_svg: str
+    murphy: dict[str, float] | None
+    diagnostics: list[dict[str, Any]]
+    min_for_decomposition: int
+
+
+@dataclass
+class Scorecard:
+    month: str
+    as_of: str
+    title: str
+    source_titles: list[str]
+    propositions: list[PropositionCard]
+    resolved_this_month: list[ScoredRow]
+    track: TrackRecord
+    counts: dict[str, int] = field(default_factory=dict)
+    legend: tuple[tuple[str, str, str], ...] = charts.LEGEND  # (colour, symbol, label) of the chart key
+
+
+# -- building the context -------------------------------------------------------------------------
+def build_scorecard(data: Dataset, month: str) -> Scorecard:
+    as_of = dates.month_end(month)
+    first = f"{month}-01"
+    prev_end = dates.month_end(dates.previous_month(month))
+    scores = scores_as_of(data, as_of)
+    built = [_card(data, p, month, first, as_of, prev_end) for p in data.opened_by(as_of)]
+    cards = [card for card, _ in built]
+    for card, svg in zip(cards, _draw_charts([chart for _, chart in built]), strict=True):
+        card.chart_svg = svg
+    scored = [
+        ScoredRow(**{k: _num(v) if k not in ("id", "outcome", "resolved_on") else v for k, v in row.items()})
+        for row in scores.table.to_dict(orient="records")
+    ]
+    resolved_now = [s for s in scored if first <= s.resolved_on <= as_of]
+    yes_no = [s for s in scored if s.outcome in ("yes", "no")]
+    tracker_points = [
+        (r["mean_forecast"], r["observed_frequency"], int(r["count"])) for r in scores.calibration.to_dict("records")
+    ]
+    prior_cal = scoring.calibration_table([s.prior for s in yes_no], [1 if s.outcome == "yes" else 0 for s in yes_no])
+    prior_points = [(r["mean_forecast"], r["observed_frequency"], int(r["count"])) for r in prior_cal.to_dict("records")]
+    track = TrackRecord(
+        summary=scores.summary,
+        scored=scored,
+        calibration=scores.calibration.to_dict("records"),
+        calibration_svg=_trusted(
+            charts.calibration_svg([("tracker (final)", tracker_points), ("commentary's prior", prior_points)])
+        ),
+        murphy=scores.murphy,
+        diagnostics=scores.diagnostics,
+        min_for_decomposition=scoring.MIN_FOR_DECOMPOSITION,
+    )
+    titles = sorted({p["source_title"] for p in data.opened_by(as_of) if p.get("source_title")})
+    counts = {
+        "open": sum(1 for c in cards if c.status == "open"),
+        "resolved": sum(1 for c in cards if c.status != "open"),
+        "observations": sum(len(c.evidence) for c in cards),
+        "updates": sum(len(c.updates) for c in cards),
+    }
+    return Scorecard(month, as_of, f"Forecast scorecard, {dates.month_name(month)}", titles, cards, resolved_now, track, counts)
+
+
+def _num(value: Any) -> float | None:
+    if value is None:
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return None if number != number else number
+
+
+def _card(data: Dataset, p: dict[str, Any], month: str, first: str, as_of: str, prev_end: str):
+    """One proposition's card for the month, and the data of its chart (drawn later, in one batch)."""
+    resolution = data.resolution(p["id"], as_of)
+    end = resolution["resolved_on"] if resolution else as_of
+    path = data.trajectory(p, end)
+    probability = path.at(end) if not resolution else path.before(end)
+    change = None if p["opened"] > prev_end else probability - data.trajectory(p, prev_end).at(prev_end)
+    indicators = {i["id"]: i for i in data.indicators_by_prop.get(p["id"], ())}
+    live_obs = [o for o in data.observations_by_prop.get(p["id"], ()) if o["observed_on"] <= as_of]
+    ups = data.live_updates(p["id"], as_of)
+    evidence = _evidence_rows(data, p, indicators, [o for o in live_obs if first <= o["observed_on"]])
+    fired_ids = {
+        o["indicator"] for o in live_obs if not o["retracted"] and o["observed_on"] >= p["opened"] and data.counted_ratio(o)[0]
+    }
+    card = PropositionCard(
+        id=p["id"],
+        statement=p["statement"],
+        question=p["question"],
+        status=resolution["outcome"] if resolution else "open",
+        prior=float(p["prior"]),
+        prior_phrase=p["prior_phrase"] or "",
+        probability=probability,
+        change=change,
+        resolve_by=p["resolve_by"],
+        days_to_resolve_by=dates.days_between(as_of, p["resolve_by"]),
+        resolved_on=resolution["resolved_on"] if resolution else None,
+        chart_svg="",
+        chart_file=f"charts/{month}-{p['id']}.svg",
+        evidence=evidence,
+        updates=_update_rows(p, ups, first),
+        fired=sorted(fired_ids),
+        quiet=sorted(set(indicators) - fired_ids),
+        flags=_flags(p, resolution, ups, evidence, as_of),
+    )
+    return card, _chart_data(data, p, path, live_obs, end, resolution)
+
+
+def _evidence_rows(data: Dataset, p: dict[str, Any], indicators: dict[str, Any], observations: list[dict]) -> list[EvidenceRow]:
+    rows = []
+    for o in observations:
+        ratio = data.counted_ratio(o)[1]
+        rows.append(
+            EvidenceRow(
+                o["id"], o["observed_on"], o["indicator"], indicators[o["indicator"]]["description"], o["value"], o["source"],
+                o["note"] or "", _direction_of(data, p, o), ratio, decibans(ratio) if ratio else None, o["retracted"],
+            )
+        )  # fmt: skip
+    return rows
+
+
+def _update_rows(p: dict[str, Any], ups: list[dict[str, Any]], first: str) -> list[UpdateRow]:
+    """The month's updates, each with the probability it replaced."""
+    rows, standing = [], float(p["prior"])
+    for u in ups:
+        previous, standing = standing, float(u["probability"])
+        if first <= u["as_of"]:
+            ratio = u["likelihood_ratio"]
+            rows.append(
+                UpdateRow(
+                    u["as_of"], standing, previous, u["method"], u["rationale"] or "", u["indicator"], u["observation_id"],
+                    decibans(ratio) if ratio else None, u["forecaster"] or "",
+                )
+            )  # fmt: skip
+    return rows
+
+
+def _chart_data(data: Dataset, p: dict[str, Any], path, live_obs: list[dict], end: str, resolution) -> charts.TrajectoryData:
+    steps = tuple((start, prob) for start, _days, prob in path.segments(dates.next_day(end))) or (
+        (p["opened"], float(p["prior"])),
+    )
+    markers = tuple(
+        (max(o["observed_on"], p["opened"]), path.at(o["observed_on"]), _direction_of(data, p, o))
+        for o in live_obs
+        if not o["retracted"] and o["observed_on"] <= end
+    )
+    outcome_point = None
+    if resolution and resolution["outcome"] != "annulled":
+        outcome_point = (resolution["resolved_on"], 1.0 if resolution["outcome"] == "yes" else 0.0)
+    return charts.TrajectoryData(p["opened"], end, float(p["prior"]), steps, markers, outcome_point)
+
+
+def _direction_of(data: Dataset, p: dict[str, Any], observation: dict[str, Any]) -> str:
+    if observation["observed_on"] < p["opened"]:
+        return "context"
+    return direction(data.counted_ratio(observation)[1])
+
+
+def _flags(p, resolution, ups, evidence, as_of) -> list[str]:
+    flags = []
+    if resolution is None:
+        last = ups[-1]["as_of"] if ups else p["opened"]
+        quiet_days = dates.days_between(last, as_of)
+        if quiet_days >= STALE_DAYS:
+            flags.append(f"stale: no update for {quiet_days} days")
+        if as_of > p["resolve_by"]:
+            flags.append(f"past resolve_by ({p['resolve_by']}) but unresolved")
+    caused = {u["observation_id"] for u in ups if u["observation_id"]}
+    for e in evidence:
+        if not e.retracted and e.direction in ("supports", "opposes") and e.observation_id not in caused:
+            flags.append(f"signpost fired but probability unchanged: {e.indicator} on {e.observed_on}")
+    return flags
+
+
+_CHART_CACHE: dict[charts.TrajectoryData, str] = {}
+
+
+def _draw_charts(datas: list[charts.TrajectoryData]) -> list[str]:
+    """SVG for each chart. A chart whose data did not change (a resolved proposition, a quiet month,
+    a month rendered again) is drawn once per process; the rest are drawn in one batch."""
+    missing = list(dict.fromkeys(d for d in datas if d not in _CHART_CACHE))
+    for data, svg in zip(missing, charts.trajectories_svg(missing), strict=True):
+        _CHART_CACHE[data] = _trusted(svg)
+    return [_CHART_CACHE[d] for d in datas]
+
+
+def _trusted(svg: str) -> str:
+    """SVG drawn by matplotlib from numbers only (no user text), so the HTML template inlines it as is."""
+    import markupsafe
+
+    return markupsafe.Markup(svg)

@@ -1,0 +1,57 @@
+"""Template filters: all formatting a scorecard does, registered on the Jinja2 environment."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from ..formats import format_number
+from ..probability import icd203_term
+
+
+def _prob(value: float | None) -> str:
+    return "–" if value is None else f"{value:.2f} ({icd203_term(value)})"
+
+
+def _pct(value: float | None) -> str:
+    return "–" if value is None else f"{value * 100:.0f}%"
+
+
+def _change(value: float | None) -> str:
+    if value is None:
+        return "new"
+    points = round(value * 100)
+    return "±0 pts" if points == 0 else f"{points:+d} pts"
+
+
+def _score(value: float | None, digits: int = 3) -> str:
+    return "–" if value is None else f"{value:.{digits}f}"
+
+
+def _db(value: float | None) -> str:
+    return "" if value is None else f"{value:+.1f} dB"
+
+
+def _value(value: float | None) -> str:
+    return format_number(value, "plain")
+
+
+def _md(text: Any) -> str:
+    """Text for a Markdown table cell or line: no line breaks, pipes and Markdown marks escaped."""
+    import markupsafe
+
+    raw = " ".join(str(text).split())
+    for ch in "\\`*_[]#|!<>":
+        raw = raw.replace(ch, "\\" + ch)
+    return markupsafe.Markup(markupsafe.escape(raw))
+
+
+FILTERS: dict[str, Callable[..., Any]] = {
+    "prob": _prob,
+    "pct": _pct,
+    "change": _change,
+    "score": _score,
+    "db": _db,
+    "value": _value,
+    "md": _md,
+}

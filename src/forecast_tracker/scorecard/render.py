@@ -1,0 +1,100 @@
+"""Rendering: the typed context of each month through the Jinja2 templates into files, written
+atomically, and the index of every month rendered so far."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection
+
+from ..errors import InputError
+from ..io.files import atomic_write
+from .context import build_scorecard
+from .dataset import Dataset
+from .filters import FILTERS
+
+
+@dataclass
+class IndexRow:
+    month: str
+    open: int
+    resolved: int
+    observations: int
+    mean_brier: float | None
+    skill_vs_prior: float | None
+    has_html: bool
+    has_md: bool
+
+
+def _environment(markdown: bool):
+    import jinja2
+
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("forecast_tracker.scorecard", "templates"),
+        autoescape=True,  # HTML-escaping is right for Markdown too: renderers pass entities through
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters.update(FILTERS)
+    return env
+
+
+def render_reports(
+    conn: Connection, months: list[str], out: Path, formats: tuple[str, ...], progress: Callable[[str], None] | None = None
+) -> list[Path]:
+    """Render each month's scorecard and refresh `index.html`. Every file is written atomically."""
+    if out.exists() and not out.is_dir():
+        raise InputError(f"{out} is not a folder", "out")
+    data = Dataset.load(conn)
+    html_env = _environment(markdown=False) if "html" in formats else None
+    md_env = _environment(markdown=True) if "md" in formats else None
+    written: list[Path] = []
+    index = _read_index(out)
+    for month in months:
+        card = build_scorecard(data, month)
+        if html_env is not None:
+            path = out / f"{month}.html"
+            atomic_write(path, html_env.get_template("scorecard.html.j2").render(card=card))
+            written.append(path)
+        if md_env is not None:
+            for p in card.propositions:
+                atomic_write(out / p.chart_file, p.chart_svg)
+            atomic_write(out / "charts" / f"{month}-calibration.svg", card.track.calibration_svg)
+            path = out / f"{month}.md"
+            atomic_write(path, md_env.get_template("scorecard.md.j2").render(card=card))
+            written.append(path)
+        summary = card.track.summary
+        index[month] = asdict(
+            IndexRow(
+                month,
+                card.counts["open"],
+                card.counts["resolved"],
+                card.counts["observations"],
+                summary["mean_brier"],
+                summary["skill_vs_prior"],
+                (out / f"{month}.html").exists(),
+                (out / f"{month}.md").exists(),
+            )
+        )
+        if progress is not None:
+            progress(month)
+    rows = [IndexRow(**index[m]) for m in sorted(index, reverse=True)]
+    atomic_write(out / "index.json", json.dumps(index, indent=2, sort_keys=True) + "\n")
+    index_env = html_env or _environment(markdown=False)
+    atomic_write(out / "index.html", index_env.get_template("index.html.j2").render(rows=rows))
+    written.append(out / "index.html")
+    return written
+
+
+def _read_index(out: Path) -> dict[str, dict[str, Any]]:
+    try:
+        data = json.loads((out / "index.json").read_text(encoding="utf-8"))
+        return {m: row for m, row in data.items() if set(row) == set(IndexRow.__dataclass_fields__)}
+    except (OSError, ValueError, AttributeError):
+        return {}

@@ -1,0 +1,115 @@
+"""Scores as of a date: per proposition, across propositions, and how diagnostic each signpost was."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import Connection
+
+from .. import scoring
+from ..probability import decibans
+from .dataset import Dataset
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+
+# -- scores -------------------------------------------------------------------------------------
+@dataclass
+class ScoreResult:
+    as_of: str
+    table: pd.DataFrame
+    summary: dict[str, Any]
+    calibration: pd.DataFrame
+    murphy: dict[str, float] | None
+    diagnostics: list[dict[str, Any]] = field(default_factory=list)
+
+    def as_json(self) -> dict[str, Any]:
+        def clean(value: Any) -> Any:
+            if value is None or (isinstance(value, float) and math.isnan(value)):
+                return None
+            return value.item() if hasattr(value, "item") else value
+
+        props = [{k: clean(v) for k, v in row.items()} for row in self.table.to_dict(orient="records")]
+        return {
+            "as_of": self.as_of,
+            "propositions": props,
+            "summary": {k: clean(v) for k, v in self.summary.items()},
+            "calibration": [{k: clean(v) for k, v in r.items()} for r in self.calibration.to_dict(orient="records")],
+            "murphy": self.murphy,
+            "indicator_diagnostics": self.diagnostics,
+        }
+
+
+def scores_as_of(data: Dataset, as_of: str) -> ScoreResult:
+    import pandas as pd
+
+    resolved = []
+    for p in data.opened_by(as_of):
+        r = data.resolution(p["id"], as_of)
+        if r is not None:
+            resolved.append(
+                {
+                    "id": p["id"],
+                    "prior": p["prior"],
+                    "opened": p["opened"],
+                    "outcome": r["outcome"],
+                    "resolved_on": r["resolved_on"],
+                }
+            )
+    resolved_frame = pd.DataFrame(resolved, columns=["id", "prior", "opened", "outcome", "resolved_on"])
+    updates = pd.DataFrame(
+        [u for pid in resolved_frame["id"] for u in data.live_updates(pid, as_of)],
+        columns=["proposition", "as_of", "id", "probability"],
+    )
+    table = scoring.score_propositions(resolved_frame, updates)
+    scored = table[table["outcome"].isin(["yes", "no"])]
+    p = scored["final_probability"].astype(float).tolist()
+    o = [1 if x == "yes" else 0 for x in scored["outcome"]]
+    calibration = scoring.calibration_table(p, o)
+    murphy = scoring.murphy_decomposition(p, o) if len(p) >= scoring.MIN_FOR_DECOMPOSITION else None
+    return ScoreResult(as_of, table, scoring.summarise(table), calibration, murphy, indicator_diagnostics(data, as_of))
+
+
+def compute_scores(conn: Connection, as_of: str) -> ScoreResult:
+    return scores_as_of(Dataset.load(conn), as_of)
+
+
+def indicator_diagnostics(data: Dataset, as_of: str) -> list[dict[str, Any]]:
+    """For each indicator of a proposition resolved yes/no: did it fire, and did its ratio point the right way?"""
+    out = []
+    for p in data.propositions:
+        r = data.resolution(p["id"], as_of)
+        if r is None or r["outcome"] not in ("yes", "no"):
+            continue
+        for ind in sorted(data.indicators_by_prop.get(p["id"], ()), key=lambda i: i["id"]):
+            obs = [
+                o
+                for o in data.observations_by_indicator.get(ind["id"], ())
+                # context observed before the proposition opened proposed nothing, so it is not evidence here
+                if not o["retracted"] and p["opened"] <= o["observed_on"] <= as_of
+            ]
+            ratios = [data.counted_ratio(o) for o in obs]
+            fired = sum(1 for did_fire, _ in ratios if did_fire)
+            ratio = ind["likelihood_ratio"]
+            points_yes = ratio > 1
+            if fired:
+                verdict = "diagnostic" if points_yes == (r["outcome"] == "yes") else "misleading"
+            else:
+                verdict = "quiet"
+            weight = sum(decibans(x) for _, x in ratios if x)
+            out.append(
+                {
+                    "indicator": ind["id"],
+                    "proposition": p["id"],
+                    "outcome": r["outcome"],
+                    "likelihood_ratio": ratio,
+                    "observations": len(obs),
+                    "fired": fired,
+                    "decibans": round(weight, 2),
+                    "verdict": verdict,
+                }
+            )
+    return out
