@@ -23,6 +23,7 @@ WIDGET = textwrap.dedent(
       opened: 2025-01-01
       resolve_by: 2026-06-30
       prior: likely
+      decay: none
       prior_phrase: "is likely to launch"
       source:
         title: Widget outlook

@@ -43,12 +43,19 @@ def test_scorecard_content(db, tmp_path):
     populate(db)
     files = render(db, tmp_path / "reports", "2025-04")
     md = files["2025-04.md"].decode()
-    assert "| widget-launch | yes | 2025-04-02 | 0.70 (likely) | 0.090 | 0.180 |" in md
+    # by hand: open 2025-01-01, resolve_by 2026-06-30 (L = 545 days), resolved yes 2025-04-02 after 91 days:
+    # 33 days at the prior 0.675, 30 at 0.8617 (x3), 15 at 0.7570 (x0.5), 13 at the manual 0.70 (no decay)
+    p1 = 0.675 / 0.325 * 3 / (1 + 0.675 / 0.325 * 3)
+    p2 = 0.675 / 0.325 * 1.5 / (1 + 0.675 / 0.325 * 1.5)
+    tab = (33 * 0.325**2 + 30 * (1 - p1) ** 2 + 15 * (1 - p2) ** 2 + 13 * 0.3**2) / 545
+    prior_tab = 91 * 0.325**2 / 545
+    assert f"| widget-launch | yes | 2025-04-02 | {tab:.3f} | {prior_tab:.3f} |" in md
+    assert "| 0.70 (likely) | 0.090 | 0.180 |" in md  # the final-day scores, secondary
     html = files["2025-04.html"].decode()
     assert "<svg" in html and "<script" not in html and "<link" not in html
     assert not re.search(r'(src|href)="(https?:)?//', html)  # self-contained: nothing fetched
     march = render(db, tmp_path / "reports", "2025-03")["2025-03.md"].decode()
-    assert "signpost fired but probability unchanged: gadget-bill on 2025-03-10" in march
+    assert "signpost fired but probability unchanged: gadget-bill on 2025-03-10 is not applied" in march
     may = render(db, tmp_path / "reports", "2025-06")["2025-06.md"].decode()
     assert "stale: no update for" in may
     with Tracker(db) as t:

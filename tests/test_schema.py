@@ -28,11 +28,22 @@ def test_first_schema_upgrades_on_open_without_losing_a_row(old_db):
     with Tracker(old_db) as t:
         assert t.db.schema_version() == MIGRATIONS[-1][0]
         history = t.history("widget-launch")
-        assert [h["probability"] for h in history] == [0.675, 0.8617021276595745, 0.8]
-        assert t.scores().as_json()["propositions"][0]["final_probability"] == 0.8
+        # the first release's stored indicator update became an application of its observation: the
+        # chain recomputes it (now with decay, the default), and the manual update still resets it
+        assert [h["method"] for h in history] == ["prior", "decay", "indicator", "decay", "manual", "decay"]
+        link = history[2]
+        assert link["observation_id"] == 1 and link["counted_ratio"] == 3.0
+        assert link["probability"] == pytest.approx(link["previous"] * 3 / (link["previous"] * 3 + 1 - link["previous"]))
+        assert history[4]["probability"] == 0.8 and history[4]["rationale"] == "gut"
+        final = t.scores().as_json()["propositions"][0]["final_probability"]
+        assert final == pytest.approx(history[-1]["probability"]) and final < 0.8  # decayed for 60 days
+    with sqlite3.connect(old_db) as conn:
+        assert conn.execute("SELECT observation_id, forecaster FROM application").fetchall() == [(1, "ana")]
     after = snapshot(old_db)
     for table, rows in before.items():
-        if table != "schema_migration":
+        if table in ("proposition", "indicator"):  # gained columns with their defaults; the old values stand
+            assert [r[: len(rows[0])] for r in after[table]] == rows, table
+        elif table != "schema_migration":
             assert after[table] == rows, table
     assert [r[0] for r in after["schema_migration"]] == [name for name, _ in MIGRATIONS]
     indexes = {r[0] for r in sqlite3.connect(old_db).execute("SELECT name FROM sqlite_master WHERE type='index'")}

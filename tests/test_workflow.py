@@ -18,11 +18,11 @@ def test_init_to_resolve(cli, db):
     proposed = cli("observe", "widget-factory-built", "--date", "2025-02-01", "--source", "news")
     assert proposed.code == 0
     assert "0.68 (likely) -> 0.86 (very likely)" in proposed.out
-    assert "+4.8 dB" in proposed.out and "--apply" in proposed.out
+    assert "+4.8 dB" in proposed.out and "apply 1" in proposed.out
     assert cli("history", "widget-launch", "--format", "json").json[-1]["method"] == "prior"  # nothing recorded
 
     applied = cli("observe", "widget-orders", "--value", "400", "--date", "2025-03-01", "--source", "shop", "--apply")
-    assert "0.68 (likely) -> 0.51" in applied.out and "-3.0 dB" in applied.out and "recorded as update" in applied.out
+    assert "0.68 (likely) -> 0.51" in applied.out and "-3.0 dB" in applied.out and "applied as evidence" in applied.out
 
     assert cli("update", "widget-launch", "80%", "--date", "2025-04-01", "--rationale", "launch event booked").code == 0
     history = cli("history", "widget-launch", "--format", "json").json
@@ -71,15 +71,15 @@ def test_observation_before_opened_is_context_only(cli, db):
     assert len(cli("history", "widget-launch", "--format", "json").json) == 1
 
 
-def test_retract_observation_retracts_its_update(cli, db):
+def test_retract_observation_removes_its_evidence(cli, db):
     cli.ok("observe", "widget-factory-built", "--date", "2025-02-01", "--source", "rumour", "--apply")
     before = cli("list", "--format", "json").json[1]["probability"]
     assert before > 0.8
     result = cli("retract", "observation", "1", "--reason", "the rumour was false")
-    assert result.code == 0 and "retracted observation 1" in result.out and "retracted update 1" in result.out
+    assert result.code == 0 and result.out == "retracted observation 1\n"
     assert cli("list", "--format", "json").json[1]["probability"] == 0.675
     history = cli("history", "widget-launch", "--format", "json").json
-    assert "rumour was false" in history[1]["retracted"]  # still shown, marked
+    assert [h["method"] for h in history] == ["prior"]  # the chain no longer holds it
     exported = cli("export", "observations").out
     assert "the rumour was false" in exported
     again = cli("retract", "observation", "1", "--reason", "again")
@@ -101,7 +101,7 @@ def test_export_round_trip_into_fresh_database(cli, db, catalog, tmp_path, monke
     cli.ok("observe", "widget-orders", "--value", "1500", "--date", "2025-03-01", "--source", "shop", "--apply")
     cli.ok("observe", "gadget-sales", "--value", "12.5", "--date", "2025-03-02", "--source", "stats", "--apply")
     cli.ok("update", "gadget-ban", "0.3", "--date", "2025-04-01", "--rationale", "bill drafted")
-    assert cli("retract", "update", "3", "--reason", "wrong proposition").code == 0  # the manual update
+    assert cli("retract", "update", "1", "--reason", "wrong proposition").code == 0  # the manual update
     cli.ok("resolve", "widget-launch", "yes", "--date", "2025-05-01", "--source", "shop")
     out = tmp_path / "export"
     out.mkdir()
@@ -121,7 +121,7 @@ def test_export_round_trip_into_fresh_database(cli, db, catalog, tmp_path, monke
         assert cli("export", what, "--format", "json").out == (out / f"{what}.json").read_text(), what
     with Tracker(tmp_path / "fresh.db") as t:
         again_updates = t.import_csv(out / "updates.csv")
-    assert (again_updates.rows, again_updates.imported, again_updates.duplicates) == (3, 0, 3)
+    assert (again_updates.rows, again_updates.imported, again_updates.duplicates) == (1, 0, 1)
     # importing again adds nothing: every row is recognised as a duplicate
     again = cli("import", out / "observations.csv")
     assert "imported 0 observations" in again.out and "3 duplicate(s)" in again.out

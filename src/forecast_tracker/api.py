@@ -11,11 +11,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import store
-from .dates import as_of_or_today, month_range, parse_date, parse_month, today
+from .dates import as_of_or_today, month_range, parse_date, parse_month, previous_day, today
 from .db import Database
 from .errors import InputError, ValidationErrors
+from .evidence import Link, Track, build_tracks, resolution_in_force, shown_probability
 from .formats import table_cell
-from .probability import ProposedUpdate, describe, icd203_term, parse_probability, propose
+from .probability import counted_ratio, decibans, describe, icd203_term, parse_probability
 from .scoring import SCORE_COLUMNS
 from .validate import (
     OUTCOMES,
@@ -42,6 +43,7 @@ __all__ = [
     "SyncReport",
     "Tracker",
     "choice",
+    "decibans",
     "describe",
     "icd203_term",
     "month_range",
@@ -63,12 +65,16 @@ class SyncReport:
 
 @dataclass
 class ObserveResult:
+    """What an observation does to its proposition, on its own date, as the chain counts it."""
+
     observation_id: int
     indicator: str
     proposition: str
     observed_on: str
-    proposal: ProposedUpdate | None  # None: dated before the proposition opened (context only)
-    update_id: int | None = None
+    link: Link | None  # None: context (dated before the proposition opened), or no ratio applies
+    applied: bool = False
+    fired: bool = False
+    context: bool = False
 
 
 @dataclass
@@ -143,42 +149,58 @@ class Tracker:
             )
 
     # -- state --------------------------------------------------------------------------------
+    def _tracks(self, conn, proposition_id: str | None = None, extra: list[dict] | None = None) -> dict[str, Track]:  # noqa: ANN001
+        """The derived tracks (see `evidence`), optionally with `extra` observations counted as applied."""
+        props = [self._proposition(conn, proposition_id)] if proposition_id else store.all_propositions(conn)
+        indicators = {i["id"]: i for i in store.all_indicators(conn)}
+        evidence = store.applied_evidence(conn, proposition_id) + (extra or [])
+        return build_tracks(props, indicators, store.manual_updates(conn, proposition_id), evidence)
+
+    def _in_force(self, conn, day: str, proposition_id: str | None = None) -> dict[str, Any]:  # noqa: ANN001
+        live: dict[str, list] = {}
+        for r in store.resolutions(conn, proposition_id):
+            if not r["retracted"]:
+                live.setdefault(r["proposition"], []).append(r)
+        return {pid: found for pid, rows in live.items() if (found := resolution_in_force(rows, day)) is not None}
+
     def standing(self, as_of: str | None = None, status: str | None = None) -> list[Standing]:
-        """Every opened proposition's standing probability and status as of a date (default today)."""
+        """Every opened proposition's probability and status as of a date (default today): the derived
+        standing probability, or, once resolved, its final forecast."""
         day = as_of_or_today(as_of)
         if status is not None:
             status = choice(status, "status", ("open", *OUTCOMES))
         with self.db.read() as conn:
-            rows = store.standing(conn, day)
-        return [
-            Standing(
-                r["id"],
-                r["statement"],
-                r["status"],
-                float(r["probability"]),
-                day,
-                r["resolve_by"],
-                float(r["prior"]),
-                r["updated_on"],
-            )
-            for r in rows
-            if r["opened"] <= day and (status is None or r["status"] == status)
-        ]
+            props = store.all_propositions(conn)
+            tracks = self._tracks(conn)
+            resolved = self._in_force(conn, day)
+        out = []
+        for p in props:
+            track, resolution = tracks[p["id"]], resolved.get(p["id"])
+            state = resolution["outcome"] if resolution else "open"
+            if p["opened"] > day or (status is not None and state != status):
+                continue
+            last = [link.on for link in track.links if link.method in ("manual", "indicator") and link.on <= day]
+            out.append(
+                Standing(p["id"], p["statement"], state, shown_probability(track, resolution, day), day, p["resolve_by"],
+                         float(p["prior"]), last[-1] if last else None)
+            )  # fmt: skip
+        return out
 
     def standing_probability(self, proposition_id: str, as_of: str | None = None) -> float:
         day = as_of_or_today(as_of)
         with self.db.read() as conn:
-            self._proposition(conn, proposition_id)
-            return store.standing_probability(conn, proposition_id, day)
+            track = self._tracks(conn, proposition_id)[proposition_id]
+            return shown_probability(track, self._in_force(conn, day, proposition_id).get(proposition_id), day)
 
     def show(self, proposition_id: str, as_of: str | None = None) -> dict[str, Any]:
         """A proposition's definition, indicators, standing as of a date, and its evidence so far."""
         day = as_of_or_today(as_of)
         with self.db.read() as conn:
             prop = self._proposition(conn, proposition_id)
-            state = store.standing(conn, day, proposition_id)[0]
-            prop["probability"] = float(state["probability"])
-            prop["status"] = state["status"]
+            track = self._tracks(conn, proposition_id)[proposition_id]
+            resolution = self._in_force(conn, day, proposition_id).get(proposition_id)
+            prop["probability"] = shown_probability(track, resolution, day)
+            prop["status"] = resolution["outcome"] if resolution else "open"
             prop["as_of"] = day
             prop["indicators"] = store.indicators_of(conn, proposition_id)
             prop["observations"] = store.observations(conn, proposition_id, until=day)
@@ -197,7 +219,8 @@ class Tracker:
         apply: bool = False,
         by: str | None = None,
     ) -> ObserveResult:
-        """Record an observation; with `apply`, also record the Bayes update it implies."""
+        """Record an observation and say what it does on its date; with `apply`, it counts as evidence.
+        An observation identical in all five fields to a stored one is refused as a duplicate."""
         with self.db.write() as conn:
             ind = self._indicator(conn, indicator)
             prop = self._proposition(conn, ind["proposition_id"])
@@ -205,23 +228,58 @@ class Tracker:
             number = parse_value(value, ind["kind"], "value")
             source = check_text(source, "source", required=True)
             note = check_text(note, "note")
-            by = forecaster(by)
+            who = forecaster(by)
             self._refuse_if_resolved(conn, prop["id"], "observations")
+            if store.observation_exists(conn, (indicator, day, number, source, note)):
+                raise InputError(f"an identical observation of {indicator} on {day} is already stored (see 'show {prop['id']}')")
             obs_id = store.insert_observation(
                 conn, {"indicator_id": indicator, "observed_on": day, "value": number, "source": source, "note": note}
             )
-            result = ObserveResult(obs_id, indicator, prop["id"], day, None)
-            if day >= prop["opened"]:
-                prior = store.standing_probability(conn, prop["id"], day)
-                result.proposal = propose(prior, ind, number)
-                if apply and result.proposal.moves:
-                    result.update_id = store.insert_indicator_update(conn, ind, day, obs_id, result.proposal, by)
+            result = self._effect(conn, prop, obs_id, indicator, day, number)
+            if apply and result.link is not None:
+                store.insert_application(conn, obs_id, who)
+                result.applied = True
+        return result
+
+    def _effect(self, conn, prop: dict, obs_id: int, indicator: str, day: str, value: float | None) -> ObserveResult:  # noqa: ANN001
+        """What observation `obs_id` does on its date, counted as if applied (repeats and groups included)."""
+        fired = counted_ratio(store.get_indicator(conn, indicator), value)[0]
+        result = ObserveResult(obs_id, indicator, prop["id"], day, None, fired=fired, context=day < prop["opened"])
+        if result.context:
+            return result
+        extra = [{"id": obs_id, "indicator_id": indicator, "observed_on": day, "value": value}]
+        track = self._tracks(conn, prop["id"], extra=extra)[prop["id"]]
+        link = next(link for link in track.links if link.observation_id == obs_id)
+        result.link = link if link.likelihood_ratio is not None else None
+        return result
+
+    def apply(self, observation_id: int | str, *, by: str | None = None) -> ObserveResult:
+        """Count a stored observation as evidence from its date on."""
+        obs_id = _row_id(observation_id)
+        with self.db.write() as conn:
+            row = store.get_row(conn, "observation", obs_id)
+            if row is None:
+                raise InputError(f"unknown observation id {obs_id}", "id")
+            ind = store.get_indicator(conn, row["indicator_id"])
+            prop = self._proposition(conn, ind["proposition_id"])
+            if store.retraction_of(conn, "observation", obs_id) is not None:
+                raise InputError(f"observation {obs_id} is retracted", "id")
+            if store.application_of(conn, obs_id) is not None:
+                raise InputError(f"observation {obs_id} is already applied", "id")
+            self._refuse_if_resolved(conn, prop["id"], "evidence")
+            result = self._effect(conn, prop, obs_id, row["indicator_id"], row["observed_on"], row["value"])
+            if result.link is None:
+                why = "it is dated before its proposition opened" if row["observed_on"] < prop["opened"] else "no ratio applies"
+                raise InputError(f"observation {obs_id} moves nothing: {why}", "id")
+            store.insert_application(conn, obs_id, forecaster(by))
+            result.applied = True
         return result
 
     def update(
         self, proposition: str, probability: str | float, *, date: str | None = None, rationale: str = "", by: str | None = None
-    ) -> int:
-        """Record a judgement: the proposition's probability from `date` on."""
+    ) -> tuple[int, float, float]:
+        """Record a judgement: the proposition's probability from `date` on. Returns (update id, the
+        probability it replaces on that date, the new probability)."""
         with self.db.write() as conn:
             prop = self._proposition(conn, proposition)
             p = parse_probability(probability, field="probability")
@@ -230,17 +288,13 @@ class Tracker:
             rationale = check_text(rationale, "rationale")
             who = forecaster(by)
             self._refuse_if_resolved(conn, proposition, "updates")
-            return store.insert_update(
+            before = self._tracks(conn, proposition)[proposition].at(day)
+            update_id = store.insert_update(
                 conn,
-                {
-                    "proposition_id": proposition,
-                    "as_of": day,
-                    "probability": p,
-                    "method": "manual",
-                    "rationale": rationale,
-                    "forecaster": who,
-                },
-            )
+                {"proposition_id": proposition, "as_of": day, "probability": p, "method": "manual", "rationale": rationale,
+                 "forecaster": who},
+            )  # fmt: skip
+        return update_id, before, p
 
     def resolve(
         self, proposition: str, outcome: str, *, date: str | None = None, source: str = "", note: str = "", force: bool = False
@@ -264,12 +318,11 @@ class Tracker:
             )
 
     def retract(self, kind: str, row_id: int | str, *, reason: str) -> list[tuple[str, int]]:
-        """Mark a row as no longer counting. Retracting an observation also retracts the updates it caused."""
+        """Mark a row as no longer counting. A retracted observation's evidence leaves every track, on
+        every date (the chain is derived); indicator updates a first-release database stored for it are
+        retracted with it."""
         kind = choice(kind, "kind", RETRACT_TARGETS)
-        try:
-            target_id = int(str(row_id))
-        except ValueError:
-            raise InputError(f"{str(row_id)[:20]!r} is not a whole number", "id") from None
+        target_id = _row_id(row_id)
         reason = check_text(reason, "reason", required=True)
         with self.db.write() as conn:
             if store.get_row(conn, kind, target_id) is None:
@@ -285,26 +338,34 @@ class Tracker:
         return done
 
     # -- tables for scripts and notebooks -------------------------------------------------------
-    def history(self, proposition: str) -> list[dict[str, Any]]:
-        """The prior, then every update (retracted ones marked), oldest first."""
+    def history(self, proposition: str, as_of: str | None = None) -> list[dict[str, Any]]:
+        """The chain that explains the probability as of a date (default today; a resolved proposition's
+        up to its resolution): the prior, each manual update, each applied observation with the ratio
+        it counted for, and each visible decay step. Retracted updates are listed, marked."""
+        day = as_of_or_today(as_of)
         with self.db.read() as conn:
-            prop = self._proposition(conn, proposition)
-            rows = store.updates(conn, proposition)
-        prior = {
-            "id": None,
-            "as_of": prop["opened"],
-            "probability": prop["prior"],
-            "method": "prior",
-            "rationale": f"commentary: {prop['prior_phrase']!r}" if prop.get("prior_phrase") else "prior",
-            "observation_id": None,
-            "indicator": None,
-            "likelihood_ratio": None,
-            "forecaster": "",
-            "recorded_at": prop["created_at"],
-            "retracted": None,
-        }
-        rows.sort(key=lambda r: (r["as_of"], r["id"]))
-        return [prior, *rows]
+            self._proposition(conn, proposition)
+            track = self._tracks(conn, proposition)[proposition]
+            resolution = self._in_force(conn, day, proposition).get(proposition)
+            retracted = [u for u in store.updates(conn, proposition) if u["retracted"] and u["method"] == "manual"]
+        end = previous_day(resolution["resolved_on"]) if resolution else day  # the final forecast, as scored
+        rows = [
+            {
+                "as_of": link.on, "probability": link.after, "previous": link.before, "method": link.method,
+                "rationale": link.rationale, "observation_id": link.observation_id, "indicator": link.indicator,
+                "likelihood_ratio": link.likelihood_ratio, "counted_ratio": link.counted_ratio,
+                "decibans": None if link.decibans is None else round(link.decibans, 3), "forecaster": link.forecaster,
+                "id": link.update_id, "retracted": None,
+            }
+            for link in track.links_until(end)
+        ]  # fmt: skip
+        rows += [
+            {**{k: None for k in rows[0]}, "as_of": u["as_of"], "probability": u["probability"], "method": "manual",
+             "rationale": u["rationale"], "forecaster": u["forecaster"], "id": u["id"], "retracted": u["retracted"]}
+            for u in retracted
+        ]  # fmt: skip
+        rows.sort(key=lambda r: r["as_of"])  # stable: the chain's own order within a day is kept
+        return rows
 
     def history_frame(self, proposition: str) -> pd.DataFrame:
         import pandas as pd
@@ -335,8 +396,9 @@ class Tracker:
         """One table as CSV or JSON text; propositions carry their standing as of today."""
         from .io.exporting import export
 
+        standing = {s.id: {"status": s.status, "probability": s.probability} for s in self.standing()}
         with self.db.read() as conn:
-            return export(conn, what, fmt, today())
+            return export(conn, what, fmt, standing)
 
     def export_to(self, what: str, fmt: str, out: str | os.PathLike) -> Path:
         """Write an export to a file atomically (the folder must exist)."""
@@ -368,6 +430,17 @@ class Tracker:
 
         with self.db.read() as conn:
             return render_reports(conn, months, Path(out), formats, progress=progress)
+
+
+def _row_id(value: int | str) -> int:
+    """A row id typed by a user: a whole number that fits SQLite's 64-bit integer."""
+    try:
+        number = int(str(value).strip())
+    except ValueError:
+        raise InputError(f"{str(value)[:20]!r} is not a whole number", "id") from None
+    if not 0 < number < 2**63:
+        raise InputError(f"{str(value)[:20]} is not a row id (1 to 2^63-1)", "id")
+    return number
 
 
 def report_months(month: str | None = None, first: str | None = None, last: str | None = None) -> list[str]:
@@ -434,14 +507,14 @@ def demo_summary(tracker: Tracker) -> list[dict[str, Any]]:
     rows = []
     for state in tracker.standing():
         scored = scores.get(state.id)
-        now = scored["final_probability"] if scored and scored["final_probability"] is not None else state.probability
+        tab = None if not scored else scored["time_averaged_brier"]
         rows.append(
             {
                 "id": state.id,
                 "prior": describe(state.prior),
-                "now": describe(now),
+                "now": describe(state.probability),
                 "outcome": state.status,
-                "brier": "" if not scored or scored["brier"] is None else f"{scored['brier']:.3f}",
+                "time_avg_brier": "" if tab is None else f"{tab:.3f}",
             }
         )
     return rows

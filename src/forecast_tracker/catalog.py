@@ -34,6 +34,8 @@ PROPOSITION_KEYS = {
     "prior_phrase": False,
     "source": True,
     "tags": False,
+    "decay": False,
+    "origin": False,
 }
 SOURCE_KEYS = {"title": True, "author": False, "publisher": False, "published": False, "url": False, "quote": False}
 INDICATOR_KEYS = {
@@ -44,6 +46,15 @@ INDICATOR_KEYS = {
     "likelihood_ratio": True,
     "likelihood_ratio_if_not_met": False,
     "rationale": False,
+    "repeats": False,
+    "group": False,
+    "fires_when": False,
+}
+CHOICES = {
+    "decay": ("hazard", "none"),
+    "origin": ("commentary", "analyst"),
+    "repeats": ("once", "diminishing", "independent"),
+    "fires_when": ("above", "below"),
 }
 
 
@@ -76,6 +87,9 @@ class IndicatorDef:
     threshold: float | None = None
     likelihood_ratio_if_not_met: float | None = None
     rationale: str | None = None
+    repeats: str | None = None
+    group_name: str | None = None
+    fires_when: str | None = None
 
     def fingerprint(self) -> str:
         return _fingerprint(asdict(self))
@@ -94,6 +108,8 @@ class PropositionDef:
     prior_phrase: str | None = None
     quote: str | None = None
     tags: list[str] = field(default_factory=list)
+    decay: str = "hazard"
+    origin: str = "commentary"
     file: str = ""
     indicators: list[IndicatorDef] = field(default_factory=list)
 
@@ -171,6 +187,13 @@ class _Collector:
             if key not in allowed:
                 self.add(f"{path}.{key}" if path else str(key), f"unknown key (allowed: {', '.join(allowed)})")
 
+    def choice(self, data: dict, key: str, path: str) -> str | None:
+        value = self.text(data, key, path, False)
+        if value is not None and value not in CHOICES[key]:
+            self.add(f"{path}.{key}", f"{value!r} is not one of {', '.join(CHOICES[key])}")
+            return None
+        return value
+
     def slug(self, data: dict, path: str) -> str | None:
         value = self.text(data, "id", path, True)
         if value is not None and not SLUG.match(value):
@@ -208,7 +231,7 @@ def _prior(c: _Collector, prop: dict) -> float | None:
         c.add("proposition.prior", "required key is missing")
         return None
     try:
-        return parse_probability(prop["prior"], field="prior", strict_range=False)
+        return parse_probability(prop["prior"], field="prior")
     except InputError as exc:
         c.add("proposition.prior", exc.message)
         return None
@@ -260,6 +283,13 @@ def _indicator(c: _Collector, ind: Any, path: str, proposition_id: str | None) -
             ratio = None
         ratios[key] = ratio
     rationale = c.text(ind, "rationale", path, False)
+    repeats, fires_when = c.choice(ind, "repeats", path), c.choice(ind, "fires_when", path)
+    if fires_when is not None and kind == "event":
+        c.add(f"{path}.fires_when", "an event indicator fires when it happens; fires_when is for a count or level")
+    group = ind.get("group")
+    if group is not None and (not isinstance(group, str) or not SLUG.match(group)):
+        c.add(f"{path}.group", f"{group!r} is not a slug (lowercase letters, digits and single hyphens)")
+        group = None
     if not (iid and description and kind and ratios["likelihood_ratio"] is not None):
         return None
     return IndicatorDef(
@@ -271,6 +301,9 @@ def _indicator(c: _Collector, ind: Any, path: str, proposition_id: str | None) -
         threshold=threshold,
         likelihood_ratio_if_not_met=ratios["likelihood_ratio_if_not_met"],
         rationale=rationale,
+        repeats=repeats,
+        group_name=group,
+        fires_when=fires_when,
     )
 
 
@@ -318,13 +351,15 @@ def parse_proposition_file(text: str, file: str) -> tuple[PropositionDef | None,
     prior = _prior(c, prop)
     prior_phrase = c.text(prop, "prior_phrase", "proposition", False)
     tags = _tags(c, prop)
+    decay = c.choice(prop, "decay", "proposition") or "hazard"
+    origin = c.choice(prop, "origin", "proposition") or "commentary"
     source, quote = _source(c, prop)
     indicators = _indicators(c, doc.get("indicators"), pid)
     if c.problems:
         return None, c.problems
     definition = PropositionDef(
         id=pid, opened=opened, resolve_by=resolve_by, prior=prior, source=source, prior_phrase=prior_phrase, quote=quote,
-        tags=tags, file=file, indicators=indicators, **fields,
+        tags=tags, decay=decay, origin=origin, file=file, indicators=indicators, **fields,
     )  # type: ignore[arg-type]  # fmt: skip
     return definition, []
 

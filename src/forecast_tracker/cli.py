@@ -280,25 +280,43 @@ def observe(
     date: Annotated[str, typer.Option(help="Date observed, YYYY-MM-DD.")] = "today",
     source: Annotated[str, typer.Option(help="Where it was seen (required): a URL or citation.")] = "",
     note: Annotated[str, typer.Option(help="What was seen, in your words.")] = "",
-    apply: Annotated[bool, typer.Option("--apply", help="Also record the Bayes update it implies.")] = False,
+    apply: Annotated[bool, typer.Option("--apply", help="Also count it as evidence (the update it implies).")] = False,
     by: Annotated[Optional[str], typer.Option(help="Forecaster (env FORECAST_TRACKER_USER, else login name).")] = None,
 ) -> None:
-    """Log an observation of an indicator and print the posterior it implies."""
-    describe = api.describe
+    """Log an observation of an indicator and print what it does on its date; --apply counts it as evidence."""
     r = _tracker(ctx).observe(indicator, value=value, date=date, source=source, note=note, apply=apply, by=by)
     _say(f"observation {r.observation_id}: {r.indicator} on {r.observed_on}")
-    if r.proposal is None:
-        _say(f"{r.proposition}: dated before the proposition opened; recorded as context, no update proposed")
-        return
-    pr = r.proposal
-    if not pr.moves:
-        _say(f"{r.proposition}: {describe(pr.prior)} unchanged ({'fired' if pr.fired else 'did not fire'}; no ratio applies)")
-        return
-    tail = f"recorded as update {r.update_id}" if r.update_id else "proposed; add --apply to record it"
-    _say(
-        f"{r.proposition}: {describe(pr.prior)} -> {describe(pr.posterior)}  "
-        f"(likelihood ratio {pr.likelihood_ratio:g}, {pr.decibans:+.1f} dB; {tail})"
+    _print_effect(
+        r, f"applied as evidence from {r.observed_on} on" if r.applied else f"not applied; to apply it: apply {r.observation_id}"
     )
+
+
+def _print_effect(r: api.ObserveResult, tail: str) -> None:
+    describe = api.describe
+    if r.context:
+        _say(f"{r.proposition}: dated before the proposition opened; recorded as context, it counts for nothing")
+    elif r.link is None:
+        _say(f"{r.proposition}: {'fired' if r.fired else 'did not fire'}; no ratio applies, so it counts for nothing")
+    else:
+        link = r.link
+        weight = f"{api.decibans(link.likelihood_ratio):+.1f} dB"
+        if link.counted_ratio != link.likelihood_ratio:
+            weight += f", counted {link.decibans:+.1f} dB as a repeat or within its group"
+        _say(
+            f"{r.proposition}: {describe(link.before)} -> {describe(link.after)} on {link.on}  "
+            f"(likelihood ratio {link.likelihood_ratio:g}, {weight}; {tail})"
+        )
+
+
+@app.command("apply")
+def apply_(
+    ctx: typer.Context,
+    observation_id: Annotated[str, typer.Argument(metavar="OBSERVATION_ID", help="The observation's id (see show or export).")],
+    by: Annotated[Optional[str], typer.Option(help="Who applied it (env FORECAST_TRACKER_USER, else login name).")] = None,
+) -> None:
+    """Count a stored observation as evidence: the update it proposes, from its date on."""
+    r = _tracker(ctx).apply(observation_id, by=by)
+    _print_effect(r, "applied")
 
 
 @app.command()
@@ -311,8 +329,8 @@ def update(
     by: Annotated[Optional[str], typer.Option(help="Forecaster (env FORECAST_TRACKER_USER, else login name).")] = None,
 ) -> None:
     """Record a probability for a proposition from a date on."""
-    update_id = _tracker(ctx).update(proposition, probability, date=date, rationale=rationale, by=by)
-    _say(f"update {update_id}: {proposition} {api.describe(api.parse_probability(probability))} from {date}")
+    update_id, before, after = _tracker(ctx).update(proposition, probability, date=date, rationale=rationale, by=by)
+    _say(f"update {update_id}: {proposition} {api.describe(before)} -> {api.describe(after)} from {date}")
 
 
 @app.command()
@@ -346,12 +364,14 @@ def retract(
 def history(
     ctx: typer.Context,
     proposition: Annotated[str, typer.Argument(help="Proposition id.")],
+    as_of: Annotated[Optional[str], typer.Option("--as-of", help="Explain the probability on this date (default today).")] = None,
     fmt: Annotated[str, typer.Option("--format", help="table, csv or json.")] = "table",
 ) -> None:
-    """Every probability a proposition has had, with its method and reason."""
+    """The chain behind a proposition's probability: prior, updates, each observation's counted ratio, decay."""
     fmt = api.choice(fmt, "format", TABLE_FORMATS)
-    rows = _tracker(ctx).history(proposition)
-    columns = ["as_of", "probability", "method", "rationale", "observation_id", "indicator", "id", "forecaster", "retracted"]
+    rows = _tracker(ctx).history(proposition, as_of)
+    columns = ["as_of", "probability", "method", "decibans", "rationale", "observation_id", "indicator", "id", "forecaster",
+               "retracted"]  # fmt: skip
     _table(rows, columns, fmt)
 
 
@@ -360,12 +380,12 @@ def history(
 def import_(
     ctx: typer.Context,
     file: Annotated[Path, typer.Argument(help="Observations, updates or resolutions CSV (told apart by header).")],
-    apply: Annotated[bool, typer.Option("--apply", help="Record the Bayes update of each observation, in date order.")] = False,
+    apply: Annotated[bool, typer.Option("--apply", help="Count every imported observation as evidence.")] = False,
     by: Annotated[Optional[str], typer.Option(help="Forecaster for updates (env FORECAST_TRACKER_USER).")] = None,
 ) -> None:
     """Import a CSV atomically: every row, or none and a list of every bad row."""
     r = _tracker(ctx).import_csv(file, apply=apply, by=by)
-    extra = f", {r.updates_applied} update(s) applied" if apply else ""
+    extra = f", {r.updates_applied} applied as evidence" if r.updates_applied else ""
     _say(f"imported {r.imported} {r.kind} from {file.name} ({r.duplicates} duplicate(s) skipped, {r.retracted} retracted{extra})")
 
 
@@ -399,9 +419,12 @@ def score(
     _table(scores["propositions"], api.SCORE_COLUMNS, "table")
     s = scores["summary"]
     skill = "n/a" if s["skill_vs_prior"] is None else f"{s['skill_vs_prior']:+.3f}"
-    mean = "n/a" if s["mean_brier"] is None else f"{s['mean_brier']:.4f}"
-    prior = "n/a" if s["mean_prior_brier"] is None else f"{s['mean_prior_brier']:.4f}"
-    _say(f"{s['n_resolved']} resolved: mean Brier {mean} (commentary's priors {prior}); skill vs prior {skill}")
+    mean = "n/a" if s["mean_time_averaged_brier"] is None else f"{s['mean_time_averaged_brier']:.4f}"
+    prior = "n/a" if s["mean_prior_time_averaged_brier"] is None else f"{s['mean_prior_time_averaged_brier']:.4f}"
+    _say(
+        f"{s['n_resolved']} resolved: time-averaged Brier {mean} (the commentary's priors held: {prior}); "
+        f"skill vs commentary {skill} over its {s['n_commentary']} own forecast(s)"
+    )
 
 
 @app.command()
@@ -452,7 +475,7 @@ def demo(
     """Build a database from the bundled case study and render its scorecards."""
     with _progress_bar() as start:
         result = api.run_demo(out, progress=start)
-    _table(result.summary, ["id", "prior", "now", "outcome", "brier"], "table", title="Nagorno-Karabakh case study")
+    _table(result.summary, ["id", "prior", "now", "outcome", "time_avg_brier"], "table", title="Nagorno-Karabakh case study")
     _say(f"database: {result.database}")
     _say(f"scorecards: {result.index}")
 

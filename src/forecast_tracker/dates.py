@@ -115,3 +115,7 @@ def month_range(first: str, last: str) -> list[str]:
             raise InputError(f"at most {MAX_MONTHS} months at once", "from")
         current = next_month(current)
     return months
+
+
+def previous_day(text: str) -> str:
+    return (dt.date.fromisoformat(text) - dt.timedelta(days=1)).isoformat()

@@ -77,15 +77,21 @@ class Database:
             self._use_wal()
 
     def _use_wal(self) -> None:
-        # WAL is a property of the file, so it is set once, and only on a database known to be ours:
-        # a refused file is never written to.
-        with self.engine.connect() as conn:
-            mode = conn.exec_driver_sql("PRAGMA journal_mode").scalar()
-            if str(mode).lower() != "wal":
-                try:
-                    conn.exec_driver_sql("PRAGMA journal_mode = WAL")
-                except OperationalError:
-                    pass  # a read-only file keeps its journal mode; reads still work
+        # WAL is a property of the file, so it is set once, and only on a database known to be ours: a
+        # refused file is never written to. The pragma cannot run inside a transaction (SQLite refuses,
+        # and the first release swallowed that error), so it goes to the driver's connection directly,
+        # which runs in autocommit (isolation_level None, set on connect).
+        raw = self.engine.raw_connection()
+        try:
+            mode = raw.driver_connection.execute("PRAGMA journal_mode").fetchone()[0]
+            if str(mode).lower() != "wal" and self.path is not None and not _read_only(self.location):
+                raw.driver_connection.execute("PRAGMA journal_mode = WAL")
+        finally:
+            raw.close()
+
+    def journal_mode(self) -> str:
+        with self.read() as conn:
+            return str(conn.exec_driver_sql("PRAGMA journal_mode").scalar()) if self.is_sqlite else ""
 
     # -- transactions -------------------------------------------------------------------------
     @contextlib.contextmanager
@@ -207,6 +213,10 @@ def _install_sqlite_pragmas(engine: Engine) -> None:
     def _on_begin(conn):
         immediate = conn.get_execution_options().get("sqlite_immediate")
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def _read_only(location: str) -> bool:
+    return "mode=ro" in location or "immutable=1" in location
 
 
 def _is_locked(exc: Exception) -> bool:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, text
 
 from .models import METADATA, TABLES
 
@@ -49,3 +49,33 @@ def m0002_lookup_indexes(conn: Connection) -> None:
     for table in ("probability_update", "observation", "indicator", "resolution"):
         for index in TABLES[table].indexes:
             index.create(conn, checkfirst=True)
+
+
+@migration("0003_evidence_model")
+def m0003_evidence_model(conn: Connection) -> None:
+    # The standing probability became derived (evidence.py). Definitions gain the keys that say how
+    # evidence counts; applied observations are recorded in `application`. Indicator updates stored by
+    # the first release become applications of their observations: their numbers are recomputed by
+    # the chain, and the old rows stay on record (history is append-only) without counting.
+    for table, column, default in (
+        ("proposition", "decay", "'hazard'"),
+        ("proposition", "origin", "'commentary'"),
+        ("indicator", "repeats", None),
+        ("indicator", "group_name", None),
+        ("indicator", "fires_when", None),
+    ):
+        extra = f" NOT NULL DEFAULT {default}" if default else ""
+        conn.execute(text(f"ALTER TABLE {table} ADD COLUMN {column} TEXT{extra}"))
+    TABLES["application"].create(conn)
+    conn.execute(
+        text(
+            """
+            INSERT INTO application (observation_id, forecaster, recorded_at)
+            SELECT u.observation_id, MIN(u.forecaster), MIN(u.recorded_at) FROM probability_update u
+            WHERE u.method = 'indicator' AND u.observation_id IS NOT NULL
+              AND NOT EXISTS (SELECT 1 FROM retraction r WHERE r.target = 'update' AND r.target_id = u.id)
+              AND NOT EXISTS (SELECT 1 FROM retraction r WHERE r.target = 'observation' AND r.target_id = u.observation_id)
+            GROUP BY u.observation_id
+            """
+        )
+    )

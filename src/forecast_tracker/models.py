@@ -50,6 +50,8 @@ class Proposition(SQLModel, table=True):
     fingerprint: str = _text()
     created_at: str = _text()
     updated_at: str = _text()
+    decay: str = _text(default="hazard", sa_column_kwargs={"server_default": "hazard"})  # hazard | none
+    origin: str = _text(default="commentary", sa_column_kwargs={"server_default": "commentary"})  # commentary | analyst
 
 
 class Indicator(SQLModel, table=True):
@@ -66,6 +68,9 @@ class Indicator(SQLModel, table=True):
     fingerprint: str = _text()
     created_at: str = _text()
     updated_at: str = _text()
+    repeats: Optional[str] = _text(default=None)  # once | diminishing | independent; None: the default
+    group_name: Optional[str] = _text(default=None)  # the catalog's `group`
+    fires_when: Optional[str] = _text(default=None)  # above | below (count and level)
 
 
 class DefinitionRevision(SQLModel, table=True):
@@ -103,6 +108,17 @@ class Update(SQLModel, table=True):
     rationale: str = _text(default="")
     observation_id: Optional[int] = Field(default=None, foreign_key="observation.id")
     likelihood_ratio: Optional[float] = _real(default=None)
+    forecaster: str = _text(default="")
+    recorded_at: str = _text()
+
+
+class Application(SQLModel, table=True):
+    """An observation applied as evidence: from its date on it counts in every track of its proposition.
+    Appended, never edited; retracting the observation removes its evidence."""
+
+    __tablename__ = "application"
+    id: Optional[int] = Field(default=None, primary_key=True)
+    observation_id: int = Field(foreign_key="observation.id", unique=True)
     forecaster: str = _text(default="")
     recorded_at: str = _text()
 

@@ -109,11 +109,14 @@ def apply_likelihood_ratio(prior: float, likelihood_ratio: float) -> float:
 
 
 def fires(indicator: Mapping[str, Any], value: float | None) -> bool:
-    """Whether an observation of `indicator` counts as its signpost firing."""
+    """Whether an observation of `indicator` counts as its signpost firing: an event that happened;
+    a count or level at or above its threshold (at or below it with `fires_when: below`)."""
     if indicator["kind"] == "event":
         return value is None or value >= 1
     if value is None or indicator["threshold"] is None:
         return False
+    if indicator.get("fires_when") == "below":
+        return value <= indicator["threshold"]
     return value >= indicator["threshold"]
 
 

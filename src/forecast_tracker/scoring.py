@@ -6,11 +6,11 @@ calibration and Murphy's decomposition. No database, no files.
 
 from __future__ import annotations
 
-import bisect
-import datetime as dt
 import math
-from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from .dates import days_between
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -36,57 +36,18 @@ def baseline_score(p: float, outcome: int) -> float:
     return 100.0 * (math.log2(p if outcome == 1 else 1.0 - p) + 1.0)
 
 
-# -- trajectories ---------------------------------------------------------------------------------
-class Trajectory:
-    """A proposition's standing probability over time: the prior from `opened`, then each update.
+# -- time averages over the scheduled life ------------------------------------------------------
+def life_days(opened: str, resolve_by: str, resolved_on: str) -> int:
+    """L: days from `opened` to `resolve_by`, or to `resolved_on` when it resolves later (at least 1)."""
+    return max(1, days_between(opened, max(resolve_by, resolved_on)))
 
-    Updates are (as_of, order, probability); the latest as_of wins, ties go to the later order
-    (the row id), exactly like the SQL as-of query in `store.standing`.
-    """
 
-    def __init__(self, prior: float, opened: str, updates: Sequence[tuple[str, int, float]]):
-        self.prior = prior
-        self.opened = opened
-        ordered = sorted(updates)
-        self.dates = [u[0] for u in ordered]
-        self.probs = [u[2] for u in ordered]
+def time_average(daily: Sequence[float], outcome: int, life: int, score: Callable[[float, int], float]) -> float:
+    """Sum of score(p_d, outcome) over the days the question was open, divided by its scheduled life.
 
-    def at(self, day: str) -> float:
-        """Standing probability on `day` (latest update with as_of <= day, else the prior)."""
-        i = bisect.bisect_right(self.dates, day)
-        return self.probs[i - 1] if i else self.prior
-
-    def before(self, day: str) -> float:
-        """Standing probability on the day before `day` (latest update with as_of < day)."""
-        i = bisect.bisect_left(self.dates, day)
-        return self.probs[i - 1] if i else self.prior
-
-    def segments(self, end: str) -> list[tuple[str, int, float]]:
-        """(start, days, probability) pieces covering each day from `opened` up to the day before `end`."""
-        if end <= self.opened:
-            return []
-        points = [(self.opened, self.at(self.opened))]
-        lo = bisect.bisect_right(self.dates, self.opened)
-        hi = bisect.bisect_left(self.dates, end)
-        for i in range(lo, hi):
-            if i + 1 < hi and self.dates[i + 1] == self.dates[i]:
-                continue  # a later update on the same day supersedes this one
-            points.append((self.dates[i], self.probs[i]))
-        out = []
-        for k, (start, p) in enumerate(points):
-            stop = points[k + 1][0] if k + 1 < len(points) else end
-            days = (dt.date.fromisoformat(stop) - dt.date.fromisoformat(start)).days
-            if days > 0:
-                out.append((start, days, p))
-        return out
-
-    def time_average(self, end: str, outcome: int, score: Callable[[float, int], float]) -> float:
-        """Mean over each day from `opened` to the day before `end` of score(p_d, outcome)."""
-        segments = self.segments(end)
-        total = sum(days for _, days, _ in segments)
-        if total == 0:
-            return score(self.before(end), outcome)
-        return sum(days * score(p, outcome) for _, days, p in segments) / total
+    Days after an early resolution add 0. Dividing by the days actually open instead would weight each
+    question by its outcome and reward overconfidence on questions that can only resolve YES early."""
+    return sum(score(p, outcome) for p in daily) / life
 
 
 # -- per proposition and across propositions -----------------------------------------------------
@@ -94,73 +55,77 @@ SCORE_COLUMNS = [
     "id",
     "outcome",
     "resolved_on",
+    "time_averaged_brier",
+    "prior_time_averaged_brier",
+    "baseline_score",
     "final_probability",
     "brier",
     "brier_2",
     "log_loss",
-    "time_averaged_brier",
-    "baseline_score",
     "prior",
     "prior_brier",
 ]
 
 
-def score_propositions(resolved: pd.DataFrame, updates: pd.DataFrame) -> pd.DataFrame:
+def score_propositions(resolved: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
     """Score each resolved proposition.
 
-    `resolved`: id, prior, opened, outcome (yes/no/annulled), resolved_on.
-    `updates`: proposition, as_of, id, probability (retracted rows already removed).
+    Each item: id, origin, outcome (yes/no/annulled), resolved_on, prior, `daily` (the probability on
+    each day from opened to the day before resolved_on), `final` (the last of those) and `life` (L).
     Annulled propositions get null scores.
     """
     import pandas as pd
 
-    by_prop: dict[str, list[tuple[str, int, float]]] = {}
-    for prop, as_of, uid, prob in updates[["proposition", "as_of", "id", "probability"]].itertuples(index=False):
-        by_prop.setdefault(prop, []).append((as_of, int(uid), float(prob)))
     rows = []
-    for r in resolved.itertuples(index=False):
-        row = {"id": r.id, "outcome": r.outcome, "resolved_on": r.resolved_on, "prior": float(r.prior)}
-        if r.outcome not in ("yes", "no"):
+    for r in resolved:
+        row = {"id": r["id"], "origin": r.get("origin", "commentary"), "outcome": r["outcome"], "resolved_on": r["resolved_on"],
+               "prior": float(r["prior"])}  # fmt: skip
+        if r["outcome"] not in ("yes", "no"):
             row.update({k: None for k in SCORE_COLUMNS if k not in row})
             rows.append(row)
             continue
-        o = 1 if r.outcome == "yes" else 0
-        path = Trajectory(float(r.prior), r.opened, by_prop.get(r.id, []))
-        p = path.before(r.resolved_on)
+        o = 1 if r["outcome"] == "yes" else 0
+        p, daily, life, prior = float(r["final"]), r["daily"], r["life"], float(r["prior"])
         row.update(
             final_probability=p,
             brier=brier(p, o),
             brier_2=brier_2(p, o),
             log_loss=log_loss(p, o),
-            time_averaged_brier=path.time_average(r.resolved_on, o, brier),
-            baseline_score=path.time_average(r.resolved_on, o, baseline_score),
-            prior_brier=brier(float(r.prior), o),
+            time_averaged_brier=time_average(daily, o, life, brier),
+            baseline_score=time_average(daily, o, life, baseline_score),
+            prior_brier=brier(prior, o),
+            prior_time_averaged_brier=len(daily) * brier(prior, o) / life,
         )
         rows.append(row)
-    return pd.DataFrame(rows, columns=SCORE_COLUMNS)
+    return pd.DataFrame(rows, columns=[*SCORE_COLUMNS, "origin"])
 
 
 def summarise(scores: pd.DataFrame) -> dict[str, float | int | None]:
-    """Means over scored (yes/no) propositions, and skill versus the commentary's priors."""
+    """Means over scored (yes/no) propositions, and skill versus the commentary's priors:
+    1 - (sum of time-averaged Brier) / (sum of the prior's), over propositions whose origin is the commentary."""
     scored = scores[scores["outcome"].isin(["yes", "no"])]
     n = len(scored)
 
     def mean(col: str) -> float | None:
         return float(scored[col].astype(float).mean()) if n else None
 
-    mean_brier, mean_prior = mean("brier"), mean("prior_brier")
-    skill = None
-    if n and mean_prior and mean_prior > 0:
-        skill = 1.0 - mean_brier / mean_prior
+    commentary = scored[scored["origin"] == "commentary"] if "origin" in scored else scored
+    ours, theirs = (
+        commentary["time_averaged_brier"].astype(float).sum(),
+        commentary["prior_time_averaged_brier"].astype(float).sum(),
+    )
+    skill = 1.0 - ours / theirs if len(commentary) and theirs > 0 else None
     return {
         "n_resolved": n,
-        "mean_brier": mean_brier,
+        "mean_time_averaged_brier": mean("time_averaged_brier"),
+        "mean_prior_time_averaged_brier": mean("prior_time_averaged_brier"),
+        "skill_vs_prior": skill,
+        "n_commentary": len(commentary),
+        "mean_baseline_score": mean("baseline_score"),
+        "mean_brier": mean("brier"),
         "mean_brier_2": mean("brier_2"),
         "mean_log_loss": mean("log_loss"),
-        "mean_time_averaged_brier": mean("time_averaged_brier"),
-        "mean_baseline_score": mean("baseline_score"),
-        "mean_prior_brier": mean_prior,
-        "skill_vs_prior": skill,
+        "mean_prior_brier": mean("prior_brier"),
     }
 
 

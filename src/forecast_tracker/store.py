@@ -15,6 +15,7 @@ from sqlalchemy import Connection, func, insert, select
 
 from .dates import utc_now
 from .models import (
+    Application,
     DefinitionRevision,
     Indicator,
     Observation,
@@ -27,7 +28,6 @@ from .models import (
 
 if TYPE_CHECKING:
     from .catalog import IndicatorDef, PropositionDef
-    from .probability import ProposedUpdate
 
 T_SOURCE = Source.__table__
 T_PROPOSITION = Proposition.__table__
@@ -37,6 +37,7 @@ T_OBSERVATION = Observation.__table__
 T_UPDATE = Update.__table__
 T_RESOLUTION = Resolution.__table__
 T_RETRACTION = Retraction.__table__
+T_APPLICATION = Application.__table__
 
 RETRACTABLE = {"observation": T_OBSERVATION, "update": T_UPDATE, "resolution": T_RESOLUTION}
 
@@ -70,6 +71,8 @@ def _proposition_row(conn: Connection, d: PropositionDef) -> dict[str, Any]:
         "quote": d.quote,
         "tags": json.dumps(d.tags),
         "file": d.file,
+        "decay": d.decay,
+        "origin": d.origin,
         "fingerprint": d.fingerprint(),
     }
 
@@ -188,52 +191,50 @@ def all_propositions(conn: Connection) -> list[dict[str, Any]]:
     return [dict(r) for r in rows]
 
 
-# -- point-in-time state ------------------------------------------------------------------------
-def _latest_update(proposition_col, as_of: str, column):
+# -- what the evidence chain reads ---------------------------------------------------------------
+def manual_updates(conn: Connection, proposition_id: str | None = None) -> list[dict[str, Any]]:
+    """Live (not retracted) manual updates, by date then id. Indicator updates of the first release are
+    not judgements: their observations' applications carry that evidence now."""
     u = T_UPDATE
-    return (
-        select(column)
-        .where(u.c.proposition_id == proposition_col, u.c.as_of <= as_of, _not_retracted("update", u.c.id))
-        .order_by(u.c.as_of.desc(), u.c.id.desc())
-        .limit(1)
-        .scalar_subquery()
+    query = (
+        select(u.c.id, u.c.proposition_id, u.c.as_of, u.c.probability, u.c.rationale, u.c.forecaster)
+        .where(u.c.method == "manual", _not_retracted("update", u.c.id))
+        .order_by(u.c.as_of, u.c.id)
     )
-
-
-def _current_resolution(proposition_col, as_of: str | None, column):
-    r = T_RESOLUTION
-    cond = [r.c.proposition_id == proposition_col, _not_retracted("resolution", r.c.id)]
-    if as_of is not None:
-        cond.append(r.c.resolved_on <= as_of)
-    return select(column).where(*cond).order_by(r.c.id.desc()).limit(1).scalar_subquery()
-
-
-def standing(conn: Connection, as_of: str, proposition_id: str | None = None) -> list[dict[str, Any]]:
-    """Each proposition's standing probability, last-update date and status as of a date, in one query."""
-    p = T_PROPOSITION
-    u = T_UPDATE
-    query = select(
-        p.c.id,
-        p.c.statement,
-        p.c.resolve_by,
-        p.c.opened,
-        p.c.prior,
-        func.coalesce(_latest_update(p.c.id, as_of, u.c.probability), p.c.prior).label("probability"),
-        _latest_update(p.c.id, as_of, u.c.as_of).label("updated_on"),
-        func.coalesce(_current_resolution(p.c.id, as_of, T_RESOLUTION.c.outcome), "open").label("status"),
-    ).order_by(p.c.id)
     if proposition_id is not None:
-        query = query.where(p.c.id == proposition_id)
+        query = query.where(u.c.proposition_id == proposition_id)
     return [dict(r) for r in conn.execute(query).mappings()]
 
 
-def standing_probability(conn: Connection, proposition_id: str, as_of: str) -> float:
-    """One proposition's probability as of a date: its latest live update, else its prior."""
-    p = T_PROPOSITION
-    query = select(func.coalesce(_latest_update(p.c.id, as_of, T_UPDATE.c.probability), p.c.prior)).where(
-        p.c.id == proposition_id
+def applied_evidence(conn: Connection, proposition_id: str | None = None) -> list[dict[str, Any]]:
+    """Applied, non-retracted observations with their proposition, by date then id."""
+    o, a, i = T_OBSERVATION, T_APPLICATION, T_INDICATOR
+    query = (
+        select(o.c.id, o.c.indicator_id, i.c.proposition_id, o.c.observed_on, o.c.value, a.c.forecaster.label("applied_by"))
+        .select_from(o.join(a, a.c.observation_id == o.c.id).join(i, o.c.indicator_id == i.c.id))
+        .where(_not_retracted("observation", o.c.id))
+        .order_by(o.c.observed_on, o.c.id)
     )
-    return float(conn.execute(query).scalar_one())
+    if proposition_id is not None:
+        query = query.where(i.c.proposition_id == proposition_id)
+    return [dict(r) for r in conn.execute(query).mappings()]
+
+
+def insert_application(conn: Connection, observation_id: int, forecaster: str, recorded_at: str | None = None) -> int:
+    row = {"observation_id": observation_id, "forecaster": forecaster, "recorded_at": recorded_at or utc_now()}
+    return int(conn.execute(insert(T_APPLICATION).values(**row)).inserted_primary_key[0])
+
+
+def application_of(conn: Connection, observation_id: int) -> dict[str, Any] | None:
+    a = T_APPLICATION
+    row = conn.execute(select(a).where(a.c.observation_id == observation_id)).mappings().first()
+    return dict(row) if row else None
+
+
+def resolved_propositions(conn: Connection) -> set[str]:
+    """Propositions with a live (not retracted) resolution, whatever its date."""
+    r = T_RESOLUTION
+    return set(conn.execute(select(r.c.proposition_id).where(_not_retracted("resolution", r.c.id)).distinct()).scalars())
 
 
 def current_resolution(conn: Connection, proposition_id: str) -> dict[str, Any] | None:
@@ -287,25 +288,6 @@ def insert_update(conn: Connection, row: dict[str, Any]) -> int:
     values = {"rationale": "", "forecaster": "", **row}
     values.setdefault("recorded_at", utc_now())
     return int(conn.execute(insert(T_UPDATE).values(**values)).inserted_primary_key[0])
-
-
-def insert_indicator_update(
-    conn: Connection, indicator: dict[str, Any], day: str, observation_id: int, proposal: ProposedUpdate, forecaster: str
-) -> int:
-    """Record the update an observation of `indicator` proposed."""
-    return insert_update(
-        conn,
-        {
-            "proposition_id": indicator["proposition_id"],
-            "as_of": day,
-            "probability": proposal.posterior,
-            "method": "indicator",
-            "rationale": proposal.rationale(indicator["id"]),
-            "observation_id": observation_id,
-            "likelihood_ratio": proposal.likelihood_ratio or 1.0,
-            "forecaster": forecaster,
-        },
-    )
 
 
 def insert_resolution(conn: Connection, row: dict[str, Any]) -> int:
@@ -379,13 +361,14 @@ def new_ids(conn: Connection, target: str, after: int) -> list[int]:
     return list(conn.execute(select(table.c.id).where(table.c.id > after).order_by(table.c.id)).scalars())
 
 
-def new_observations_by_date(conn: Connection, after: int) -> list[dict[str, Any]]:
-    """Observations with id > `after` that are not retracted, by date then id (file order)."""
-    o = T_OBSERVATION
+def new_observations(conn: Connection, after: int) -> list[dict[str, Any]]:
+    """Observations with id > `after` that are not retracted, with their proposition's opening date."""
+    o, i, p = T_OBSERVATION, T_INDICATOR, T_PROPOSITION
     query = (
-        select(o.c.id, o.c.indicator_id, o.c.observed_on, o.c.value)
+        select(o.c.id, o.c.observed_on, p.c.opened)
+        .select_from(o.join(i, o.c.indicator_id == i.c.id).join(p, i.c.proposition_id == p.c.id))
         .where(o.c.id > after, _not_retracted("observation", o.c.id))
-        .order_by(o.c.observed_on, o.c.id)
+        .order_by(o.c.id)
     )
     return [dict(r) for r in conn.execute(query).mappings()]
 
@@ -420,8 +403,10 @@ def observations(conn: Connection, proposition_id: str | None = None, until: str
             o.c.note,
             o.c.recorded_at,
             _retraction_reason("observation", o.c.id).label("retracted"),
+            T_APPLICATION.c.forecaster.label("applied_by"),
+            T_APPLICATION.c.recorded_at.label("applied_at"),
         )
-        .select_from(o.join(i, o.c.indicator_id == i.c.id))
+        .select_from(o.join(i, o.c.indicator_id == i.c.id).outerjoin(T_APPLICATION, T_APPLICATION.c.observation_id == o.c.id))
         .order_by(o.c.id)
     )
     if proposition_id is not None:

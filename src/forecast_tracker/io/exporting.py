@@ -14,7 +14,19 @@ from ..formats import format_number
 from ..validate import choice
 
 COLUMNS: dict[str, tuple[str, ...]] = {
-    "observations": ("indicator", "observed_on", "value", "source", "note", "id", "proposition", "recorded_at", "retracted"),
+    "observations": (
+        "indicator",
+        "observed_on",
+        "value",
+        "source",
+        "note",
+        "id",
+        "proposition",
+        "recorded_at",
+        "retracted",
+        "applied_by",
+        "applied_at",
+    ),
     "updates": (
         "proposition",
         "as_of",
@@ -60,8 +72,8 @@ COLUMNS: dict[str, tuple[str, ...]] = {
 NUMERIC = {"value", "probability", "prior", "threshold", "likelihood_ratio", "likelihood_ratio_if_not_met"}
 
 
-def rows_for(conn: Connection, what: str, as_of: str) -> list[dict[str, Any]]:
-    """The rows of one export; `propositions` carry their status and probability as of `as_of`."""
+def rows_for(conn: Connection, what: str, standing: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    """The rows of one export; `propositions` carry their `standing` (id -> status, probability)."""
     if what == "observations":
         rows = store.observations(conn)
     elif what == "updates":
@@ -71,23 +83,17 @@ def rows_for(conn: Connection, what: str, as_of: str) -> list[dict[str, Any]]:
     elif what == "indicators":
         rows = [{**r, "proposition": r["proposition_id"]} for r in store.all_indicators(conn)]
     else:
-        state = {r["id"]: r for r in store.standing(conn, as_of)}
         rows = [
-            {
-                **p,
-                "status": state[p["id"]]["status"],
-                "probability": float(state[p["id"]]["probability"]),
-                "tags": json.loads(p["tags"]),
-            }
+            {**p, "status": "open", "probability": p["prior"], **standing.get(p["id"], {}), "tags": json.loads(p["tags"])}
             for p in store.all_propositions(conn)
         ]
     return [{col: row.get(col) for col in COLUMNS[what]} for row in rows]
 
 
-def export(conn: Connection, what: str, fmt: str, as_of: str) -> str:
+def export(conn: Connection, what: str, fmt: str, standing: dict[str, dict[str, Any]]) -> str:
     what = choice(what, "what", COLUMNS)
     fmt = choice(fmt, "format", ("csv", "json"))
-    rows = rows_for(conn, what, as_of)
+    rows = rows_for(conn, what, standing)
     if fmt == "json":
         return json.dumps(rows, indent=2, ensure_ascii=False) + "\n"
     return to_csv(rows, COLUMNS[what])

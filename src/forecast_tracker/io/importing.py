@@ -14,7 +14,7 @@ from sqlalchemy import Connection
 from .. import store
 from ..dates import parse_date, parse_timestamp, today, utc_now
 from ..errors import InputError, ValidationErrors
-from ..probability import parse_probability, propose
+from ..probability import parse_probability
 from ..validate import OUTCOMES, check_text, choice, not_before_opened, parse_value, unknown
 
 KINDS: dict[str, tuple[str, ...]] = {
@@ -124,7 +124,7 @@ def import_file(conn: Connection, path: Path, *, forecaster: str, apply: bool = 
         report = ImportReport(kind=kind)
         problems = _Problems(path.name)
         propositions = {p["id"]: p for p in store.all_propositions(conn)}
-        resolved = {r["id"] for r in store.standing(conn, "9999-12-31") if r["status"] != "open"}
+        resolved = store.resolved_propositions(conn)
         if kind == "observations":
             _import_observations(conn, header, rows, problems, resolved, report, apply=apply, by=forecaster)
         else:
@@ -170,11 +170,14 @@ class _ObservationBatch:
         self.conn, self.problems = conn, problems
         self.rows: list[tuple] = []
         self.retract: list[tuple[int, str]] = []  # (position in the import, reason)
+        self.applied: list[tuple[int, str, str]] = []  # (position, by, at): an export's `applied_by`
         self.written = 0
 
-    def add(self, row: tuple, retracted: str) -> None:
+    def add(self, row: tuple, retracted: str, applied: tuple[str, str] | None = None) -> None:
         if retracted:
             self.retract.append((self.written + len(self.rows), retracted))
+        if applied:
+            self.applied.append((self.written + len(self.rows), *applied))
         self.rows.append(row)
         if len(self.rows) >= store.CHUNK:
             self.flush()
@@ -184,6 +187,13 @@ class _ObservationBatch:
             store.insert_observations(self.conn, self.rows)
             self.written += len(self.rows)
         self.rows.clear()
+
+    def apply_written(self, before: int, by: str) -> int:
+        """Re-apply what an exported file says was applied (with who and when), so a round trip is exact."""
+        ids = store.new_ids(self.conn, "observation", before) if self.applied else []
+        for position, who, at in self.applied:
+            store.insert_application(self.conn, ids[position], who or by, at or None)
+        return len(self.applied)
 
     def retract_written(self, before: int) -> int:
         ids = store.new_ids(self.conn, "observation", before) if self.retract else []
@@ -203,7 +213,7 @@ def _import_observations(conn, header, rows, problems: _Problems, resolved: set[
     seen = store.observation_key_hashes(conn)
     col = {name: header.index(name) for name in header}
     columns = tuple(col[c] for c in KINDS["observations"])
-    i_ret = col.get("retracted")
+    i_ret, i_by, i_at = col.get("retracted"), col.get("applied_by"), col.get("applied_at")
     before = store.max_id(conn, "observation")
     batch = _ObservationBatch(conn, problems)
     parse = _ObservationParser(indicators, columns, col.get("recorded_at"), problems)
@@ -227,13 +237,13 @@ def _import_observations(conn, header, rows, problems: _Problems, resolved: set[
         if proposition in resolved:
             problems.add(line, "indicator", f"its proposition {proposition} is resolved; no new observations")
         elif not problems.items:  # else nothing more will be written; keep reading to report every bad row
-            batch.add(row, cells[i_ret].strip() if i_ret is not None else "")
+            applied = (cells[i_by].strip(), cells[i_at].strip() if i_at is not None else "") if i_by is not None else None
+            batch.add(row, cells[i_ret].strip() if i_ret is not None else "", applied if applied and applied[0] else None)
     problems.raise_if_any()
     batch.flush()
     report.imported = batch.written
     report.retracted = batch.retract_written(before)
-    if apply:
-        report.updates_applied = _apply_observations(conn, before, indicators, by)
+    report.updates_applied = batch.apply_written(before, by) if not apply else _apply_observations(conn, before, by)
 
 
 class _ObservationParser:
@@ -405,18 +415,12 @@ def _validate_resolutions(conn, rows, problems, propositions, resolved, now, rep
     return valid
 
 
-def _apply_observations(conn, before: int, indicators: dict[str, dict[str, Any]], by: str) -> int:
-    """Propose and record the Bayes update of each observation just imported, in date order
-    (then file order), skipping retracted ones and those dated before their proposition opened."""
-    opened = {p["id"]: p["opened"] for p in store.all_propositions(conn)}
+def _apply_observations(conn, before: int, by: str) -> int:  # noqa: ANN001
+    """Count each observation just imported as evidence, except retracted ones and those dated before
+    their proposition opened (context only). The chain orders them by date, whatever the file's order."""
     applied = 0
-    for row in store.new_observations_by_date(conn, before):
-        ind = indicators[row["indicator_id"]]
-        pid = ind["proposition_id"]
-        if row["observed_on"] < opened[pid]:
-            continue
-        proposal = propose(store.standing_probability(conn, pid, row["observed_on"]), ind, row["value"])
-        if proposal.moves:
-            store.insert_indicator_update(conn, ind, row["observed_on"], row["id"], proposal, by)
+    for row in store.new_observations(conn, before):
+        if row["observed_on"] >= row["opened"] and store.application_of(conn, row["id"]) is None:
+            store.insert_application(conn, row["id"], by)
             applied += 1
     return applied

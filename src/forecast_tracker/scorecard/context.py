@@ -3,10 +3,12 @@ point-in-time dataset. No formatting here: that is the filters' job."""
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
 from .. import dates, scoring
+from ..evidence import Link, Track
 from ..probability import decibans, direction
 from . import charts
 from .dataset import Dataset
@@ -83,6 +85,8 @@ class ScoredRow:
     time_averaged_brier: float | None
     baseline_score: float | None
     prior_brier: float | None
+    prior_time_averaged_brier: float | None
+    origin: str
 
 
 @dataclass
@@ -120,7 +124,7 @@ def build_scorecard(data: Dataset, month: str) -> Scorecard:
     for card, svg in zip(cards, _draw_charts([chart for _, chart in built]), strict=True):
         card.chart_svg = svg
     scored = [
-        ScoredRow(**{k: _num(v) if k not in ("id", "outcome", "resolved_on") else v for k, v in row.items()})
+        ScoredRow(**{k: _num(v) if k not in ("id", "outcome", "resolved_on", "origin") else v for k, v in row.items()})
         for row in scores.table.to_dict(orient="records")
     ]
     resolved_now = [s for s in scored if first <= s.resolved_on <= as_of]
@@ -161,19 +165,21 @@ def _num(value: Any) -> float | None:
     return None if number != number else number
 
 
-def _card(data: Dataset, p: dict[str, Any], month: str, first: str, as_of: str, prev_end: str):
+def _card(data: Dataset, p: dict[str, Any], month: str, first: str, as_of: str, prev_end: str):  # noqa: ANN202
     """One proposition's card for the month, and the data of its chart (drawn later, in one batch)."""
     resolution = data.resolution(p["id"], as_of)
     end = resolution["resolved_on"] if resolution else as_of
-    path = data.trajectory(p, end)
-    probability = path.at(end) if not resolution else path.before(end)
-    change = None if p["opened"] > prev_end else probability - data.trajectory(p, prev_end).at(prev_end)
+    track = data.tracks[p["id"]]
+    probability = data.shown(p["id"], as_of)
+    change = None if p["opened"] > prev_end else probability - data.shown(p["id"], prev_end)
     indicators = {i["id"]: i for i in data.indicators_by_prop.get(p["id"], ())}
     live_obs = [o for o in data.observations_by_prop.get(p["id"], ()) if o["observed_on"] <= as_of]
-    ups = data.live_updates(p["id"], as_of)
+    links = track.links_until(dates.previous_day(end) if resolution else end)
     evidence = _evidence_rows(data, p, indicators, [o for o in live_obs if first <= o["observed_on"]])
     fired_ids = {
-        o["indicator"] for o in live_obs if not o["retracted"] and o["observed_on"] >= p["opened"] and data.counted_ratio(o)[0]
+        o["indicator"]
+        for o in live_obs
+        if not o["retracted"] and o["id"] in data.applied and o["observed_on"] >= p["opened"] and data.counted_ratio(o)[0]
     }
     card = PropositionCard(
         id=p["id"],
@@ -190,51 +196,53 @@ def _card(data: Dataset, p: dict[str, Any], month: str, first: str, as_of: str, 
         chart_svg="",
         chart_file=f"charts/{month}-{p['id']}.svg",
         evidence=evidence,
-        updates=_update_rows(p, ups, first),
+        updates=[_update_row(link) for link in links if first <= link.on and link.method != "prior"],
         fired=sorted(fired_ids),
         quiet=sorted(set(indicators) - fired_ids),
-        flags=_flags(p, resolution, ups, evidence, as_of),
+        flags=_flags(p, resolution, links, evidence, as_of),
     )
-    return card, _chart_data(data, p, path, live_obs, end, resolution)
+    return card, _chart_data(data, p, track, live_obs, end, resolution)
 
 
 def _evidence_rows(data: Dataset, p: dict[str, Any], indicators: dict[str, Any], observations: list[dict]) -> list[EvidenceRow]:
     rows = []
     for o in observations:
         ratio = data.counted_ratio(o)[1]
+        applied = o["id"] in data.applied
         rows.append(
             EvidenceRow(
                 o["id"], o["observed_on"], o["indicator"], indicators[o["indicator"]]["description"], o["value"], o["source"],
-                o["note"] or "", _direction_of(data, p, o), ratio, decibans(ratio) if ratio else None, o["retracted"],
+                o["note"] or "", _direction_of(data, p, o) if applied or o["retracted"] else "not applied", ratio,
+                decibans(ratio) if ratio else None, o["retracted"],
             )
         )  # fmt: skip
     return rows
 
 
-def _update_rows(p: dict[str, Any], ups: list[dict[str, Any]], first: str) -> list[UpdateRow]:
-    """The month's updates, each with the probability it replaced."""
-    rows, standing = [], float(p["prior"])
-    for u in ups:
-        previous, standing = standing, float(u["probability"])
-        if first <= u["as_of"]:
-            ratio = u["likelihood_ratio"]
-            rows.append(
-                UpdateRow(
-                    u["as_of"], standing, previous, u["method"], u["rationale"] or "", u["indicator"], u["observation_id"],
-                    decibans(ratio) if ratio else None, u["forecaster"] or "",
-                )
-            )  # fmt: skip
-    return rows
+def _update_row(link: Link) -> UpdateRow:
+    """A link of the chain dated in the month: a judgement, an observation's counted ratio, or decay."""
+    return UpdateRow(link.on, link.after, link.before, link.method, link.rationale, link.indicator, link.observation_id,
+                     link.decibans, link.forecaster)  # fmt: skip
 
 
-def _chart_data(data: Dataset, p: dict[str, Any], path, live_obs: list[dict], end: str, resolution) -> charts.TrajectoryData:
-    steps = tuple((start, prob) for start, _days, prob in path.segments(dates.next_day(end))) or (
-        (p["opened"], float(p["prior"])),
-    )
+CHART_SAMPLE_DAYS = 7  # a decaying line is drawn as weekly steps: about two pixels each at the chart's width
+
+
+def _chart_data(
+    data: Dataset, p: dict[str, Any], track: Track, live_obs: list[dict], end: str, resolution
+) -> charts.TrajectoryData:  # noqa: ANN001
+    days = track.daily(dates.next_day(end))
+    first = dates.day(p["opened"])
+    keep = {dates.days_between(p["opened"], link.on) for link in track.links if link.on <= end}
+    steps = tuple(
+        ((first + dt.timedelta(days=k)).isoformat(), prob)
+        for k, prob in enumerate(days)
+        if k in keep or k % CHART_SAMPLE_DAYS == 0
+    ) or ((p["opened"], float(p["prior"])),)
     markers = tuple(
-        (max(o["observed_on"], p["opened"]), path.at(o["observed_on"]), _direction_of(data, p, o))
+        (max(o["observed_on"], p["opened"]), track.at(o["observed_on"]), _direction_of(data, p, o))
         for o in live_obs
-        if not o["retracted"] and o["observed_on"] <= end
+        if not o["retracted"] and o["id"] in data.applied and o["observed_on"] <= end
     )
     outcome_point = None
     if resolution and resolution["outcome"] != "annulled":
@@ -248,19 +256,19 @@ def _direction_of(data: Dataset, p: dict[str, Any], observation: dict[str, Any])
     return direction(data.counted_ratio(observation)[1])
 
 
-def _flags(p, resolution, ups, evidence, as_of) -> list[str]:
+def _flags(p, resolution, links, evidence, as_of) -> list[str]:  # noqa: ANN001
     flags = []
     if resolution is None:
-        last = ups[-1]["as_of"] if ups else p["opened"]
+        moved = [link.on for link in links if link.method in ("manual", "indicator")]
+        last = moved[-1] if moved else p["opened"]
         quiet_days = dates.days_between(last, as_of)
         if quiet_days >= STALE_DAYS:
             flags.append(f"stale: no update for {quiet_days} days")
         if as_of > p["resolve_by"]:
             flags.append(f"past resolve_by ({p['resolve_by']}) but unresolved")
-    caused = {u["observation_id"] for u in ups if u["observation_id"]}
     for e in evidence:
-        if not e.retracted and e.direction in ("supports", "opposes") and e.observation_id not in caused:
-            flags.append(f"signpost fired but probability unchanged: {e.indicator} on {e.observed_on}")
+        if not e.retracted and e.direction == "not applied" and e.likelihood_ratio not in (None, 1):
+            flags.append(f"signpost fired but probability unchanged: {e.indicator} on {e.observed_on} is not applied")
     return flags
 
 

@@ -1,35 +1,38 @@
 """The whole record loaded once and viewed at any date in memory: what scores and scorecards read.
 
-Everything a scorecard for month M shows is computed from data effective by the end of M.
+Everything a scorecard for month M shows is computed from data effective by the end of M. One derived
+track per proposition serves every date: a link dated after D never changes the probability on D.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Connection
 
-from .. import scoring, store
+from .. import store
+from ..evidence import Track, build_tracks, resolution_in_force, shown_probability
 from ..probability import counted_ratio
 
 
 @dataclass
 class Dataset:
-    """The whole record, loaded once (a handful of queries) and viewed at any date in memory.
-
-    Rows are indexed by proposition and indicator on load, so each view costs time in proportion to
-    one proposition's history, not to the whole database.
-    """
+    """Rows indexed by proposition and indicator on load, so each view costs time in proportion to one
+    proposition's history, not to the whole database."""
 
     propositions: list[dict[str, Any]]
     indicators: dict[str, dict[str, Any]]
     observations: list[dict[str, Any]]
-    updates: list[dict[str, Any]]
+    updates: list[dict[str, Any]]  # live manual updates
+    evidence: list[dict[str, Any]]  # applied, live observations
     resolutions: list[dict[str, Any]]
+    tracks: dict[str, Track] = field(init=False)
 
     def __post_init__(self) -> None:
+        self.tracks = build_tracks(self.propositions, self.indicators, self.updates, self.evidence)
+        self.applied = {e["id"] for e in self.evidence}
         self.indicators_by_prop: dict[str, list[dict[str, Any]]] = defaultdict(list)
         for ind in self.indicators.values():
             self.indicators_by_prop[ind["proposition_id"]].append(ind)
@@ -38,10 +41,6 @@ class Dataset:
         for o in self.observations:
             self.observations_by_prop[o["proposition"]].append(o)
             self.observations_by_indicator[o["indicator"]].append(o)
-        self.updates_by_prop: dict[str, list[dict[str, Any]]] = defaultdict(list)
-        for u in sorted(self.updates, key=lambda u: (u["as_of"], u["id"])):
-            if not u["retracted"]:
-                self.updates_by_prop[u["proposition"]].append(u)
         self.resolutions_by_prop: dict[str, list[dict[str, Any]]] = defaultdict(list)
         for r in self.resolutions:
             if not r["retracted"]:
@@ -53,29 +52,23 @@ class Dataset:
             propositions=store.all_propositions(conn),
             indicators={i["id"]: i for i in store.all_indicators(conn)},
             observations=store.observations(conn),
-            updates=store.updates(conn),
+            updates=store.manual_updates(conn),
+            evidence=store.applied_evidence(conn),
             resolutions=store.resolutions(conn),
         )
 
-    def trajectory(self, prop: dict[str, Any], until: str) -> scoring.Trajectory:
-        return scoring.Trajectory(
-            float(prop["prior"]),
-            prop["opened"],
-            [(u["as_of"], u["id"], float(u["probability"])) for u in self.live_updates(prop["id"], until)],
-        )
-
-    def live_updates(self, proposition: str, until: str) -> list[dict[str, Any]]:
-        """Updates not retracted and effective by `until`, oldest first."""
-        return [u for u in self.updates_by_prop.get(proposition, ()) if u["as_of"] <= until]
-
     def resolution(self, proposition: str, as_of: str) -> dict[str, Any] | None:
-        """The latest recorded resolution effective by `as_of` (a forced re-resolution wins)."""
-        found = [r for r in self.resolutions_by_prop.get(proposition, ()) if r["resolved_on"] <= as_of]
-        return found[-1] if found else None
+        """The resolution in force on `as_of` (one rule: `evidence.resolution_in_force`)."""
+        found = resolution_in_force(self.resolutions_by_prop.get(proposition, ()), as_of)
+        return dict(found) if found else None
+
+    def shown(self, proposition: str, as_of: str) -> float:
+        """The probability every view shows on `as_of` (final forecast once resolved)."""
+        return shown_probability(self.tracks[proposition], self.resolution(proposition, as_of), as_of)
 
     def opened_by(self, as_of: str) -> list[dict[str, Any]]:
         return [p for p in self.propositions if p["opened"] <= as_of]
 
     def counted_ratio(self, observation: dict[str, Any]) -> tuple[bool, float | None]:
-        """(fired, ratio) of an observation, by the one rule in `probability.counted_ratio`."""
+        """(fired, the indicator's ratio) of an observation, by the one rule in `probability.counted_ratio`."""
         return counted_ratio(self.indicators[observation["indicator"]], observation["value"])

@@ -24,7 +24,7 @@ class IndexRow:
     open: int
     resolved: int
     observations: int
-    mean_brier: float | None
+    mean_time_averaged_brier: float | None
     skill_vs_prior: float | None
     has_html: bool
     has_md: bool
@@ -76,7 +76,7 @@ def render_reports(
                 card.counts["open"],
                 card.counts["resolved"],
                 card.counts["observations"],
-                summary["mean_brier"],
+                summary["mean_time_averaged_brier"],
                 summary["skill_vs_prior"],
                 (out / f"{month}.html").exists(),
                 (out / f"{month}.md").exists(),

@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Connection
 
 from .. import scoring
-from ..probability import decibans
 from .dataset import Dataset
 
 if TYPE_CHECKING:
@@ -44,27 +43,20 @@ class ScoreResult:
 
 
 def scores_as_of(data: Dataset, as_of: str) -> ScoreResult:
-    import pandas as pd
-
     resolved = []
     for p in data.opened_by(as_of):
         r = data.resolution(p["id"], as_of)
-        if r is not None:
-            resolved.append(
-                {
-                    "id": p["id"],
-                    "prior": p["prior"],
-                    "opened": p["opened"],
-                    "outcome": r["outcome"],
-                    "resolved_on": r["resolved_on"],
-                }
-            )
-    resolved_frame = pd.DataFrame(resolved, columns=["id", "prior", "opened", "outcome", "resolved_on"])
-    updates = pd.DataFrame(
-        [u for pid in resolved_frame["id"] for u in data.live_updates(pid, as_of)],
-        columns=["proposition", "as_of", "id", "probability"],
-    )
-    table = scoring.score_propositions(resolved_frame, updates)
+        if r is None:
+            continue
+        track = data.tracks[p["id"]]
+        resolved.append(
+            {
+                "id": p["id"], "origin": p.get("origin") or "commentary", "prior": p["prior"], "outcome": r["outcome"],
+                "resolved_on": r["resolved_on"], "daily": track.daily(r["resolved_on"]), "final": track.before(r["resolved_on"]),
+                "life": scoring.life_days(p["opened"], p["resolve_by"], r["resolved_on"]),
+            }
+        )  # fmt: skip
+    table = scoring.score_propositions(resolved)
     scored = table[table["outcome"].isin(["yes", "no"])]
     p = scored["final_probability"].astype(float).tolist()
     o = [1 if x == "yes" else 0 for x in scored["outcome"]]
@@ -78,38 +70,34 @@ def compute_scores(conn: Connection, as_of: str) -> ScoreResult:
 
 
 def indicator_diagnostics(data: Dataset, as_of: str) -> list[dict[str, Any]]:
-    """For each indicator of a proposition resolved yes/no: did it fire, and did its ratio point the right way?"""
+    """For each indicator of a proposition resolved yes/no: did it fire, and did the weight it counted
+    (applied evidence, repeats and groups included) point the right way?"""
     out = []
     for p in data.propositions:
         r = data.resolution(p["id"], as_of)
         if r is None or r["outcome"] not in ("yes", "no"):
             continue
+        counted: dict[str, float] = {}
+        for link in data.tracks[p["id"]].links:
+            if link.method == "indicator" and link.on <= as_of:
+                counted[link.indicator] = counted.get(link.indicator, 0.0) + (link.decibans or 0.0)
         for ind in sorted(data.indicators_by_prop.get(p["id"], ()), key=lambda i: i["id"]):
             obs = [
                 o
                 for o in data.observations_by_indicator.get(ind["id"], ())
-                # context observed before the proposition opened proposed nothing, so it is not evidence here
-                if not o["retracted"] and p["opened"] <= o["observed_on"] <= as_of
+                # context observed before the proposition opened, and evidence never applied, counted for nothing
+                if not o["retracted"] and o["id"] in data.applied and p["opened"] <= o["observed_on"] <= as_of
             ]
-            ratios = [data.counted_ratio(o) for o in obs]
-            fired = sum(1 for did_fire, _ in ratios if did_fire)
-            ratio = ind["likelihood_ratio"]
-            points_yes = ratio > 1
-            if fired:
-                verdict = "diagnostic" if points_yes == (r["outcome"] == "yes") else "misleading"
-            else:
-                verdict = "quiet"
-            weight = sum(decibans(x) for _, x in ratios if x)
+            fired = sum(1 for o in obs if data.counted_ratio(o)[0])
+            weight = counted.get(ind["id"], 0.0)
+            verdict = (
+                "quiet" if abs(weight) < 1e-9 else ("diagnostic" if (weight > 0) == (r["outcome"] == "yes") else "misleading")
+            )
             out.append(
                 {
-                    "indicator": ind["id"],
-                    "proposition": p["id"],
-                    "outcome": r["outcome"],
-                    "likelihood_ratio": ratio,
-                    "observations": len(obs),
-                    "fired": fired,
-                    "decibans": round(weight, 2),
-                    "verdict": verdict,
+                    "indicator": ind["id"], "proposition": p["id"], "outcome": r["outcome"],
+                    "likelihood_ratio": ind["likelihood_ratio"], "observations": len(obs), "fired": fired,
+                    "decibans": round(weight, 2), "verdict": verdict,
                 }
-            )
+            )  # fmt: skip
     return out

@@ -1,0 +1,292 @@
+"""The evidence model: a track's standing probability is derived, never stored as a running product.
+
+On a date d it is the latest manual update dated <= d (else the prior at `opened`), then every applied,
+non-retracted observation dated after it and <= d, each with its *counted* ratio, and the time decay
+between them, in date order. Every probability the tool shows is `Track.at(d)`, and `Track.links`
+explains it step by step (prior or manual update, each observation's counted ratio, decay).
+
+Counted ratios (the catalog decides, per indicator):
+- `repeats`: how the 2nd, 3rd... firing of one indicator counts. `once` (the default): only the first;
+  `diminishing`: the k-th counts 1/2^(k-1) of the first one's weight of evidence, so the total stays
+  below twice one firing's; `independent`: every firing in full (the naive chain).
+- `group`: indicators of a proposition that report one development. The group's weight is that of its
+  strongest member (for and against counted apart), and each observation adds only what it changes.
+Repeats and groups are counted over all evidence since `opened`, also before a manual update: a
+restatement after my judgement is still a restatement.
+
+Decay (`decay: hazard`, the default) reads a question as "will it happen by resolve_by R" with a
+constant hazard: with no news, p at t becomes 1 - (1 - p)^((R - t') / (R - t)) at t'. Decaying t -> t1
+-> t2 equals t -> t2, so the steps compose exactly. `decay: none` is for a state checked on R.
+
+Pure: plain values in, plain values out; no database, no files.
+"""
+
+from __future__ import annotations
+
+import bisect
+import datetime as dt
+import math
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from .probability import P_MAX, P_MIN, clamp, counted_ratio, decibans, describe
+
+REPEATS = ("once", "diminishing", "independent")
+DEFAULT_REPEATS = "once"  # chosen by tests/benchmarks/calibration.py: it beat diminishing in every world tried
+DECAYS = ("hazard", "none")
+DEFAULT_DECAY = "hazard"
+DECAY_SHOWN_FROM = 0.005  # a decay step smaller than half a point is not listed as its own link
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """An applied, non-retracted observation of one of the proposition's indicators."""
+
+    observation_id: int
+    observed_on: str
+    indicator: Mapping[str, Any]  # kind, threshold, ratios, repeats, group_name, fires_when, id
+    value: float | None
+    applied_by: str = ""
+
+
+@dataclass(frozen=True)
+class Judgement:
+    """A manual update: a forecaster's probability from `as_of` on."""
+
+    as_of: str
+    update_id: int
+    probability: float
+    rationale: str = ""
+    forecaster: str = ""
+
+
+@dataclass(frozen=True)
+class Link:
+    """One step of the chain: what happened on `on`, and the probability before and after it."""
+
+    on: str
+    method: str  # prior | manual | indicator | decay
+    before: float
+    after: float
+    rationale: str
+    observation_id: int | None = None
+    indicator: str | None = None
+    likelihood_ratio: float | None = None  # the indicator's own ratio
+    counted_ratio: float | None = None  # what this observation counted for (repeats, groups)
+    update_id: int | None = None
+    forecaster: str = ""
+
+    @property
+    def decibans(self) -> float | None:
+        if self.method == "indicator" and self.counted_ratio:
+            return decibans(self.counted_ratio)
+        if self.method == "decay" and 0 < self.before < 1 and 0 < self.after < 1:
+            return 10 * math.log10((self.after / (1 - self.after)) / (self.before / (1 - self.before)))
+        return None
+
+
+def _ordinal(day: str) -> int:
+    return dt.date.fromisoformat(day).toordinal()
+
+
+def decayed(p: float, start: str, end: str, resolve_by: str) -> float:
+    """Constant-hazard decay of `p` from `start` to `end` for a question that closes on `resolve_by`."""
+    t, t2, r = _ordinal(start), _ordinal(end), _ordinal(resolve_by)
+    if t2 <= t or t >= r:
+        return p
+    return clamp(1.0 - (1.0 - p) ** (max(r - t2, 0) / (r - t)))
+
+
+def counted_ratios(evidence: Sequence[Evidence]) -> dict[int, float]:
+    """observation id -> the ratio it counts for, given every earlier observation (date, then id order)."""
+    streams: dict[tuple[str, bool], int] = defaultdict(int)  # (indicator, fired) -> firings so far
+    member_db: dict[str, float] = defaultdict(float)  # indicator -> its counted weight so far
+    group_db: dict[str, float] = defaultdict(float)
+    members: dict[str, set[str]] = defaultdict(set)
+    for e in evidence:
+        if e.indicator.get("group_name"):
+            members[e.indicator["group_name"]].add(e.indicator["id"])
+    counted: dict[int, float] = {}
+    for e in sorted(evidence, key=lambda e: (e.observed_on, e.observation_id)):
+        fired, ratio = counted_ratio(e.indicator, e.value)
+        if ratio is None:
+            counted[e.observation_id] = 1.0
+            continue
+        ind_id = e.indicator["id"]
+        k = streams[(ind_id, fired)]
+        streams[(ind_id, fired)] = k + 1
+        repeats = e.indicator.get("repeats") or DEFAULT_REPEATS
+        weight = decibans(ratio)
+        if repeats == "once":
+            weight = weight if k == 0 else 0.0
+        elif repeats == "diminishing":
+            weight = weight / 2**k
+        group = e.indicator.get("group_name")
+        if not group:
+            counted[e.observation_id] = 10 ** (weight / 10)
+            continue
+        member_db[ind_id] += weight
+        weights = [member_db[i] for i in members[group]]
+        total = max([w for w in weights if w > 0], default=0.0) + min([w for w in weights if w < 0], default=0.0)
+        counted[e.observation_id] = 10 ** ((total - group_db[group]) / 10)
+        group_db[group] = total
+    return counted
+
+
+class Track:
+    """One track's probability over time: anchors where something happened, decay in between."""
+
+    def __init__(
+        self,
+        *,
+        prior: float,
+        opened: str,
+        resolve_by: str,
+        decay: str = DEFAULT_DECAY,
+        judgements: Iterable[Judgement] = (),
+        evidence: Iterable[Evidence] = (),
+        prior_rationale: str = "prior",
+    ):
+        self.prior, self.opened, self.resolve_by, self.decay = float(prior), opened, resolve_by, decay
+        evidence = [e for e in evidence if e.observed_on >= opened]
+        counted = counted_ratios(evidence)
+        # Evidence on the day of a judgement comes first: the judgement was made knowing it.
+        events: list[tuple[str, int, int, Any]] = [(e.observed_on, 0, e.observation_id, e) for e in evidence]
+        events += [(j.as_of, 1, j.update_id, j) for j in judgements if j.as_of >= opened]
+        events.sort(key=lambda x: x[:3])
+        p, on = self.prior, opened
+        self.links: list[Link] = [Link(opened, "prior", self.prior, self.prior, prior_rationale)]
+        for day, _order, _id, event in events:
+            before = self._decay_link(p, on, day)
+            if isinstance(event, Judgement):
+                p = event.probability
+                self.links.append(Link(day, "manual", before, p, event.rationale, update_id=event.update_id,
+                                       forecaster=event.forecaster))  # fmt: skip
+            else:
+                ratio = counted[event.observation_id]
+                p = clamp(before * ratio / (before * ratio + (1 - before)))
+                _fired, own = counted_ratio(event.indicator, event.value)
+                self.links.append(
+                    Link(day, "indicator", before, p, _evidence_rationale(event, own, ratio), event.observation_id,
+                         event.indicator["id"], own, ratio, forecaster=event.applied_by)
+                )  # fmt: skip
+            on = day
+        self.dates = [link.on for link in self.links if link.method != "decay"]
+        self.values = [link.after for link in self.links if link.method != "decay"]
+
+    def _decay_link(self, p: float, start: str, end: str) -> float:
+        """Decay from `start` to `end`, listed as its own link when it moves the probability visibly."""
+        after = self.decayed(p, start, end)
+        if abs(after - p) >= DECAY_SHOWN_FROM:
+            days = _ordinal(end) - _ordinal(start)
+            text = f"no decisive news for {days} days: {describe(p)} → {describe(after)}"
+            self.links.append(Link(end, "decay", p, after, text))
+        return after
+
+    def decayed(self, p: float, start: str, end: str) -> float:
+        return decayed(p, start, end, self.resolve_by) if self.decay == "hazard" else p
+
+    def at(self, day: str) -> float:
+        """The standing probability on `day` (after everything dated that day)."""
+        i = bisect.bisect_right(self.dates, day)
+        if i == 0:
+            return self.prior
+        return self.decayed(self.values[i - 1], self.dates[i - 1], day)
+
+    def before(self, day: str) -> float:
+        """The standing probability on the day before `day`."""
+        return self.at((dt.date.fromisoformat(day) - dt.timedelta(days=1)).isoformat())
+
+    def links_until(self, day: str) -> list[Link]:
+        """The chain that explains `at(day)`: every link dated <= day, then the decay on to `day`."""
+        links = [link for link in self.links if link.on <= day]
+        last = next((link for link in reversed(links) if link.method != "decay"), links[0])
+        p = last.after
+        after = self.decayed(p, last.on, day)
+        if links[-1].method == "decay" and links[-1].on > last.on:
+            links.pop()  # a decay link that ends on an earlier day is replaced by the one to `day`
+        if abs(after - p) >= DECAY_SHOWN_FROM:
+            days = _ordinal(day) - _ordinal(last.on)
+            links.append(Link(day, "decay", p, after, f"no decisive news for {days} days: {describe(p)} → {describe(after)}"))
+        return links
+
+    def daily(self, end: str) -> list[float]:
+        """The probability on each day from `opened` to the day before `end`."""
+        first, last = _ordinal(self.opened), _ordinal(end)
+        out: list[float] = []
+        for k, (start, p) in enumerate(zip(self.dates, self.values, strict=True)):
+            a = max(_ordinal(start), first)
+            b = min(_ordinal(self.dates[k + 1]) if k + 1 < len(self.dates) else last, last)
+            if b <= a:
+                continue
+            if self.decay != "hazard" or a >= _ordinal(self.resolve_by):
+                out.extend([p] * (b - a))
+            else:
+                r = _ordinal(self.resolve_by)
+                out.extend(min(P_MAX, max(P_MIN, 1.0 - (1.0 - p) ** (max(r - d, 0) / (r - a)))) for d in range(a, b))
+        return out
+
+
+def _evidence_rationale(e: Evidence, own: float | None, counted: float) -> str:
+    state = "fired" if counted_ratio(e.indicator, e.value)[0] else "did not fire"
+    text = f"{e.indicator['id']} {state}: likelihood ratio {own:g} ({decibans(own):+.1f} dB)" if own else e.indicator["id"]
+    if own and abs(decibans(counted) - decibans(own)) > 1e-9:
+        text += f", counted {decibans(counted):+.1f} dB ({_why_less(e)})"
+    return text
+
+
+def _why_less(e: Evidence) -> str:
+    if e.indicator.get("group_name"):
+        return f"group {e.indicator['group_name']}: one development counted once"
+    return f"repeats: {e.indicator.get('repeats') or DEFAULT_REPEATS}"
+
+
+# -- from stored rows ---------------------------------------------------------------------------------
+def build_tracks(
+    propositions: Iterable[Mapping[str, Any]],
+    indicators: Mapping[str, Mapping[str, Any]],
+    updates: Iterable[Mapping[str, Any]],
+    evidence: Iterable[Mapping[str, Any]],
+) -> dict[str, Track]:
+    """One track per proposition from stored rows: live manual `updates` (proposition_id, as_of, id,
+    probability, rationale, forecaster) and applied `evidence` (id, indicator_id, observed_on, value)."""
+    judgements: dict[str, list[Judgement]] = defaultdict(list)
+    for u in updates:
+        judgements[u["proposition_id"]].append(
+            Judgement(u["as_of"], int(u["id"]), float(u["probability"]), u["rationale"] or "", u["forecaster"] or "")
+        )
+    seen: dict[str, list[Evidence]] = defaultdict(list)
+    for e in evidence:
+        ind = indicators[e["indicator_id"]]
+        seen[ind["proposition_id"]].append(Evidence(int(e["id"]), e["observed_on"], ind, e["value"], e.get("applied_by") or ""))
+    return {
+        p["id"]: Track(
+            prior=float(p["prior"]),
+            opened=p["opened"],
+            resolve_by=p["resolve_by"],
+            decay=p.get("decay") or DEFAULT_DECAY,
+            judgements=judgements.get(p["id"], ()),
+            evidence=seen.get(p["id"], ()),
+            prior_rationale=f"commentary: {p['prior_phrase']!r}" if p.get("prior_phrase") else "prior",
+        )
+        for p in propositions
+    }
+
+
+def resolution_in_force(resolutions: Sequence[Mapping[str, Any]], as_of: str) -> Mapping[str, Any] | None:
+    """The one rule for a proposition's outcome as of a date: the latest recorded live resolution
+    (a forced re-resolution supersedes the earlier ones), once its `resolved_on` has come."""
+    if not resolutions:
+        return None
+    latest = max(resolutions, key=lambda r: r["id"])
+    return latest if latest["resolved_on"] <= as_of else None
+
+
+def shown_probability(track: Track, resolution: Mapping[str, Any] | None, day: str) -> float:
+    """What every view shows as the probability on `day`: the standing probability, or, once resolved,
+    the final forecast (the standing probability on the day before `resolved_on`)."""
+    if resolution is not None:
+        return track.before(resolution["resolved_on"])
+    return track.at(day)

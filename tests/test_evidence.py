@@ -1,0 +1,137 @@
+"""The evidence model by value: repeats, groups, decay, retraction mid-chain, manual update then evidence."""
+
+import math
+
+import pytest
+
+from forecast_tracker.evidence import Evidence, Judgement, Track, counted_ratios, decayed
+from forecast_tracker.probability import probability_from_odds
+
+
+def ind(id_="a", ratio=4.0, repeats=None, group=None, kind="event", threshold=None, fires_when=None, if_not_met=None):
+    return {"id": id_, "kind": kind, "threshold": threshold, "likelihood_ratio": ratio, "likelihood_ratio_if_not_met": if_not_met,
+            "repeats": repeats, "group_name": group, "fires_when": fires_when}  # fmt: skip
+
+
+def track(evidence=(), judgements=(), decay="none", prior=0.2):
+    return Track(prior=prior, opened="2025-01-01", resolve_by="2026-01-01", decay=decay, evidence=evidence, judgements=judgements)
+
+
+def firings(indicator, days, start_id=1):
+    return [Evidence(start_id + k, d, indicator, None) for k, d in enumerate(days)]
+
+
+DAYS = ["2025-02-01", "2025-03-01", "2025-04-01", "2025-05-01"]
+
+
+def test_repeats_once_counts_only_the_first_firing():
+    t = track(firings(ind(repeats="once"), DAYS))
+    assert t.at("2025-12-31") == pytest.approx(0.5)  # odds 0.25 x 4 = 1, then nothing more
+    assert [link.counted_ratio for link in t.links if link.method == "indicator"] == [4, 1, 1, 1]
+
+
+def test_the_default_is_once():
+    assert track(firings(ind(), DAYS)).at("2025-12-31") == pytest.approx(0.5)
+
+
+def test_repeats_diminishing_halves_the_weight_and_stays_below_twice_one_firing():
+    t = track(firings(ind(repeats="diminishing"), DAYS))
+    counted = [link.counted_ratio for link in t.links if link.method == "indicator"]
+    assert counted == pytest.approx([4, 2, math.sqrt(2), 2**0.25])
+    assert t.at("2025-12-31") == pytest.approx(probability_from_odds(0.25 * 4 * 2 * math.sqrt(2) * 2**0.25))
+    assert math.prod(counted) < 16  # bounded: less than twice one firing's weight (4 x 4)
+
+
+def test_repeats_independent_is_the_naive_chain():
+    assert track(firings(ind(repeats="independent"), DAYS)).at("2025-12-31") == pytest.approx(probability_from_odds(0.25 * 4**4))
+
+
+def test_a_group_counts_its_strongest_member_once():
+    statement = ind("statement", 2.0, group="freeze")
+    dues = ind("dues", 3.0, group="freeze")
+    evidence = [*firings(statement, ["2025-02-01"], 1), *firings(dues, ["2025-03-01"], 2), *firings(statement, ["2025-04-01"], 3)]
+    counted = counted_ratios(evidence)
+    # the statement counts 2; the stronger dues signal adds only what it changes (3/2); the repeat adds nothing
+    assert counted == pytest.approx({1: 2.0, 2: 1.5, 3: 1.0})
+    assert track(evidence).at("2025-12-31") == pytest.approx(probability_from_odds(0.25 * 3))
+
+
+def test_fires_when_below_fires_at_or_under_its_threshold():
+    inflation = ind("inflation", 3.0, kind="level", threshold=2.0, fires_when="below", if_not_met=0.5)
+    evidence = [Evidence(1, "2025-02-01", inflation, 2.5), Evidence(2, "2025-03-01", inflation, 2.0)]
+    assert [link.counted_ratio for link in track(evidence).links if link.method == "indicator"] == [0.5, 3.0]
+
+
+def test_decay_is_the_constant_hazard_rule_and_composes():
+    # p at t becomes 1 - (1-p)^((R-t')/(R-t)); R - t = 365 days from 2025-01-01 to 2026-01-01
+    assert decayed(0.6, "2025-01-01", "2025-07-02", "2026-01-01") == pytest.approx(1 - 0.4 ** (183 / 365))
+    step = decayed(decayed(0.6, "2025-01-01", "2025-03-01", "2026-01-01"), "2025-03-01", "2025-07-02", "2026-01-01")
+    assert step == pytest.approx(decayed(0.6, "2025-01-01", "2025-07-02", "2026-01-01"))
+    assert decayed(0.6, "2025-01-01", "2026-01-01", "2026-01-01") == 0.001  # nothing happened by the deadline
+
+
+def test_decay_between_evidence_in_date_order_and_shown_as_its_own_link():
+    t = track(firings(ind(), ["2025-07-02"]), decay="hazard", prior=0.6)
+    before = 1 - 0.4 ** (183 / 365)
+    assert [link.method for link in t.links] == ["prior", "decay", "indicator"]
+    assert t.links[1].after == pytest.approx(before) and "no decisive news for 182 days" in t.links[1].rationale
+    after = probability_from_odds(before / (1 - before) * 4)
+    assert t.at("2025-07-02") == pytest.approx(after)
+    assert t.at("2025-10-01") == pytest.approx(1 - (1 - after) ** (92 / 183))
+    assert [link.method for link in t.links_until("2025-10-01")] == ["prior", "decay", "indicator", "decay"]
+
+
+def test_manual_update_then_evidence_and_evidence_before_it_does_not_count_again():
+    evidence = firings(ind(ratio=2.0, repeats="independent"), ["2025-02-01", "2025-04-01"])
+    t = track(evidence, [Judgement("2025-03-01", 9, 0.4, "my view")])
+    assert t.at("2025-02-15") == pytest.approx(probability_from_odds(0.25 * 2))
+    assert t.at("2025-03-15") == 0.4  # the judgement replaces everything before it
+    assert t.at("2025-04-01") == pytest.approx(probability_from_odds(0.4 / 0.6 * 2))
+    # evidence dated on the day of the judgement is taken as known to it
+    same_day = track(firings(ind(), ["2025-03-01"]), [Judgement("2025-03-01", 9, 0.4)])
+    assert same_day.at("2025-03-01") == 0.4
+
+
+def test_retraction_mid_chain_removes_exactly_its_evidence(cli, db):
+    # two signposts, the first retracted: the standing probability is the prior x the second alone
+    cli.ok("observe", "widget-factory-built", "--date", "2025-02-01", "--source", "a", "--apply")
+    cli.ok("observe", "widget-orders", "--value", "2000", "--date", "2025-03-01", "--source", "b", "--apply")
+    both = cli("show", "widget-launch", "--format", "json").json["probability"]
+    assert both == pytest.approx(probability_from_odds(0.675 / 0.325 * 3 * 2))
+    cli.ok("retract", "observation", "1", "--reason", "false report")
+    assert cli("show", "widget-launch", "--format", "json").json["probability"] == pytest.approx(
+        probability_from_odds(0.675 / 0.325 * 2)
+    )
+
+
+def test_apply_records_the_update_a_stored_observation_proposes(cli, db):
+    proposed = cli("observe", "widget-factory-built", "--date", "2025-02-01", "--source", "press")
+    assert "not applied; to apply it: apply 1" in proposed.out
+    assert cli("list", "--format", "json").json[1]["probability"] == 0.675
+    applied = cli("apply", "1")
+    assert applied.code == 0 and "0.68 (likely) -> 0.86 (very likely) on 2025-02-01" in applied.out
+    assert cli("list", "--format", "json").json[1]["probability"] == pytest.approx(probability_from_odds(0.675 / 0.325 * 3))
+    again = cli("apply", "1")
+    assert again.code == 2 and again.err == "error: ID: observation 1 is already applied\n"
+    assert cli("apply", "99").err == "error: ID: unknown observation id 99\n"
+    assert cli("apply", "99999999999999999999999").code == 2  # beyond 64 bits: bad input, not a crash
+
+
+def test_an_identical_observation_is_refused_as_a_duplicate(cli, db):
+    args = ("observe", "widget-factory-built", "--date", "2025-02-01", "--source", "press", "--note", "same")
+    cli.ok(*args)
+    twice = cli(*args, "--apply")
+    assert twice.code == 2 and "identical observation" in twice.err
+    assert cli("export", "observations", "--format", "json").json[0]["applied_by"] is None
+    assert cli.ok(*args[:-1], "another note")  # any field different is a new observation
+
+
+def test_a_catalog_prior_outside_the_stored_range_is_an_error():
+    from forecast_tracker.catalog import parse_proposition_file
+
+    from conftest import WIDGET
+
+    _definition, problems = parse_proposition_file(WIDGET.replace("prior: likely", "prior: 0.0001"), "w.yaml")
+    assert [str(p) for p in problems] == [
+        "w.yaml: proposition.prior: 0.0001 is outside [0.001, 0.999] (record certainty with 'resolve', not a probability)"
+    ]
