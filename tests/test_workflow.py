@@ -192,3 +192,16 @@ def test_real_entry_point_gives_one_line_and_exit_code(db):
     assert "Usage" in bare.stdout and "error" not in bare.stderr
     ok = subprocess.run([sys.executable, "-m", "forecast_tracker", "list", "--format", "csv"], capture_output=True, text=True)
     assert ok.returncode == 0 and ok.stdout.startswith("id,statement,status,probability,as_of,resolve_by\n")
+
+
+def test_two_resolutions_of_one_proposition_in_one_file_are_refused(cli, db, tmp_path):
+    from conftest import snapshot
+
+    path = tmp_path / "twice.csv"
+    path.write_text(
+        "proposition,outcome,resolved_on,source,note\nwidget-launch,yes,2025-02-01,,\nwidget-launch,no,2025-02-02,,\n"
+    )
+    before = snapshot(db)
+    result = cli("import", path)
+    assert result.code == 2 and "line 3: proposition: widget-launch is already resolved" in result.err
+    assert snapshot(db) == before

@@ -319,16 +319,9 @@ def _validate_updates(conn, rows, problems, propositions, resolved, now, report,
         ratio = problems.check(line, "likelihood_ratio", _ratio, row.get("likelihood_ratio"))
         if any(v is _BAD for v in (probability, day, method, rationale, by, recorded_at, obs_id, ratio)):
             continue
-        if problems.check(line, "as_of", not_before_opened, day, prop, "as_of") is _BAD:
-            continue
         key = (pid, day, probability, method, rationale, by)
-        if key in seen:
-            report.duplicates += 1
+        if not _accept(problems, line, report, seen, key, prop, day, "as_of", resolved, f"{pid} is resolved; no new updates"):
             continue
-        if pid in resolved:
-            problems.add(line, "proposition", f"{pid} is resolved; no new updates")
-            continue
-        seen.add(key)
         valid.append(
             {
                 "proposition_id": pid,
@@ -344,6 +337,22 @@ def _validate_updates(conn, rows, problems, propositions, resolved, now, report,
             }
         )
     return valid
+
+
+def _accept(problems: _Problems, line: int, report: ImportReport, seen: set, key: tuple, prop: dict, day: str, column: str,
+            resolved: set[str], refused: str) -> bool:  # fmt: skip
+    """The checks every dated judgement row ends with: not before its proposition opened, not a
+    duplicate (skipped and counted), not for a resolved proposition. True: the row is to be written."""
+    if problems.check(line, column, not_before_opened, day, prop, column) is _BAD:
+        return False
+    if key in seen:
+        report.duplicates += 1
+        return False
+    if prop["id"] in resolved:
+        problems.add(line, "proposition", refused)
+        return False
+    seen.add(key)
+    return True
 
 
 def _observation_link(raw: str | None, proposition: str, owners: dict[int, tuple[str, str]]) -> int | None:
@@ -391,16 +400,11 @@ def _validate_resolutions(conn, rows, problems, propositions, resolved, now, rep
         recorded_at, retracted = _extras(problems, line, row, now)
         if any(v is _BAD for v in (outcome, day, source, note, recorded_at)):
             continue
-        if problems.check(line, "resolved_on", not_before_opened, day, prop, "resolved_on") is _BAD:
-            continue
         key = (pid, outcome, day, source, note)
-        if key in seen:
-            report.duplicates += 1
+        refused = f"{pid} is already resolved (use 'resolve --force' to change it)"
+        if not _accept(problems, line, report, seen, key, prop, day, "resolved_on", resolved, refused):
             continue
-        if pid in resolved:
-            problems.add(line, "proposition", f"{pid} is already resolved (use 'resolve --force' to change it)")
-            continue
-        seen.add(key)
+        resolved.add(pid)  # a second row for the same proposition in this file is a re-resolution too
         valid.append(
             {
                 "proposition_id": pid,
