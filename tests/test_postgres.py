@@ -36,7 +36,7 @@ def test_workflow_on_postgresql(cli, catalog, tmp_path, pg_url):
     db = ("--db", pg_url)
     assert cli(*db, "init", "--catalog", catalog).code == 0
     observed = cli(*db, "observe", "widget-orders", "--value", "400", "--date", "2025-03-01", "--source", "shop", "--apply")
-    assert observed.code == 0 and "recorded as update 1" in observed.out
+    assert observed.code == 0 and "applied as evidence" in observed.out
     assert cli(*db, "update", "widget-launch", "0.8617021276595745", "--date", "2025-04-01").code == 0
     history = cli(*db, "history", "widget-launch", "--format", "json").json
     assert history[-1]["probability"] == 0.8617021276595745  # double precision, not PostgreSQL's 4-byte REAL
@@ -46,7 +46,7 @@ def test_workflow_on_postgresql(cli, catalog, tmp_path, pg_url):
         + "".join(f"gadget-sales,2025-02-{d:02d},{50 + d},stats,day {d}\n" for d in range(1, 29))
     )
     imported = cli(*db, "import", csv_path, "--apply")
-    assert imported.code == 0 and "imported 28 observations" in imported.out and "28 update(s) applied" in imported.out
+    assert imported.code == 0 and "imported 28 observations" in imported.out and "28 applied as evidence" in imported.out
     again = cli(*db, "import", csv_path)
     assert "imported 0 observations" in again.out and "28 duplicate(s)" in again.out
     bad = cli(*db, "update", "widget-launch", "1.5")
