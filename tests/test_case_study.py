@@ -138,3 +138,57 @@ def test_demo_renders_every_month_and_leaves_other_databases_alone(cli, tmp_path
     # running it again replaces the demo's own database, and only that
     assert cli("demo", "--out", tmp_path / "demo").code == 0
     assert sorted(p.name for p in (tmp_path / "demo").iterdir()) == ["case-study.db", "reports"]
+
+
+README = Path(__file__).parents[1] / "README.md"
+README_DAY = "2026-11-29"  # the date the README's case-study figures are given for
+
+
+@pytest.fixture(scope="module")
+def case_study(tmp_path_factory):
+    tracker = build_case_study(tmp_path_factory.mktemp("case") / "case.db")
+    yield tracker
+    tracker.close()
+
+
+def test_readme_worked_example_is_the_chain_the_tool_computes(case_study):
+    links = case_study.history("armenia-csto-exit", as_of=README_DAY)
+    by = {(h["as_of"], h["method"]): h for h in links}
+    r = lambda x: round(x, 3)  # noqa: E731 - the README quotes three decimals
+    boycott = by[("2023-11-23", "indicator")]
+    assert (r(boycott["previous"]), r(boycott["probability"]), boycott["counted_ratio"]) == (0.337, 0.433, 1.5)
+    assert "53 days" in by[("2023-11-23", "decay")]["rationale"]
+    freeze = by[("2024-02-22", "indicator")]
+    assert (r(freeze["previous"]), r(freeze["probability"])) == (0.407, 0.578)
+    assert r(by[("2024-06-12", "indicator")]["probability"]) == 0.777
+    assert by[("2024-09-15", "indicator")]["counted_ratio"] == pytest.approx(1.0)  # the restated freeze counts for nothing
+    notice = by[("2025-06-05", "indicator")]
+    assert (r(notice["previous"]), r(notice["probability"])) == (0.603, 0.549)
+    last = links[-1]
+    assert last["method"] == "decay" and "542 days" in last["rationale"] and round(last["probability"], 2) == 0.04
+
+
+def test_readme_case_study_table_matches_the_record(case_study):
+    """Every row of the README's case-study table, recomputed: docs that cannot drift."""
+    text = README.read_text(encoding="utf-8")
+    table = text[text.index("| proposition | prior | now (final if resolved)") :].split("\n\n")[0].splitlines()[2:]
+    standing = {s.id: s for s in case_study.standing(as_of=README_DAY)}
+    scored = {row["id"]: row for row in case_study.scores(as_of=README_DAY).as_json()["propositions"]}
+    assert len(table) == len(standing)
+    for line in table:
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        pid = cells[0].strip("`")
+        s = standing[pid]
+        assert cells[1].startswith(f"{s.prior:.2f}") and cells[2].startswith(f"{s.probability:.2f}"), line
+        assert cells[3].removeprefix("**").startswith(s.status), line
+        if pid in scored:
+            assert cells[4] == f"{scored[pid]['time_averaged_brier']:.3f}", line
+            assert cells[5] == f"{scored[pid]['prior_time_averaged_brier']:.3f}", line
+        else:
+            assert cells[4] == cells[5] == "–", line
+    summary = case_study.scores(as_of=README_DAY).as_json()["summary"]
+    assert f"skill {summary['skill_vs_prior']:+.2f}".replace("-", "−") in text
+    assert (
+        f"time-averaged Brier {summary['mean_time_averaged_brier']:.3f} against {summary['mean_prior_time_averaged_brier']:.3f}"
+        in text
+    )

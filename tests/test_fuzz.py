@@ -10,6 +10,8 @@ import sqlite3
 from hypothesis import HealthCheck, given, seed, settings
 from hypothesis import strategies as st
 
+from forecast_tracker.catalog import INDICATOR_KEYS, PROPOSITION_KEYS, SOURCE_KEYS
+
 COMMANDS = [
     "init",
     "sync",
@@ -140,25 +142,8 @@ yaml_value = st.recursive(
     lambda inner: st.one_of(
         st.lists(inner, max_size=3),
         st.dictionaries(
-            st.sampled_from(
-                [
-                    "proposition",
-                    "indicators",
-                    "id",
-                    "statement",
-                    "question",
-                    "resolution_criteria",
-                    "opened",
-                    "resolve_by",
-                    "prior",
-                    "source",
-                    "title",
-                    "kind",
-                    "likelihood_ratio",
-                    "threshold",
-                    "description",
-                ]
-            ),
+            # every key the catalog knows, so a key added to the catalog is fuzzed without editing this list
+            st.sampled_from(sorted({"proposition", "indicators", *PROPOSITION_KEYS, *SOURCE_KEYS, *INDICATOR_KEYS})),
             inner,
             max_size=5,
         ),

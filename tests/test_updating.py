@@ -9,6 +9,7 @@ from forecast_tracker.probability import (
     ICD203_BANDS,
     apply_likelihood_ratio,
     clamp,
+    counted_ratio,
     decibans,
     describe,
     fires,
@@ -16,7 +17,6 @@ from forecast_tracker.probability import (
     odds,
     parse_probability,
     probability_from_odds,
-    propose,
 )
 
 
@@ -106,12 +106,11 @@ def test_fires_by_kind():
     assert fires(_ind("level", 10), 10.5) and not fires(_ind("level", 10), None)
 
 
-def test_propose_uses_ratio_if_not_met_only_when_given():
-    quiet = propose(0.4, _ind("count", 5), 1)
-    assert not quiet.moves and quiet.posterior == 0.4
-    against = propose(0.4, _ind("count", 5, if_not_met=0.5), 1)
-    assert against.posterior == pytest.approx(probability_from_odds(odds(0.4) * 0.5))
-    assert against.decibans == pytest.approx(-3.0103, abs=1e-4)
+def test_ratio_if_not_met_counts_only_when_given():
+    assert counted_ratio(_ind("count", 5), 1) == (False, None)  # it says nothing
+    assert counted_ratio(_ind("count", 5, if_not_met=0.5), 1) == (False, 0.5)
+    assert counted_ratio(_ind("count", 5, if_not_met=0.5), 5) == (True, 3.0)
+    assert apply_likelihood_ratio(0.4, 0.5) == pytest.approx(probability_from_odds(odds(0.4) * 0.5))
 
 
 probabilities = st.floats(min_value=0.001, max_value=0.999, allow_nan=False)

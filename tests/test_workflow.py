@@ -205,3 +205,21 @@ def test_two_resolutions_of_one_proposition_in_one_file_are_refused(cli, db, tmp
     result = cli("import", path)
     assert result.code == 2 and "line 3: proposition: widget-launch is already resolved" in result.err
     assert snapshot(db) == before
+
+
+def test_import_apply_keeps_who_applied_and_skips_context(cli, db, tmp_path):
+    path = tmp_path / "obs.csv"
+    path.write_text(
+        "indicator,observed_on,value,source,note,applied_by,applied_at\n"
+        "widget-factory-built,2025-02-01,,a,,ana,2025-02-02T00:00:00.000000Z\n"  # applied by ana in the export
+        "widget-orders,2025-03-01,400,b,,,\n"  # not applied in the export: --apply applies it, credited to --by
+        "widget-recall,2024-12-01,,c,,,\n"  # before widget-launch opened: context, never applied
+    )
+    result = cli("import", path, "--apply", "--by", "ben")
+    assert result.code == 0 and "2 applied as evidence" in result.out, result.out
+    rows = {r["indicator"]: r for r in cli("export", "observations", "--format", "json").json}
+    assert (rows["widget-factory-built"]["applied_by"], rows["widget-factory-built"]["applied_at"]) == (
+        "ana",
+        "2025-02-02T00:00:00.000000Z",
+    )
+    assert rows["widget-orders"]["applied_by"] == "ben" and rows["widget-recall"]["applied_by"] is None

@@ -149,14 +149,15 @@ class Tracker:
             )
 
     # -- state --------------------------------------------------------------------------------
-    def _tracks(self, conn, proposition_id: str | None = None, extra: list[dict] | None = None) -> dict[str, Track]:  # noqa: ANN001
-        """The derived tracks (see `evidence`), optionally with `extra` observations counted as applied."""
-        props = [self._proposition(conn, proposition_id)] if proposition_id else store.all_propositions(conn)
-        indicators = {i["id"]: i for i in store.all_indicators(conn)}
-        evidence = store.applied_evidence(conn, proposition_id) + (extra or [])
-        return build_tracks(props, indicators, store.manual_updates(conn, proposition_id), evidence)
+    def _track(self, conn, prop: dict[str, Any], extra: list[dict] | None = None) -> Track:
+        """One proposition's derived track (see `evidence`), optionally with `extra` observations
+        counted as if applied; reads only that proposition's rows."""
+        pid = prop["id"]
+        indicators = {i["id"]: i for i in store.indicators_of(conn, pid)}
+        evidence = store.applied_evidence(conn, pid) + (extra or [])
+        return build_tracks([prop], indicators, store.manual_updates(conn, pid), evidence)[pid]
 
-    def _in_force(self, conn, day: str, proposition_id: str | None = None) -> dict[str, Any]:  # noqa: ANN001
+    def _in_force(self, conn, day: str, proposition_id: str | None = None) -> dict[str, Any]:
         live: dict[str, list] = {}
         for r in store.resolutions(conn, proposition_id):
             if not r["retracted"]:
@@ -171,7 +172,8 @@ class Tracker:
             status = choice(status, "status", ("open", *OUTCOMES))
         with self.db.read() as conn:
             props = store.all_propositions(conn)
-            tracks = self._tracks(conn)
+            indicators = {i["id"]: i for i in store.all_indicators(conn)}
+            tracks = build_tracks(props, indicators, store.manual_updates(conn), store.applied_evidence(conn))
             resolved = self._in_force(conn, day)
         out = []
         for p in props:
@@ -189,7 +191,7 @@ class Tracker:
     def standing_probability(self, proposition_id: str, as_of: str | None = None) -> float:
         day = as_of_or_today(as_of)
         with self.db.read() as conn:
-            track = self._tracks(conn, proposition_id)[proposition_id]
+            track = self._track(conn, self._proposition(conn, proposition_id))
             return shown_probability(track, self._in_force(conn, day, proposition_id).get(proposition_id), day)
 
     def show(self, proposition_id: str, as_of: str | None = None) -> dict[str, Any]:
@@ -197,7 +199,7 @@ class Tracker:
         day = as_of_or_today(as_of)
         with self.db.read() as conn:
             prop = self._proposition(conn, proposition_id)
-            track = self._tracks(conn, proposition_id)[proposition_id]
+            track = self._track(conn, prop)
             resolution = self._in_force(conn, day, proposition_id).get(proposition_id)
             prop["probability"] = shown_probability(track, resolution, day)
             prop["status"] = resolution["outcome"] if resolution else "open"
@@ -235,20 +237,20 @@ class Tracker:
             obs_id = store.insert_observation(
                 conn, {"indicator_id": indicator, "observed_on": day, "value": number, "source": source, "note": note}
             )
-            result = self._effect(conn, prop, obs_id, indicator, day, number)
+            result = self._effect(conn, prop, ind, obs_id, day, number)
             if apply and result.link is not None:
                 store.insert_application(conn, obs_id, who)
                 result.applied = True
         return result
 
-    def _effect(self, conn, prop: dict, obs_id: int, indicator: str, day: str, value: float | None) -> ObserveResult:  # noqa: ANN001
+    def _effect(self, conn, prop: dict, ind: dict, obs_id: int, day: str, value: float | None) -> ObserveResult:
         """What observation `obs_id` does on its date, counted as if applied (repeats and groups included)."""
-        fired = counted_ratio(store.get_indicator(conn, indicator), value)[0]
-        result = ObserveResult(obs_id, indicator, prop["id"], day, None, fired=fired, context=day < prop["opened"])
+        fired = counted_ratio(ind, value)[0]
+        result = ObserveResult(obs_id, ind["id"], prop["id"], day, None, fired=fired, context=day < prop["opened"])
         if result.context:
             return result
-        extra = [{"id": obs_id, "indicator_id": indicator, "observed_on": day, "value": value}]
-        track = self._tracks(conn, prop["id"], extra=extra)[prop["id"]]
+        extra = [{"id": obs_id, "indicator_id": ind["id"], "observed_on": day, "value": value}]
+        track = self._track(conn, prop, extra=extra)
         link = next(link for link in track.links if link.observation_id == obs_id)
         result.link = link if link.likelihood_ratio is not None else None
         return result
@@ -267,7 +269,7 @@ class Tracker:
             if store.application_of(conn, obs_id) is not None:
                 raise InputError(f"observation {obs_id} is already applied", "id")
             self._refuse_if_resolved(conn, prop["id"], "evidence")
-            result = self._effect(conn, prop, obs_id, row["indicator_id"], row["observed_on"], row["value"])
+            result = self._effect(conn, prop, ind, obs_id, row["observed_on"], row["value"])
             if result.link is None:
                 why = "it is dated before its proposition opened" if row["observed_on"] < prop["opened"] else "no ratio applies"
                 raise InputError(f"observation {obs_id} moves nothing: {why}", "id")
@@ -288,7 +290,7 @@ class Tracker:
             rationale = check_text(rationale, "rationale")
             who = forecaster(by)
             self._refuse_if_resolved(conn, proposition, "updates")
-            before = self._tracks(conn, proposition)[proposition].at(day)
+            before = self._track(conn, prop).at(day)
             update_id = store.insert_update(
                 conn,
                 {"proposition_id": proposition, "as_of": day, "probability": p, "method": "manual", "rationale": rationale,
@@ -344,8 +346,7 @@ class Tracker:
         it counted for, and each visible decay step. Retracted updates are listed, marked."""
         day = as_of_or_today(as_of)
         with self.db.read() as conn:
-            self._proposition(conn, proposition)
-            track = self._tracks(conn, proposition)[proposition]
+            track = self._track(conn, self._proposition(conn, proposition))
             resolution = self._in_force(conn, day, proposition).get(proposition)
             retracted = [u for u in store.updates(conn, proposition) if u["retracted"] and u["method"] == "manual"]
         end = previous_day(resolution["resolved_on"]) if resolution else day  # the final forecast, as scored

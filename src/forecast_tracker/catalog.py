@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import InputError
+from .evidence import DECAYS, DEFAULT_DECAY, REPEATS
 from .probability import parse_probability
 
 SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
@@ -50,12 +51,7 @@ INDICATOR_KEYS = {
     "group": False,
     "fires_when": False,
 }
-CHOICES = {
-    "decay": ("hazard", "none"),
-    "origin": ("commentary", "analyst"),
-    "repeats": ("once", "diminishing", "independent"),
-    "fires_when": ("above", "below"),
-}
+CHOICES = {"decay": DECAYS, "origin": ("commentary", "analyst"), "repeats": REPEATS, "fires_when": ("above", "below")}
 
 
 @dataclass(frozen=True)
@@ -108,7 +104,7 @@ class PropositionDef:
     prior_phrase: str | None = None
     quote: str | None = None
     tags: list[str] = field(default_factory=list)
-    decay: str = "hazard"
+    decay: str = DEFAULT_DECAY
     origin: str = "commentary"
     file: str = ""
     indicators: list[IndicatorDef] = field(default_factory=list)
@@ -351,7 +347,7 @@ def parse_proposition_file(text: str, file: str) -> tuple[PropositionDef | None,
     prior = _prior(c, prop)
     prior_phrase = c.text(prop, "prior_phrase", "proposition", False)
     tags = _tags(c, prop)
-    decay = c.choice(prop, "decay", "proposition") or "hazard"
+    decay = c.choice(prop, "decay", "proposition") or DEFAULT_DECAY
     origin = c.choice(prop, "origin", "proposition") or "commentary"
     source, quote = _source(c, prop)
     indicators = _indicators(c, doc.get("indicators"), pid)

@@ -385,7 +385,7 @@ def import_(
 ) -> None:
     """Import a CSV atomically: every row, or none and a list of every bad row."""
     r = _tracker(ctx).import_csv(file, apply=apply, by=by)
-    extra = f", {r.updates_applied} applied as evidence" if r.updates_applied else ""
+    extra = f", {r.applied} applied as evidence" if r.applied else ""
     _say(f"imported {r.imported} {r.kind} from {file.name} ({r.duplicates} duplicate(s) skipped, {r.retracted} retracted{extra})")
 
 

@@ -25,15 +25,15 @@ from __future__ import annotations
 
 import bisect
 import datetime as dt
-import math
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .probability import P_MAX, P_MIN, clamp, counted_ratio, decibans, describe
+from .dates import previous_day
+from .probability import apply_likelihood_ratio, clamp, counted_ratio, decibans, describe, odds
 
-REPEATS = ("once", "diminishing", "independent")
+REPEATS = ("once", "diminishing", "independent")  # the catalog's choices for `repeats`, `decay`
 DEFAULT_REPEATS = "once"  # chosen by tests/benchmarks/calibration.py: it beat diminishing in every world tried
 DECAYS = ("hazard", "none")
 DEFAULT_DECAY = "hazard"
@@ -83,7 +83,7 @@ class Link:
         if self.method == "indicator" and self.counted_ratio:
             return decibans(self.counted_ratio)
         if self.method == "decay" and 0 < self.before < 1 and 0 < self.after < 1:
-            return 10 * math.log10((self.after / (1 - self.after)) / (self.before / (1 - self.before)))
+            return decibans(odds(self.after) / odds(self.before))
         return None
 
 
@@ -91,12 +91,24 @@ def _ordinal(day: str) -> int:
     return dt.date.fromisoformat(day).toordinal()
 
 
-def decayed(p: float, start: str, end: str, resolve_by: str) -> float:
-    """Constant-hazard decay of `p` from `start` to `end` for a question that closes on `resolve_by`."""
-    t, t2, r = _ordinal(start), _ordinal(end), _ordinal(resolve_by)
+def _hazard(p: float, t: int, t2: int, r: int) -> float:
+    """The decay rule on day numbers: p at t, seen at t2, for a question that closes on day r."""
     if t2 <= t or t >= r:
         return p
     return clamp(1.0 - (1.0 - p) ** (max(r - t2, 0) / (r - t)))
+
+
+def decayed(p: float, start: str, end: str, resolve_by: str) -> float:
+    """Constant-hazard decay of `p` from `start` to `end` for a question that closes on `resolve_by`."""
+    return _hazard(p, _ordinal(start), _ordinal(end), _ordinal(resolve_by))
+
+
+def _decay_link(p: float, after: float, start: str, end: str) -> Link | None:
+    """A decay step as its own link, when it moves the probability visibly."""
+    if abs(after - p) < DECAY_SHOWN_FROM:
+        return None
+    days = _ordinal(end) - _ordinal(start)
+    return Link(end, "decay", p, after, f"no decisive news for {days} days: {describe(p)} → {describe(after)}")
 
 
 def counted_ratios(evidence: Sequence[Evidence]) -> dict[int, float]:
@@ -159,14 +171,16 @@ class Track:
         p, on = self.prior, opened
         self.links: list[Link] = [Link(opened, "prior", self.prior, self.prior, prior_rationale)]
         for day, _order, _id, event in events:
-            before = self._decay_link(p, on, day)
+            before = self.decayed(p, on, day)
+            if (step := _decay_link(p, before, on, day)) is not None:
+                self.links.append(step)
             if isinstance(event, Judgement):
                 p = event.probability
                 self.links.append(Link(day, "manual", before, p, event.rationale, update_id=event.update_id,
                                        forecaster=event.forecaster))  # fmt: skip
             else:
                 ratio = counted[event.observation_id]
-                p = clamp(before * ratio / (before * ratio + (1 - before)))
+                p = apply_likelihood_ratio(before, ratio)
                 _fired, own = counted_ratio(event.indicator, event.value)
                 self.links.append(
                     Link(day, "indicator", before, p, _evidence_rationale(event, own, ratio), event.observation_id,
@@ -175,15 +189,6 @@ class Track:
             on = day
         self.dates = [link.on for link in self.links if link.method != "decay"]
         self.values = [link.after for link in self.links if link.method != "decay"]
-
-    def _decay_link(self, p: float, start: str, end: str) -> float:
-        """Decay from `start` to `end`, listed as its own link when it moves the probability visibly."""
-        after = self.decayed(p, start, end)
-        if abs(after - p) >= DECAY_SHOWN_FROM:
-            days = _ordinal(end) - _ordinal(start)
-            text = f"no decisive news for {days} days: {describe(p)} → {describe(after)}"
-            self.links.append(Link(end, "decay", p, after, text))
-        return after
 
     def decayed(self, p: float, start: str, end: str) -> float:
         return decayed(p, start, end, self.resolve_by) if self.decay == "hazard" else p
@@ -197,20 +202,15 @@ class Track:
 
     def before(self, day: str) -> float:
         """The standing probability on the day before `day`."""
-        return self.at((dt.date.fromisoformat(day) - dt.timedelta(days=1)).isoformat())
+        return self.at(previous_day(day))
 
     def links_until(self, day: str) -> list[Link]:
         """The chain that explains `at(day)`: every link dated <= day, then the decay on to `day`."""
+        # a decay link always precedes the event on its own date, so the last link kept is an event
         links = [link for link in self.links if link.on <= day]
-        last = next((link for link in reversed(links) if link.method != "decay"), links[0])
-        p = last.after
-        after = self.decayed(p, last.on, day)
-        if links[-1].method == "decay" and links[-1].on > last.on:
-            links.pop()  # a decay link that ends on an earlier day is replaced by the one to `day`
-        if abs(after - p) >= DECAY_SHOWN_FROM:
-            days = _ordinal(day) - _ordinal(last.on)
-            links.append(Link(day, "decay", p, after, f"no decisive news for {days} days: {describe(p)} → {describe(after)}"))
-        return links
+        last = links[-1]
+        step = _decay_link(last.after, self.decayed(last.after, last.on, day), last.on, day)
+        return [*links, step] if step is not None else links
 
     def daily(self, end: str) -> list[float]:
         """The probability on each day from `opened` to the day before `end`."""
@@ -221,11 +221,11 @@ class Track:
             b = min(_ordinal(self.dates[k + 1]) if k + 1 < len(self.dates) else last, last)
             if b <= a:
                 continue
-            if self.decay != "hazard" or a >= _ordinal(self.resolve_by):
+            if self.decay != "hazard":
                 out.extend([p] * (b - a))
             else:
                 r = _ordinal(self.resolve_by)
-                out.extend(min(P_MAX, max(P_MIN, 1.0 - (1.0 - p) ** (max(r - d, 0) / (r - a)))) for d in range(a, b))
+                out.extend(_hazard(p, a, d, r) for d in range(a, b))
         return out
 
 

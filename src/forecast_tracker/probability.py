@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from .errors import InputError
@@ -34,12 +33,9 @@ for _term, _synonym, _low, _high in ICD203_BANDS:
 ICD203_TERMS: tuple[str, ...] = tuple(_TERMS)
 
 
-def parse_probability(text: str | float, *, field: str = "probability", strict_range: bool = True) -> float:
-    """Parse `0.7`, `70%` or an ICD 203 term into a probability in (0, 1).
-
-    With `strict_range`, values outside [0.001, 0.999] are refused: certainty is recorded with
-    `resolve`, not with a probability.
-    """
+def parse_probability(text: str | float, *, field: str = "probability") -> float:
+    """Parse `0.7`, `70%` or an ICD 203 term into a probability within [0.001, 0.999]: certainty is
+    recorded with `resolve`, not with a probability."""
     if isinstance(text, bool):
         raise InputError(f"expected a probability, got {text!r}", field)
     if isinstance(text, (int, float)):
@@ -57,10 +53,8 @@ def parse_probability(text: str | float, *, field: str = "probability", strict_r
             ) from None
     if math.isnan(value) or math.isinf(value):
         raise InputError(f"{value} is not a probability", field)
-    if strict_range and not (P_MIN <= value <= P_MAX):
+    if not (P_MIN <= value <= P_MAX):
         raise InputError(f"{value:g} is outside [{P_MIN}, {P_MAX}] (record certainty with 'resolve', not a probability)", field)
-    if not strict_range and not (0 < value < 1):
-        raise InputError(f"{value:g} must be strictly between 0 and 1", field)
     return value
 
 
@@ -132,34 +126,3 @@ def direction(ratio: float | None) -> str:
     if ratio is None or ratio == 1:
         return "neutral"
     return "supports" if ratio > 1 else "opposes"
-
-
-@dataclass(frozen=True)
-class ProposedUpdate:
-    """What one observation implies for its proposition."""
-
-    prior: float
-    fired: bool
-    likelihood_ratio: float | None  # None: the observation moves nothing
-    posterior: float
-
-    @property
-    def decibans(self) -> float:
-        return decibans(self.likelihood_ratio) if self.likelihood_ratio else 0.0
-
-    @property
-    def moves(self) -> bool:
-        return self.likelihood_ratio is not None and self.likelihood_ratio != 1.0
-
-    def rationale(self, indicator_id: str) -> str:
-        ratio = self.likelihood_ratio or 1.0
-        state = "fired" if self.fired else "did not fire"
-        return f"{indicator_id} {state}: likelihood ratio {ratio:g} ({decibans(ratio):+.1f} dB)"
-
-
-def propose(prior: float, indicator: Mapping[str, Any], value: float | None) -> ProposedUpdate:
-    """The Bayes update an observation of `indicator` proposes (odds form)."""
-    did_fire, ratio = counted_ratio(indicator, value)
-    if ratio is None:
-        return ProposedUpdate(prior, did_fire, None, prior)
-    return ProposedUpdate(prior, did_fire, ratio, apply_likelihood_ratio(prior, ratio))

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, func, insert, select
+from sqlalchemy import Connection, func, insert, literal, select
 
 from .dates import utc_now
 from .models import (
@@ -225,6 +225,25 @@ def insert_application(conn: Connection, observation_id: int, forecaster: str, r
     return int(conn.execute(insert(T_APPLICATION).values(**row)).inserted_primary_key[0])
 
 
+def apply_new_observations(conn: Connection, after: int, forecaster: str) -> int:
+    """Apply every observation with id > `after` that is live, not yet applied and dated on or after its
+    proposition opened (earlier ones are context), in one statement. Returns how many."""
+    o, a, i, p = T_OBSERVATION, T_APPLICATION, T_INDICATOR, T_PROPOSITION
+    chosen = (
+        select(o.c.id, literal(forecaster), literal(utc_now()))
+        .select_from(o.join(i, o.c.indicator_id == i.c.id).join(p, i.c.proposition_id == p.c.id))
+        .where(
+            o.c.id > after,
+            o.c.observed_on >= p.c.opened,
+            _not_retracted("observation", o.c.id),
+            ~select(a.c.id).where(a.c.observation_id == o.c.id).exists(),
+        )
+    )
+    count = int(conn.execute(select(func.count()).select_from(chosen.subquery())).scalar_one())
+    conn.execute(insert(a).from_select(["observation_id", "forecaster", "recorded_at"], chosen))
+    return count  # counted, not the driver's rowcount: psycopg reports -1 for INSERT ... SELECT here
+
+
 def application_of(conn: Connection, observation_id: int) -> dict[str, Any] | None:
     a = T_APPLICATION
     row = conn.execute(select(a).where(a.c.observation_id == observation_id)).mappings().first()
@@ -359,18 +378,6 @@ def observation_owners(conn: Connection) -> dict[int, tuple[str, str]]:
 def new_ids(conn: Connection, target: str, after: int) -> list[int]:
     table = RETRACTABLE[target]
     return list(conn.execute(select(table.c.id).where(table.c.id > after).order_by(table.c.id)).scalars())
-
-
-def new_observations(conn: Connection, after: int) -> list[dict[str, Any]]:
-    """Observations with id > `after` that are not retracted, with their proposition's opening date."""
-    o, i, p = T_OBSERVATION, T_INDICATOR, T_PROPOSITION
-    query = (
-        select(o.c.id, o.c.observed_on, p.c.opened)
-        .select_from(o.join(i, o.c.indicator_id == i.c.id).join(p, i.c.proposition_id == p.c.id))
-        .where(o.c.id > after, _not_retracted("observation", o.c.id))
-        .order_by(o.c.id)
-    )
-    return [dict(r) for r in conn.execute(query).mappings()]
 
 
 def update_keys(conn: Connection) -> set[tuple]:

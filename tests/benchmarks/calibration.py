@@ -113,7 +113,7 @@ def score(questions: list[Question], args: argparse.Namespace) -> dict[str, dict
     return results
 
 
-def main(argv: list[str] | None = None) -> int:
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--questions", type=int, default=1500)
     parser.add_argument("--horizon", type=int, default=365, help="days from opening to resolve_by")
@@ -124,8 +124,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--beta", type=float, default=2.5)
     parser.add_argument("--seed", type=int, default=20261129)
     parser.add_argument("--json", action="store_true")
-    args = parser.parse_args(argv)
-    results = score(simulate(args, random.Random(args.seed)), args)
+    return parser.parse_args(argv)
+
+
+def study(args: argparse.Namespace) -> dict[str, dict[str, float]]:
+    """Each model's scores on the simulated world `args` describes."""
+    return score(simulate(args, random.Random(args.seed)), args)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    results = study(args)
     if args.json:
         print(json.dumps({"parameters": vars(args), "results": results}, indent=2))
         return 0

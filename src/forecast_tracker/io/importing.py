@@ -31,7 +31,7 @@ class ImportReport:
     rows: int = 0
     imported: int = 0
     duplicates: int = 0
-    updates_applied: int = 0
+    applied: int = 0  # observations applied as evidence
     retracted: int = 0
 
 
@@ -243,7 +243,9 @@ def _import_observations(conn, header, rows, problems: _Problems, resolved: set[
     batch.flush()
     report.imported = batch.written
     report.retracted = batch.retract_written(before)
-    report.updates_applied = batch.apply_written(before, by) if not apply else _apply_observations(conn, before, by)
+    report.applied = batch.apply_written(before, by)  # what an exported file says was applied, with who and when
+    if apply:
+        report.applied += store.apply_new_observations(conn, before, by)
 
 
 class _ObservationParser:
@@ -304,11 +306,10 @@ def _validate_updates(conn, rows, problems, propositions, resolved, now, report,
     observation_owner = store.observation_owners(conn)
     valid: list[dict[str, Any]] = []
     for line, row in rows:
-        pid = row["proposition"].strip()
-        prop = propositions.get(pid)
+        prop = _proposition_of(problems, line, row, propositions)
         if prop is None:
-            problems.add(line, "proposition", str(unknown("proposition", pid, propositions)))
             continue
+        pid = prop["id"]
         probability = problems.check(line, "probability", parse_probability, row["probability"])
         day = problems.check(line, "as_of", parse_date, row["as_of"], "as_of", required=True)
         method = problems.check(line, "method", choice, row.get("method") or "manual", "method", ("manual", "indicator"))
@@ -337,6 +338,13 @@ def _validate_updates(conn, rows, problems, propositions, resolved, now, report,
             }
         )
     return valid
+
+
+def _proposition_of(problems: _Problems, line: int, row: dict[str, str], propositions: dict[str, dict]) -> dict | None:
+    pid = row["proposition"].strip()
+    if pid not in propositions:
+        problems.add(line, "proposition", str(unknown("proposition", pid, propositions)))
+    return propositions.get(pid)
 
 
 def _accept(problems: _Problems, line: int, report: ImportReport, seen: set, key: tuple, prop: dict, day: str, column: str,
@@ -388,11 +396,10 @@ def _validate_resolutions(conn, rows, problems, propositions, resolved, now, rep
     seen = store.resolution_keys(conn)
     valid: list[dict[str, Any]] = []
     for line, row in rows:
-        pid = row["proposition"].strip()
-        prop = propositions.get(pid)
+        prop = _proposition_of(problems, line, row, propositions)
         if prop is None:
-            problems.add(line, "proposition", str(unknown("proposition", pid, propositions)))
             continue
+        pid = prop["id"]
         outcome = problems.check(line, "outcome", choice, row["outcome"], "outcome", OUTCOMES)
         day = problems.check(line, "resolved_on", parse_date, row["resolved_on"], "resolved_on", required=True)
         source = problems.check(line, "source", check_text, row["source"], "source")
@@ -417,14 +424,3 @@ def _validate_resolutions(conn, rows, problems, propositions, resolved, now, rep
             }
         )
     return valid
-
-
-def _apply_observations(conn, before: int, by: str) -> int:  # noqa: ANN001
-    """Count each observation just imported as evidence, except retracted ones and those dated before
-    their proposition opened (context only). The chain orders them by date, whatever the file's order."""
-    applied = 0
-    for row in store.new_observations(conn, before):
-        if row["observed_on"] >= row["opened"] and store.application_of(conn, row["id"]) is None:
-            store.insert_application(conn, row["id"], by)
-            applied += 1
-    return applied

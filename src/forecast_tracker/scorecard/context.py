@@ -37,7 +37,7 @@ class EvidenceRow:
 
 @dataclass
 class UpdateRow:
-    """One probability change dated in the month, with what caused it."""
+    """One link of the chain dated in the month: a judgement, an observation's counted ratio, or decay."""
 
     as_of: str
     probability: float
@@ -165,7 +165,7 @@ def _num(value: Any) -> float | None:
     return None if number != number else number
 
 
-def _card(data: Dataset, p: dict[str, Any], month: str, first: str, as_of: str, prev_end: str):  # noqa: ANN202
+def _card(data: Dataset, p: dict[str, Any], month: str, first: str, as_of: str, prev_end: str):
     """One proposition's card for the month, and the data of its chart (drawn later, in one batch)."""
     resolution = data.resolution(p["id"], as_of)
     end = resolution["resolved_on"] if resolution else as_of
@@ -179,7 +179,7 @@ def _card(data: Dataset, p: dict[str, Any], month: str, first: str, as_of: str, 
     fired_ids = {
         o["indicator"]
         for o in live_obs
-        if not o["retracted"] and o["id"] in data.applied and o["observed_on"] >= p["opened"] and data.counted_ratio(o)[0]
+        if not o["retracted"] and o["id"] in data.applied and o["observed_on"] >= p["opened"] and data.signal(o)[0]
     }
     card = PropositionCard(
         id=p["id"],
@@ -207,7 +207,7 @@ def _card(data: Dataset, p: dict[str, Any], month: str, first: str, as_of: str, 
 def _evidence_rows(data: Dataset, p: dict[str, Any], indicators: dict[str, Any], observations: list[dict]) -> list[EvidenceRow]:
     rows = []
     for o in observations:
-        ratio = data.counted_ratio(o)[1]
+        ratio = data.signal(o)[1]
         applied = o["id"] in data.applied
         rows.append(
             EvidenceRow(
@@ -230,7 +230,7 @@ CHART_SAMPLE_DAYS = 7  # a decaying line is drawn as weekly steps: about two pix
 
 def _chart_data(
     data: Dataset, p: dict[str, Any], track: Track, live_obs: list[dict], end: str, resolution
-) -> charts.TrajectoryData:  # noqa: ANN001
+) -> charts.TrajectoryData:
     days = track.daily(dates.next_day(end))
     first = dates.day(p["opened"])
     keep = {dates.days_between(p["opened"], link.on) for link in track.links if link.on <= end}
@@ -253,10 +253,10 @@ def _chart_data(
 def _direction_of(data: Dataset, p: dict[str, Any], observation: dict[str, Any]) -> str:
     if observation["observed_on"] < p["opened"]:
         return "context"
-    return direction(data.counted_ratio(observation)[1])
+    return direction(data.signal(observation)[1])
 
 
-def _flags(p, resolution, links, evidence, as_of) -> list[str]:  # noqa: ANN001
+def _flags(p, resolution, links, evidence, as_of) -> list[str]:
     flags = []
     if resolution is None:
         moved = [link.on for link in links if link.method in ("manual", "indicator")]

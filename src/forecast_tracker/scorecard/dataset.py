@@ -69,6 +69,7 @@ class Dataset:
     def opened_by(self, as_of: str) -> list[dict[str, Any]]:
         return [p for p in self.propositions if p["opened"] <= as_of]
 
-    def counted_ratio(self, observation: dict[str, Any]) -> tuple[bool, float | None]:
-        """(fired, the indicator's ratio) of an observation, by the one rule in `probability.counted_ratio`."""
+    def signal(self, observation: dict[str, Any]) -> tuple[bool, float | None]:
+        """(fired, the indicator's own ratio) of an observation, by the one rule in `probability.counted_ratio`
+        (what it *counted* for, after repeats and groups, is on its link in the track)."""
         return counted_ratio(self.indicators[observation["indicator"]], observation["value"])

@@ -88,7 +88,7 @@ def indicator_diagnostics(data: Dataset, as_of: str) -> list[dict[str, Any]]:
                 # context observed before the proposition opened, and evidence never applied, counted for nothing
                 if not o["retracted"] and o["id"] in data.applied and p["opened"] <= o["observed_on"] <= as_of
             ]
-            fired = sum(1 for o in obs if data.counted_ratio(o)[0])
+            fired = sum(1 for o in obs if data.signal(o)[0])
             weight = counted.get(ind["id"], 0.0)
             verdict = (
                 "quiet" if abs(weight) < 1e-9 else ("diagnostic" if (weight > 0) == (r["outcome"] == "yes") else "misleading")
