@@ -76,6 +76,7 @@ CASES = [
     ("report", "--from", "2025-01"),
     ("report", "--month", "2025-01", "--from", "2025-01", "--to", "2025-02"),
     ("report", "--month", "2025-01", "--format", "pdf"),
+    *[("demo", "--out", "demo-out", "--to", month) for month in ("2999-01", "2023-09", "October", "2025-13")],
     ("sync", "--catalog", "no-such-folder"),
     ("init", "--catalog", "no-such-folder"),
     ("no-such-command",),

@@ -486,17 +486,26 @@ def build_case_study(path: str | os.PathLike, catalog: Path | None = None) -> Tr
 
 
 def run_demo(
-    out: Path, progress: Callable[[int], Callable[[str], None]] | None = None, until_month: str | None = None
+    out: Path,
+    progress: Callable[[int], Callable[[str], None]] | None = None,
+    until_month: str | None = None,
+    reports: Path | None = None,
 ) -> DemoResult:
-    """Build `out/case-study.db` afresh (atomically replacing an earlier demo's) and render `out/reports/`.
+    """Build `out/case-study.db` afresh (atomically replacing an earlier demo's) and render the scorecards
+    from 2023-10 to `until_month` (default this month) into `reports` (default `out/reports/`).
 
     `progress(total)` may return a callback that is called once per month rendered."""
     from .demo import replace_atomically
 
+    last = parse_month(until_month, "to") if until_month else today()[:7]
+    if last < FIRST_MONTH:
+        raise InputError(f"the case study starts in {FIRST_MONTH}; {last} is before it", "to")
+    if last > today()[:7]:
+        raise InputError(f"{last} has not begun yet (today is {today()})", "to")
+    months = month_range(FIRST_MONTH, last)
     out.mkdir(parents=True, exist_ok=True)
     target = replace_atomically(out / "case-study.db", lambda tmp: build_case_study(tmp).close())
-    months = month_range(FIRST_MONTH, until_month or today()[:7])
-    reports = out / "reports"
+    reports = reports if reports is not None else out / "reports"
     with Tracker(target) as tracker:
         tracker.report(months, reports, ("md", "html"), progress=progress(len(months)) if progress else None)
         summary = demo_summary(tracker)

@@ -471,10 +471,18 @@ def _progress_bar() -> Iterator[Callable[[int], Callable[[str], None]]]:
 def demo(
     ctx: typer.Context,
     out: Annotated[Path, typer.Option(help="Folder for the demo's database and scorecards.")] = Path("demo"),
+    to: Annotated[
+        str | None, typer.Option("--to", help="Last month to render, YYYY-MM (default: this month).")
+    ] = None,
+    reports: Annotated[
+        Path | None, typer.Option(help="Folder for the scorecards (default: OUT/reports).")
+    ] = None,
 ) -> None:
-    """Build a database from the bundled case study and render its scorecards."""
+    """Build a database from the bundled case study and render its scorecards, one per month from 2023-10.
+
+    The published record in the repository's reports/ folder is `demo --to 2026-10 --reports reports`."""
     with _progress_bar() as start:
-        result = api.run_demo(out, progress=start)
+        result = api.run_demo(out, progress=start, until_month=to, reports=reports)
     _table(result.summary, ["id", "prior", "now", "outcome", "time_avg_brier"], "table", title="Nagorno-Karabakh case study")
     _say(f"database: {result.database}")
     _say(f"scorecards: {result.index}")
