@@ -471,12 +471,8 @@ def _progress_bar() -> Iterator[Callable[[int], Callable[[str], None]]]:
 def demo(
     ctx: typer.Context,
     out: Annotated[Path, typer.Option(help="Folder for the demo's database and scorecards.")] = Path("demo"),
-    to: Annotated[
-        str | None, typer.Option("--to", help="Last month to render, YYYY-MM (default: this month).")
-    ] = None,
-    reports: Annotated[
-        Path | None, typer.Option(help="Folder for the scorecards (default: OUT/reports).")
-    ] = None,
+    to: Annotated[str | None, typer.Option("--to", help="Last month to render, YYYY-MM (default: this month).")] = None,
+    reports: Annotated[Path | None, typer.Option(help="Folder for the scorecards (default: OUT/reports).")] = None,
 ) -> None:
     """Build a database from the bundled case study and render its scorecards, one per month from 2023-10.
 

@@ -275,7 +275,7 @@ def profile_report(db: Path, work: Path) -> list[str]:
     stats = pstats.Stats(str(prof))
     total = stats.total_tt
     buckets = {
-        "charts (matplotlib)": "forecast_tracker/charts.py:",
+        "charts": "forecast_tracker/scorecard/charts.py:",
         "scorecard context": "forecast_tracker/report.py:",
         "loading the dataset (SQL)": "forecast_tracker/scorecard.py:",
         "templates (jinja2)": "jinja2/environment.py:",

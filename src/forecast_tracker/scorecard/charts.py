@@ -1,26 +1,28 @@
-"""Charts as deterministic inline SVG, drawn with matplotlib (imported only when a report renders).
+"""Charts as small, deterministic inline SVG, written directly from the numbers.
 
-A trajectory chart is two layers. The background (axes, ticks, labels, grid) depends only on the
-date range, so it is drawn once per range and reused; the data layer (the line and the markers) is
-drawn on a transparent figure with no axes and overlaid as a nested <svg> with the same viewBox.
-Tick layout was three quarters of the cost of a chart: this takes a chart from ~23 ms to ~6 ms.
-Both figures are made once per process and reused. The legend is drawn once in the page (`LEGEND`).
-No user text is drawn into a chart: ids and statements appear in the page around it, escaped there.
+A trajectory chart is a probability axis (0 to 1), a date axis with month (or, for short ranges,
+day) ticks, the standing probability as a step line, the prior as a dashed line, one marker per
+observation and a star for the resolution. Writing the SVG ourselves (rather than through a plotting
+library) makes a chart a few kilobytes, draws it in well under a millisecond, and gives the same
+bytes for the same data on every machine and library version, which is what lets the published
+record in reports/ be checked byte for byte. The legend is drawn once per page (`LEGEND`). No user
+text is drawn into a chart: ids and statements appear in the page around it, escaped there.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import io
-import re
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from html import escape
 
 COLOURS = {"supports": "#1a7f37", "opposes": "#cf222e", "neutral": "#6e7781", "context": "#8c959f"}
-MARKERS = {"supports": "^", "opposes": "v", "neutral": "o", "context": "o"}
 LINE = "#0969da"
 PRIOR = "#8250df"
 RESOLVED = "#bf8700"
+GRID = "#d0d7de"
+INK = "#24292f"
 # (colour, symbol, label) for the one key a page shows above its charts
 LEGEND = (
     (LINE, "━", "standing probability"),
@@ -30,7 +32,13 @@ LEGEND = (
     (COLOURS["neutral"], "●", "neutral or context"),
     (RESOLVED, "★", "resolution"),
 )
-PARALLEL_FROM = 120  # charts; below this a worker pool costs more to start than it saves
+
+WIDTH, HEIGHT = 460, 144
+LEFT, RIGHT, TOP, BOTTOM = 34.0, 452.0, 6.0, 124.0
+Y_LOW, Y_HIGH = -0.03, 1.03  # a little room so markers at 0 and 1 are not cut in half
+FONT = 'font-family="sans-serif" font-size="8"'
+MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+MAX_TICKS = 6
 
 
 @dataclass(frozen=True)
@@ -45,88 +53,78 @@ class TrajectoryData:
     resolution: tuple[str, float] | None  # (date, 1.0 or 0.0)
 
 
-_STATE: dict[str, object] = {}
+def _n(value: float) -> str:
+    """A coordinate with one decimal and no trailing zero: short, and the same on every platform."""
+    text = f"{value:.1f}"
+    return text[:-2] if text.endswith(".0") else text
 
 
-def _setup() -> None:
-    if _STATE:
-        return
-    import warnings
-
-    import matplotlib
-
-    matplotlib.use("svg", force=True)
-    matplotlib.rcParams.update(
-        {
-            "svg.hashsalt": "forecast-tracker",  # stable element ids: same data, same bytes
-            "svg.fonttype": "none",  # text stays text: smaller files, no glyph paths
-            "font.size": 8,
-            "axes.spines.top": False,
-            "axes.spines.right": False,
-        }
-    )
-    import matplotlib.dates as mdates
-    from matplotlib.backends.backend_svg import FigureCanvasSVG
-    from matplotlib.figure import Figure
-
-    # A proposition resolved days after it opened gives a range too short for a "nice" tick step;
-    # the locator then falls back to a fine step, which is what we want, so its warning is noise.
-    warnings.filterwarnings("ignore", message="AutoDateLocator was unable", category=UserWarning)
-    back = Figure(figsize=FIGSIZE, dpi=72)
-    back_ax = back.add_axes(AXES)
-    back_ax.set_ylim(*YLIM)
-    back_ax.set_yticks([0, 0.25, 0.5, 0.75, 1])
-    back_ax.grid(axis="y", color="#d0d7de", linewidth=0.5)
-    back_ax.xaxis.set_major_locator(mdates.AutoDateLocator(minticks=3, maxticks=6))
-    back_ax.xaxis.set_major_formatter(mdates.DateFormatter("%b %Y"))
-    front = Figure(figsize=FIGSIZE, dpi=72)
-    front.patch.set_visible(False)
-    front_ax = front.add_axes(AXES)
-    front_ax.set_axis_off()
-    front_ax.patch.set_visible(False)
-    front_ax.set_ylim(*YLIM)
-    _STATE.update(back_ax=back_ax, back=FigureCanvasSVG(back), front_ax=front_ax, front=FigureCanvasSVG(front), Figure=Figure,
-                  Canvas=FigureCanvasSVG)  # fmt: skip
+def _y(p: float, top: float = TOP, bottom: float = BOTTOM) -> float:
+    return bottom - (p - Y_LOW) / (Y_HIGH - Y_LOW) * (bottom - top)
 
 
-FIGSIZE = (6.4, 2.0)
-AXES = (0.07, 0.14, 0.91, 0.82)
-YLIM = (-0.03, 1.03)
+class _Dates:
+    """The date axis of one chart: a date to an x coordinate, and the ticks worth labelling."""
+
+    def __init__(self, start: dt.date, end: dt.date):
+        self.start, self.days = start, max((end - start).days, 1)
+        self.end = end
+
+    def x(self, day: dt.date) -> float:
+        return LEFT + (day - self.start).days / self.days * (RIGHT - LEFT)
+
+    def ticks(self) -> list[tuple[dt.date, str]]:
+        """Month starts at a step of 1, 2, 3, 6, 12... months (at most six ticks); days for short ranges."""
+        months = []
+        day = dt.date(self.start.year, self.start.month, 1)
+        while day <= self.end:
+            if day >= self.start:
+                months.append(day)
+            day = dt.date(day.year + day.month // 12, day.month % 12 + 1, 1)
+        if len(months) >= 2:
+            step = next(s for s in (1, 2, 3, 6, 12, 24, 60, 120, 10**6) if len(months[::s]) <= MAX_TICKS or s == 10**6)
+            aligned = [m for m in months if (m.year * 12 + m.month - 1) % step == 0] or months[::step]
+            return [(m, f"{MONTHS[m.month - 1]} {m.year}") for m in aligned[:MAX_TICKS]]
+        step = next(s for s in (1, 2, 5, 7, 14, 28) if self.days // s + 1 <= MAX_TICKS)
+        days = [self.start + dt.timedelta(days=k) for k in range(0, self.days + 1, step)]
+        return [(d, f"{d.day} {MONTHS[d.month - 1]}") for d in days]
 
 
-def _svg(canvas) -> str:
-    buffer = io.StringIO()
-    canvas.print_svg(buffer, metadata={"Date": None, "Creator": None})
-    text = buffer.getvalue()
-    text = text[text.index("<svg") :]  # drop the XML prolog and doctype so it can sit inline in HTML
-    text = re.sub(r"<metadata>.*?</metadata>\s*", "", text, flags=re.S)  # RDF boilerplate, no use inline
-    return re.sub(r'(<svg[^>]*?) width="[^"]*" height="[^"]*"', r'\1 width="100%"', text, count=1)
+def _axes(dates: _Dates) -> list[str]:
+    parts = [f'<g stroke="{GRID}" stroke-width="0.5">']
+    for p in (0, 0.25, 0.5, 0.75, 1):
+        parts.append(f'<path d="M{_n(LEFT)} {_n(_y(p))}H{_n(RIGHT)}"/>')
+    parts.append("</g>")
+    parts.append(f'<path d="M{_n(LEFT)} {_n(TOP)}V{_n(BOTTOM)}H{_n(RIGHT)}" stroke="{INK}" stroke-width="0.8" fill="none"/>')
+    parts.append(f'<g {FONT} fill="{INK}">')
+    for p, label in ((0, "0"), (0.25, "0.25"), (0.5, "0.5"), (0.75, "0.75"), (1, "1")):
+        parts.append(f'<text x="{_n(LEFT - 4)}" y="{_n(_y(p) + 3)}" text-anchor="end">{label}</text>')
+    ticks = []
+    for day, label in dates.ticks():
+        x = dates.x(day)
+        half = len(label) * 2.3  # about half the label's width at this font size
+        anchor = "start" if x - half < 0 else "end" if x + half > WIDTH else "middle"
+        ticks.append(f'<path d="M{_n(x)} {_n(BOTTOM)}v3" stroke="{INK}" stroke-width="0.8"/>')
+        parts.append(f'<text x="{_n(x)}" y="{_n(BOTTOM + 12)}" text-anchor="{anchor}">{label}</text>')
+    parts.append("</g>")
+    return parts + ticks
 
 
-_BACKGROUNDS: dict[tuple[str, str], str] = {}
+def _marker_path(kind: str, x: float, y: float) -> str:
+    if kind == "supports":
+        return f"M{_n(x)} {_n(y - 3.3)}l2.9 5h-5.8z"
+    if kind == "opposes":
+        return f"M{_n(x)} {_n(y + 3.3)}l2.9-5h-5.8z"
+    return f"M{_n(x - 2.6)} {_n(y)}a2.6 2.6 0 1 0 5.2 0a2.6 2.6 0 1 0-5.2 0"
 
 
-def _background(start: dt.date, end: dt.date) -> str:
-    """Axes, ticks, labels and grid for a date range: the same for every chart over that range."""
-    key = (start.isoformat(), end.isoformat())
-    if key not in _BACKGROUNDS:
-        _STATE["back_ax"].set_xlim(start, end)
-        _BACKGROUNDS[key] = _svg(_STATE["back"])
-    return _BACKGROUNDS[key]
-
-
-def _overlay(background: str, layer: str) -> str:
-    # The layer has the background's viewBox, so a nested <svg> (default size 100%) lands exactly on
-    # it. Its structural ids get a prefix; the ids it references (clip paths, markers) are content
-    # hashes, so any it shares with the background name identical definitions.
-    layer = re.sub(r'^<svg[^>]*?(viewBox="[^"]*")[^>]*>', r'<svg \1 overflow="visible">', layer, count=1)
-    layer = re.sub(r'id="(figure|axes|patch|line2d)_', r'id="data-\1_', layer)
-    cut = background.rindex("</svg>")
-    return background[:cut] + layer + background[cut:]
-
-
-def _day(text: str) -> dt.date:
-    return dt.date.fromisoformat(text)
+def _star(x: float, y: float, outer: float = 5.5, inner: float = 2.3) -> str:
+    points = []
+    for k in range(10):
+        radius = outer if k % 2 == 0 else inner
+        angle = math.pi / 2 + k * math.pi / 5
+        points.append(f"{_n(x + radius * math.cos(angle))} {_n(y - radius * math.sin(angle))}")
+    return "M" + "L".join(points) + "z"
 
 
 def _one_per_week(points: list[tuple[dt.date, float]]) -> list[tuple[dt.date, float]]:
@@ -142,71 +140,83 @@ def _one_per_week(points: list[tuple[dt.date, float]]) -> list[tuple[dt.date, fl
 
 
 def trajectory_svg(data: TrajectoryData) -> str:
-    _setup()
-    ax = _STATE["front_ax"]
-    for artist in [*ax.lines, *ax.collections]:
-        artist.remove()
-    xs = [_day(d) for d, _ in data.steps] + [_day(data.end)]
-    ys = [p for _, p in data.steps] + [data.steps[-1][1]]
-    ax.step(xs, ys, where="post", color=LINE, linewidth=1.6)
-    ax.axhline(data.prior, color=PRIOR, linestyle="--", linewidth=0.9)
+    day = dt.date.fromisoformat
+    dates = _Dates(day(data.start), day(data.end) + dt.timedelta(days=2))
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="100%" viewBox="0 0 {WIDTH} {HEIGHT}">', *_axes(dates)]
+    prior_y = _n(_y(data.prior))
+    parts.append(
+        f'<path d="M{_n(LEFT)} {prior_y}H{_n(RIGHT)}" stroke="{PRIOR}" stroke-width="0.9" stroke-dasharray="4 2" fill="none"/>'
+    )
+    line = [f"M{_n(dates.x(day(data.steps[0][0])))} {_n(_y(data.steps[0][1]))}"]
+    for when, p in data.steps[1:]:
+        line.append(f"H{_n(dates.x(day(when)))}V{_n(_y(p))}")
+    line.append(f"H{_n(dates.x(day(data.end)))}")
+    parts.append(f'<path d="{"".join(line)}" stroke="{LINE}" stroke-width="1.6" fill="none" stroke-linejoin="round"/>')
     for direction in ("supports", "opposes", "neutral", "context"):
-        points = _one_per_week([(_day(d), p) for d, p, kind in data.markers if kind == direction])
+        points = _one_per_week([(day(d), p) for d, p, kind in data.markers if kind == direction])
         if points:
-            # a marker-styled line writes one <use> per point; scatter wrote a whole path per point
-            xs, ys = [x for x, _ in points], [y for _, y in points]
-            ax.plot(xs, ys, linestyle="none", marker=MARKERS[direction], markersize=5.5, color=COLOURS[direction], zorder=3)
+            d = "".join(_marker_path(direction, dates.x(when), _y(p)) for when, p in points)
+            parts.append(f'<path d="{d}" fill="{COLOURS[direction]}"/>')
     if data.resolution:
-        ax.plot(
-            [_day(data.resolution[0])],
-            [data.resolution[1]],
-            linestyle="none",
-            marker="*",
-            markersize=10,
-            color=RESOLVED,
-            zorder=4,
-        )
-    start, end = _day(data.start), _day(data.end) + dt.timedelta(days=2)
-    ax.set_xlim(start, end)
-    return _overlay(_background(start, end), _svg(_STATE["front"]))
+        parts.append(f'<path d="{_star(dates.x(day(data.resolution[0])), _y(data.resolution[1]))}" fill="{RESOLVED}"/>')
+    parts.append("</svg>")
+    return "".join(parts)
 
 
-def trajectories_svg(charts: Sequence[TrajectoryData], parallel: bool = True) -> list[str]:
-    """Render many charts; from `PARALLEL_FROM` charts on, split across the machine's cores."""
-    import os
-
-    # FORECAST_TRACKER_WORKERS=1 draws in this process (for profiling, or a machine that forbids fork)
-    workers = int(os.environ.get("FORECAST_TRACKER_WORKERS") or min(os.cpu_count() or 1, 4))
-    if not parallel or workers < 2 or len(charts) < PARALLEL_FROM:
-        return [trajectory_svg(c) for c in charts]
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
-
-    method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
-    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context(method)) as pool:
-        return list(pool.map(trajectory_svg, charts, chunksize=max(1, len(charts) // (workers * 4))))
+def trajectories_svg(charts: Sequence[TrajectoryData]) -> list[str]:
+    """Render many charts (each well under a millisecond, so no worker pool is worth starting)."""
+    return [trajectory_svg(c) for c in charts]
 
 
 def calibration_svg(series: Sequence[tuple[str, Sequence[tuple[float, float, int]]]]) -> str:
-    """Observed frequency against mean forecast per bin, one series per forecaster (point size = count)."""
-    _setup()
-    fig = _STATE["Figure"](figsize=(3.2, 3.0), dpi=72)
-    ax = fig.add_axes((0.16, 0.14, 0.8, 0.8))
-    ax.plot([0, 1], [0, 1], color="#8c959f", linewidth=0.8, linestyle=":", label="perfect calibration")
-    for (label, points), colour, marker in zip(series, (LINE, PRIOR), ("o", "s"), strict=False):
-        if points:
-            ax.scatter(
-                [p[0] for p in points],
-                [p[1] for p in points],
-                s=[20 + 12 * p[2] for p in points],
-                color=colour,
-                marker=marker,
-                alpha=0.8,
-                label=label,
-            )
-    ax.set_xlim(0, 1)
-    ax.set_ylim(-0.03, 1.03)
-    ax.set_xlabel("forecast probability")
-    ax.set_ylabel("observed frequency")
-    ax.legend(loc="upper left", fontsize=6, frameon=False)
-    return _svg(_STATE["Canvas"](fig))
+    """Observed frequency against mean forecast per bin, one series per forecaster (point area grows with count)."""
+    width, height = 230, 216
+    left, right, top, bottom = 36.0, 222.0, 8.0, 180.0
+
+    def x(p: float) -> float:
+        return left + p * (right - left)
+
+    def y(p: float) -> float:
+        return _y(p, top, bottom)
+
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="100%" viewBox="0 0 {width} {height}">']
+    parts.append(f'<g stroke="{GRID}" stroke-width="0.5">')
+    for p in (0, 0.25, 0.5, 0.75, 1):
+        parts.append(f'<path d="M{_n(left)} {_n(y(p))}H{_n(right)}"/>')
+    parts.append("</g>")
+    parts.append(f'<path d="M{_n(left)} {_n(top)}V{_n(bottom)}H{_n(right)}" stroke="{INK}" stroke-width="0.8" fill="none"/>')
+    parts.append(
+        f'<path d="M{_n(x(0))} {_n(y(0))}L{_n(x(1))} {_n(y(1))}" stroke="#8c959f" stroke-width="0.8" stroke-dasharray="1 2"/>'
+    )
+    parts.append(f'<g {FONT} fill="{INK}">')
+    for p, label in ((0, "0"), (0.25, "0.25"), (0.5, "0.5"), (0.75, "0.75"), (1, "1")):
+        parts.append(f'<text x="{_n(left - 4)}" y="{_n(y(p) + 3)}" text-anchor="end">{label}</text>')
+        parts.append(f'<text x="{_n(x(p))}" y="{_n(bottom + 11)}" text-anchor="middle">{label}</text>')
+    parts.append(f'<text x="{_n((left + right) / 2)}" y="{_n(bottom + 24)}" text-anchor="middle">forecast probability</text>')
+    mid = _n((top + bottom) / 2)
+    parts.append(f'<text x="10" y="{mid}" text-anchor="middle" transform="rotate(-90 10 {mid})">observed frequency</text>')
+    # the key sits bottom right, below the diagonal, where calibrated points are rarest
+    legend_x, legend_y = right - 96, bottom - 18
+    for (label, _points), colour, square in zip(series, (LINE, PRIOR), (False, True), strict=False):
+        marker = (
+            f'<rect x="{_n(legend_x)}" y="{_n(legend_y - 6)}" width="6" height="6"'
+            if square
+            else (f'<circle cx="{_n(legend_x + 3)}" cy="{_n(legend_y - 3)}" r="3"')
+        )
+        parts.append(f'{marker} fill="{colour}" fill-opacity="0.8"/>')
+        parts.append(f'<text x="{_n(legend_x + 10)}" y="{_n(legend_y)}">{escape(label)}</text>')
+        legend_y += 11
+    parts.append("</g>")
+    for (_label, points), colour, square in zip(series, (LINE, PRIOR), (False, True), strict=False):
+        shapes = []
+        for forecast, observed, count in points:
+            r = math.sqrt(20 + 12 * count) / 2  # the area grows with the number of forecasts in the bin
+            cx, cy = x(forecast), y(observed)
+            if square:
+                shapes.append(f"M{_n(cx - r)} {_n(cy - r)}h{_n(2 * r)}v{_n(2 * r)}h{_n(-2 * r)}z")
+            else:
+                shapes.append(f"M{_n(cx - r)} {_n(cy)}a{_n(r)} {_n(r)} 0 1 0 {_n(2 * r)} 0a{_n(r)} {_n(r)} 0 1 0 {_n(-2 * r)} 0")
+        if shapes:
+            parts.append(f'<path d="{"".join(shapes)}" fill="{colour}" fill-opacity="0.8"/>')
+    parts.append("</svg>")
+    return "".join(parts)

@@ -63,7 +63,7 @@ class PropositionCard:
     resolve_by: str
     days_to_resolve_by: int
     resolved_on: str | None
-    chart_svg: str  # trusted: made by matplotlib from numbers only
+    chart_svg: str  # trusted: written by scorecard.charts from numbers only
     chart_file: str  # relative path of the same chart for Markdown
     evidence: list[EvidenceRow]
     updates: list[UpdateRow]
@@ -285,7 +285,7 @@ def _draw_charts(datas: list[charts.TrajectoryData]) -> list[str]:
 
 
 def _trusted(svg: str) -> str:
-    """SVG drawn by matplotlib from numbers only (no user text), so the HTML template inlines it as is."""
+    """SVG written by scorecard.charts from numbers only (no user text), so the HTML template inlines it as is."""
     import markupsafe
 
     return markupsafe.Markup(svg)
