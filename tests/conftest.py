@@ -132,6 +132,44 @@ def db(cli, catalog: Path, tmp_path: Path) -> Path:
     return tmp_path / "test.db"
 
 
+SNAPSHOTS = Path(__file__).parent / "snapshots"
+
+
+def pytest_addoption(parser):
+    parser.addoption(
+        "--update-snapshots",
+        action="store_true",
+        help="rewrite tests/snapshots/ from this run (review the diff before committing); without it a "
+        "snapshot that is missing or differs fails",
+    )
+
+
+@pytest.fixture
+def expect_snapshot(request):
+    """`expect_snapshot(name, text)`: text must equal tests/snapshots/NAME. Only `--update-snapshots`
+    writes, and a test that wrote is reported as skipped, never as passed, so regenerating can never
+    compare a file with itself."""
+    update = request.config.getoption("--update-snapshots")
+
+    def check(name: str, text: str) -> None:
+        path = SNAPSHOTS / name
+        if update:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            if not path.exists() or path.read_text(encoding="utf-8") != text:
+                path.write_text(text, encoding="utf-8")
+                pytest.skip(f"snapshot {name} written: review the diff, then commit it")
+            return
+        assert path.exists(), f"no snapshot {name}: run pytest --update-snapshots once and review it"
+        expected = path.read_text(encoding="utf-8")
+        if text != expected:
+            import difflib
+
+            diff = "".join(difflib.unified_diff(expected.splitlines(True), text.splitlines(True), "snapshot", "now", n=1))
+            pytest.fail(f"{name} differs from its snapshot (pytest --update-snapshots to accept):\n{diff[:4000]}")
+
+    return check
+
+
 def snapshot(path: Path) -> dict[str, list[tuple]]:
     """Every row of every table, to prove a failed command changed nothing."""
     conn = sqlite3.connect(path)

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import snapshot
+from conftest import SNAPSHOTS, snapshot
 
 HUGE = "x" * 20_000
 FILES = {
@@ -17,6 +17,13 @@ FILES = {
     "bad-resolution.csv": b"proposition,outcome,resolved_on,source,note\nwidget-launch,maybe,2025-02-01,,\n",
     "bad-update.csv": b"proposition,as_of,probability\nwidget-launch,2025-02-01,1.5\n",
     "future.csv": b"indicator,observed_on,value,source,note\nwidget-factory-built,2999-01-01,,src,\n",
+    "long-retraction.csv": b"indicator,observed_on,value,source,note,retracted\nwidget-factory-built,2025-02-02,,src,n,"
+    + b"r" * 100_000
+    + b"\n",
+    "long-applied-by.csv": b"indicator,observed_on,value,source,note,applied_by\nwidget-factory-built,2025-02-02,,src,n,"
+    + b"b" * 1_000
+    + b"\n",
+    "retracted-update.csv": b"proposition,as_of,probability,retracted\nwidget-launch,2025-02-01,0.5," + b"r" * 20_000 + b"\n",
 }
 
 CASES = [
@@ -76,6 +83,16 @@ CASES = [
     ("report", "--from", "2025-01"),
     ("report", "--month", "2025-01", "--from", "2025-01", "--to", "2025-02"),
     ("report", "--month", "2025-01", "--format", "pdf"),
+    ("report", "--from", "0001-01", "--to", "0001-02"),
+    ("report", "--from", "9999-12", "--to", "9999-12"),
+    ("report", "--month", "9999-12"),
+    ("report", "--from", "1900-01", "--to", "2025-01"),  # more than 600 months
+    ("retract", "observation", "99999999999999999999999", "--reason", "r"),
+    ("observe", "widget-factory-built", "--source", "s", "--apply", "--by", ""),
+    ("observe", "widget-factory-built", "--source", "s", "--apply", "--by", "x" * 100_000),
+    ("observe", "widget-factory-built", "--source", "s", "--by", "two\nlines"),
+    ("update", "widget-launch", "0.5", "--by", " "),
+    ("--db", "mysql://x/y", "list"),
     *[("demo", "--out", "demo-out", "--to", month) for month in ("2999-01", "2023-09", "October", "2025-13")],
     ("sync", "--catalog", "no-such-folder"),
     ("init", "--catalog", "no-such-folder"),
@@ -87,8 +104,21 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize("args", CASES, ids=lambda a: " ".join(x[:25] for x in a)[:60])
-def test_bad_input_exits_2_with_one_line_and_changes_nothing(cli, db, tmp_path, args):
+def _case_id(args: tuple[str, ...]) -> str:
+    return " ".join(repr(x[:25]) if not x.isprintable() else x[:25] for x in args)[:80]
+
+
+MESSAGES = SNAPSHOTS / "bad-input.tsv"  # case id <TAB> the one line it must print, reviewed
+
+
+def _expected_messages() -> dict[str, str]:
+    if not MESSAGES.exists():
+        return {}
+    return dict(line.split("\t", 1) for line in MESSAGES.read_text(encoding="utf-8").splitlines() if line)
+
+
+@pytest.mark.parametrize("args", CASES, ids=_case_id)
+def test_bad_input_exits_2_with_one_line_and_changes_nothing(cli, db, tmp_path, args, request):
     for name, data in FILES.items():
         (tmp_path / name).write_bytes(data)
     cli.ok("observe", "widget-factory-built", "--date", "2025-02-01", "--source", "seed", "--apply")
@@ -97,9 +127,20 @@ def test_bad_input_exits_2_with_one_line_and_changes_nothing(cli, db, tmp_path, 
     assert result.code == 2, (result.out, result.err)
     lines = result.err.strip().splitlines()
     assert len(lines) == 1, result.err
-    assert lines[0].startswith("error: ") and 10 < len(lines[0]) < 600
+    assert lines[0].startswith("error: ") and 10 < len(lines[0]) <= 500
     assert "Traceback" not in result.err
     assert snapshot(db) == before
+    # the message itself, against the reviewed list (pytest --update-snapshots rewrites that list)
+    from forecast_tracker.dates import today
+
+    key, message = _case_id(args), lines[0].replace(str(tmp_path), "TMP").replace(today(), "TODAY")
+    expected = _expected_messages()
+    if request.config.getoption("--update-snapshots"):
+        expected[key] = message
+        MESSAGES.write_text("".join(f"{k}\t{v}\n" for k, v in sorted(expected.items())), encoding="utf-8")
+        return
+    assert key in expected, f"no reviewed message for {key!r}: run pytest --update-snapshots and review the diff"
+    assert message == expected[key]
 
 
 def test_every_bad_row_is_listed(cli, db, tmp_path):
@@ -147,3 +188,120 @@ def test_database_location_errors(cli, tmp_path):
         assert result.code == 2 and message in result.err and len(result.err.strip().splitlines()) == 1, (args, result.err)
     assert not_sqlite.read_text().startswith("hello")
     assert not (Path(tmp_path) / "absent.db").exists()
+
+
+def test_files_that_are_not_ours_are_never_written(cli, tmp_path):
+    import sqlite3
+
+    empty = tmp_path / "empty.db"
+    empty.write_bytes(b"")
+    foreign = tmp_path / "foreign.db"
+    with sqlite3.connect(foreign) as conn:
+        conn.execute("CREATE TABLE notes (body TEXT)")
+        conn.execute("INSERT INTO notes VALUES ('mine')")
+    foreign_bytes = foreign.read_bytes()
+    cases = {
+        ("--db", str(empty), "list"): "is empty, not a forecast-tracker database (run 'forecast-tracker init')",
+        ("--db", str(empty), "score"): "is empty, not a forecast-tracker database",
+        ("--db", str(foreign), "init"): "is a database but not a forecast-tracker one (it has other tables)",
+        ("--db", str(foreign), "list"): "is a database but not a forecast-tracker one",
+    }
+    for args, message in cases.items():
+        result = cli(*args)
+        assert result.code == 2 and message in result.err and len(result.err.strip().splitlines()) == 1, (args, result.err)
+    assert empty.read_bytes() == b"" and not Path(str(empty) + "-wal").exists()  # reading never writes
+    assert foreign.read_bytes() == foreign_bytes
+    assert cli("--db", str(empty), "init", "--catalog", tmp_path / "no-catalog").code == 2  # init may use an empty file...
+    result = cli("--db", str(empty), "init", "--catalog", Path(__file__).parents[1] / "indicators")
+    assert result.code == 0, result.err  # ...and makes it ours
+
+
+def test_a_damaged_database_is_reported_as_such(cli, db):
+    import sqlite3
+
+    cli.ok("observe", "widget-factory-built", "--date", "2025-02-01", "--source", "seed", "--apply")
+    with sqlite3.connect(db) as conn:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        page_size = conn.execute("PRAGMA page_size").fetchone()[0]
+        root = conn.execute("SELECT rootpage FROM sqlite_master WHERE name = 'observation'").fetchone()[0]
+    conn.close()
+    with open(db, "r+b") as fh:  # overwrite the header of the observation table's first page
+        fh.seek((root - 1) * page_size)
+        fh.write(b"\xff" * 64)
+    for args in (("list",), ("show", "widget-launch"), ("db", "check"), ("score",)):
+        result = cli(*args)
+        assert result.code == 2, (args, result.out, result.err)
+        assert "is damaged" in result.err and "restore it from a backup" in result.err, result.err
+        assert "sqlalche.me" not in result.err and len(result.err.strip().splitlines()) == 1
+
+
+def test_catalog_files_that_attack(cli, db, catalog):
+    """An alias bomb, two files for one id, and a 3 MB statement: refused fast, in short lines."""
+    import time
+
+    before = snapshot(db)
+    bomb = catalog / "bomb.yaml"
+    lines = ['a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
+    for k in "bcdefghi":
+        prev = chr(ord(k) - 1)
+        lines.append(f"{k}: &{k} [*{prev},*{prev},*{prev},*{prev},*{prev},*{prev},*{prev},*{prev},*{prev}]")
+    bomb.write_text("proposition:\n  id: bomb\n  statement: *i\n" + "\n".join(lines) + "\n")
+    started = time.perf_counter()
+    result = cli("sync", "--catalog", catalog)
+    assert time.perf_counter() - started < 10  # expanded, this file is 387 million strings
+    assert result.code == 2 and "aliases (*name) are not allowed in a catalog" in result.err, result.err[:500]
+    assert all(len(line) <= 500 for line in result.err.splitlines())
+    bomb.unlink()
+
+    (catalog / "widget-launch.yml").write_text((catalog / "widget-launch.yaml").read_text())
+    result = cli("sync", "--catalog", catalog)
+    assert result.code == 2 and "'widget-launch' is also defined by widget-launch.yaml; keep one file" in result.err
+    (catalog / "widget-launch.yml").unlink()
+
+    text = (catalog / "widget-launch.yaml").read_text()
+    (catalog / "widget-launch.yaml").write_text(text.replace("statement: The widget launches.", "statement: " + "w" * 3_000_000))
+    result = cli("sync", "--catalog", catalog)
+    assert result.code == 2 and "3000000 characters is longer than the 10000 allowed" in result.err
+    assert all(len(line) <= 500 for line in result.err.splitlines())
+    assert snapshot(db) == before
+
+
+def test_terminal_output_drops_control_characters_and_json_keeps_them(cli, db):
+    hostile = "Ground \x1b[2J\x1b]0;pwned\x07broken\r\u202eevil"
+    cli.ok("observe", "widget-factory-built", "--date", "2025-02-01", "--source", "s\x1b[31m", "--note", hostile)
+    shown = cli.ok("show", "widget-launch").out
+    assert "\x1b" not in shown and "\x07" not in shown and "\r" not in shown and "\u202e" not in shown
+    assert "Ground broken" in shown or "Ground" in shown
+    as_json = cli.ok("show", "widget-launch", "--format", "json").out
+    import json
+
+    notes = [o["note"] for o in json.loads(as_json)["observations"]]
+    assert hostile in notes  # data stays exact; only the terminal rendering is cleaned
+
+
+def test_excel_safe_export_defuses_formulas_and_still_round_trips(cli, db, tmp_path):
+    hostile = ['=HYPERLINK("http://x")', "+1+1", "-2+3", "@SUM(A1)", "'=already quoted", "plain"]
+    for i, note in enumerate(hostile):
+        cli.ok("observe", "widget-factory-built", "--date", f"2025-02-0{i + 1}", "--source", note, "--note", note)
+    exact = cli.ok("export", "observations").out
+    safe = cli.ok("export", "observations", "--excel-safe").out
+    import csv
+    import io
+
+    def cells(text):
+        rows = list(csv.DictReader(io.StringIO(text)))
+        return [(r["source"], r["note"]) for r in rows]
+
+    assert [n for n, _ in cells(exact)] == hostile  # the default is exact
+    for source, note in cells(safe):  # nothing a spreadsheet would run
+        assert not source.startswith(("=", "+", "-", "@", "\t")) and not note.startswith(("=", "+", "-", "@", "\t"))
+    assert ('\'=HYPERLINK("http://x")', '\'=HYPERLINK("http://x")') in cells(safe)
+    assert ("plain", "plain") in cells(safe)
+    # both files import back into a fresh database as the same rows
+    for name, text, flags in (("exact.csv", exact, ()), ("safe.csv", safe, ("--excel-safe",))):
+        fresh = tmp_path / f"{name}.db"
+        cli.ok("--db", fresh, "init", "--catalog", tmp_path / "indicators")
+        (tmp_path / name).write_text(text)
+        cli.ok("--db", fresh, "import", tmp_path / name, *flags)
+        assert cells(cli.ok("--db", fresh, "export", "observations").out) == cells(exact), name
+    assert cli("export", "observations", "--format", "json", "--excel-safe").code == 2

@@ -51,6 +51,8 @@ def test_each_proposition_is_well_formed(definitions):
         assert any(i.likelihood_ratio < 1 or (i.likelihood_ratio_if_not_met or 1) < 1 for i in d.indicators), d.id
         assert all(i.rationale for i in d.indicators), d.id
         assert d.prior_phrase and d.quote and d.resolve_by > d.opened
+        # every "will X happen by D" question decays while quiet; only the two states checked on D do not
+        assert (d.decay == "none") == (d.id in {"artsakh-dissolution", "refugee-influx"}), d.id
         # the quoted words are the commentary's own, verbatim
         assert _plain(d.quote) in _plain(SEED.read_text(encoding="utf-8")), d.id
 

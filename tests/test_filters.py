@@ -43,6 +43,9 @@ def test_value(value, text):
 
 
 def test_md():
-    out = FILTERS["md"]("a | b\n*bold* <script>")
+    out = FILTERS["md"]("a | b\n*bold* <script> Pashinyan's & co")
     assert isinstance(out, markupsafe.Markup)  # already escaped: autoescape will not escape it twice
     assert "\n" not in out and "\\|" in out and "\\*bold\\*" in out and "<script>" not in out
+    # a reader of the .md file sees the apostrophe and the angle bracket, not HTML entities
+    assert "Pashinyan's" in out and "\\<script\\>" in out and "\\&" in out
+    assert "&#39;" not in out and "&lt;" not in out and "&amp;" not in out

@@ -50,7 +50,7 @@ def test_workflow_on_postgresql(cli, catalog, tmp_path, pg_url):
     again = cli(*db, "import", csv_path)
     assert "imported 0 observations" in again.out and "28 duplicate(s)" in again.out
     bad = cli(*db, "update", "widget-launch", "1.5")
-    assert bad.code == 2 and bad.err.startswith("error: probability")
+    assert bad.code == 2 and bad.err.startswith("error: PROBABILITY")
     assert cli(*db, "retract", "observation", "1", "--reason", "misread").code == 0
     assert cli(*db, "resolve", "widget-launch", "yes", "--date", "2025-05-01").code == 0
     scores = cli(*db, "score", "--format", "json").json

@@ -1,5 +1,6 @@
-"""Scorecards: golden Markdown, point-in-time identity, escaping of everything a user typed."""
+"""Scorecards: snapshots of every output, point-in-time identity, escaping of everything a user typed."""
 
+import json
 import os
 import re
 from pathlib import Path
@@ -7,8 +8,6 @@ from pathlib import Path
 import pytest
 
 from forecast_tracker.api import Tracker
-
-GOLDEN = Path(__file__).parent / "golden"
 
 
 def populate(db: Path) -> None:
@@ -28,15 +27,17 @@ def render(db: Path, out: Path, month: str, formats=("md", "html")) -> dict[str,
     return {str(p.relative_to(out)): p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file() and month in p.name}
 
 
-def test_golden_markdown(db, tmp_path):
+def test_scorecard_snapshots(db, tmp_path, expect_snapshot):
+    """The whole month as a reader and a script see it: Markdown, HTML, index.json, score JSON."""
     populate(db)
-    files = render(db, tmp_path / "reports", "2025-03", ("md",))
-    text = files["2025-03.md"].decode()
-    golden = GOLDEN / "2025-03.md"
-    if os.environ.get("UPDATE_GOLDEN"):
-        golden.write_text(text)
-    assert golden.exists(), "run with UPDATE_GOLDEN=1 once to create the golden file"
-    assert text == golden.read_text()
+    out = tmp_path / "reports"
+    files = render(db, out, "2025-03")
+    expect_snapshot("scorecard-2025-03.md", files["2025-03.md"].decode())
+    expect_snapshot("scorecard-2025-03.html", files["2025-03.html"].decode())
+    expect_snapshot("index.json", (out / "index.json").read_text())
+    with Tracker(db) as t:
+        scores = t.scores(as_of="2025-04-30").as_json()
+    expect_snapshot("score-2025-04-30.json", json.dumps(scores, indent=2, sort_keys=True) + "\n")
 
 
 def test_scorecard_content(db, tmp_path):
@@ -99,9 +100,11 @@ def test_user_text_is_escaped_everywhere(cli, catalog, tmp_path):
         t.report(["2025-03"], tmp_path / "r", ("md", "html"))
     html = (tmp_path / "r" / "2025-03.html").read_text()
     md = (tmp_path / "r" / "2025-03.md").read_text()
+    assert "<script" not in html.lower() and "<img" not in html
+    # Markdown: every < a user typed is backslash-escaped (shown, never raw HTML), and no entities
+    assert not re.search(r"(?<!\\)<", md) and "&lt;" not in md and "&#39;" not in md
+    assert "\\<script\\>alert('x')\\</script\\>" in md
     for page in (html, md):
-        assert "<script" not in page.lower()
-        assert "<img" not in page
         assert "49" not in re.sub(r"<svg.*?</svg>", "", page, flags=re.S)  # Jinja in data is never evaluated
         assert "{{ 7*7 }}" in page or "{{ 7\\*7 }}" in page
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html

@@ -187,7 +187,7 @@ def test_real_entry_point_gives_one_line_and_exit_code(db):
     bad = subprocess.run(
         [sys.executable, "-m", "forecast_tracker", "update", "widget-launch", "1.5"], capture_output=True, text=True
     )
-    assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and bad.stderr.startswith("error: probability: 1.5")
+    assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and bad.stderr.startswith("error: PROBABILITY: 1.5")
     bare = subprocess.run([sys.executable, "-m", "forecast_tracker"], capture_output=True, text=True)
     assert "Usage" in bare.stdout and "error" not in bare.stderr
     ok = subprocess.run([sys.executable, "-m", "forecast_tracker", "list", "--format", "csv"], capture_output=True, text=True)

@@ -385,30 +385,34 @@ class Tracker:
         return pd.DataFrame([vars(s) for s in self.standing(as_of)])
 
     # -- bulk ---------------------------------------------------------------------------------
-    def import_csv(self, path: str | os.PathLike, *, apply: bool = False, by: str | None = None) -> ImportReport:
-        """Import an observations, updates or resolutions CSV, all rows or none."""
+    def import_csv(
+        self, path: str | os.PathLike, *, apply: bool = False, by: str | None = None, excel_safe: bool = False
+    ) -> ImportReport:
+        """Import an observations, updates or resolutions CSV, all rows or none (`excel_safe` undoes
+        `export(..., excel_safe=True)`)."""
         from .io.importing import import_file
 
         who = forecaster(by)
         with self.db.write() as conn:
-            return import_file(conn, Path(path), apply=apply, forecaster=who)
+            return import_file(conn, Path(path), apply=apply, forecaster=who, excel_safe=excel_safe)
 
-    def export(self, what: str, fmt: str = "csv") -> str:
-        """One table as CSV or JSON text; propositions carry their standing as of today."""
+    def export(self, what: str, fmt: str = "csv", excel_safe: bool = False) -> str:
+        """One table as CSV or JSON text; propositions carry their standing as of today. `excel_safe`
+        writes formula-like text cells with a leading apostrophe (CSV only)."""
         from .io.exporting import export
 
         standing = {s.id: {"status": s.status, "probability": s.probability} for s in self.standing()}
         with self.db.read() as conn:
-            return export(conn, what, fmt, standing)
+            return export(conn, what, fmt, standing, excel_safe)
 
-    def export_to(self, what: str, fmt: str, out: str | os.PathLike) -> Path:
+    def export_to(self, what: str, fmt: str, out: str | os.PathLike, excel_safe: bool = False) -> Path:
         """Write an export to a file atomically (the folder must exist)."""
         from .io.files import atomic_write
 
         target = Path(out)
         if not target.parent.exists():
             raise InputError(f"folder {target.parent} does not exist", "out")
-        atomic_write(target, self.export(what, fmt))
+        atomic_write(target, self.export(what, fmt, excel_safe))
         return target
 
     # -- scores and reports -------------------------------------------------------------------
@@ -451,9 +455,13 @@ def report_months(month: str | None = None, first: str | None = None, last: str 
     if (first is None) != (last is None):
         raise InputError("give both ends of the range", "from")
     if first is not None and last is not None:
-        return month_range(first, last)
-    one = parse_month(month, "month") if month else today()[:7]
-    return [one]
+        months = month_range(first, last)
+        field = "to"
+    else:
+        months, field = [parse_month(month, "month") if month else today()[:7]], "month"
+    if months[-1] > today()[:7]:
+        raise InputError(f"{months[-1]} has not begun yet (today is {today()})", field)
+    return months
 
 
 def to_csv(rows: list[dict[str, Any]], columns: tuple[str, ...] | list[str]) -> str:

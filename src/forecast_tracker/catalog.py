@@ -18,6 +18,7 @@ from typing import Any
 from .errors import InputError
 from .evidence import DECAYS, DEFAULT_DECAY, REPEATS
 from .probability import parse_probability
+from .validate import MAX_TEXT
 
 SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 KINDS = ("event", "count", "level")
@@ -141,6 +142,12 @@ class _Collector:
         if required and not text:
             self.add(f"{path}.{key}", "must not be empty")
             return None
+        if len(text) > MAX_TEXT:
+            self.add(f"{path}.{key}", f"{len(text)} characters is longer than the {MAX_TEXT} allowed")
+            return None
+        if "\x00" in text:
+            self.add(f"{path}.{key}", "contains a NUL character")
+            return None
         return text
 
     def date(self, data: dict, key: str, path: str, required: bool) -> str | None:
@@ -204,7 +211,13 @@ def _read_yaml(text: str, c: _Collector) -> Any:
     import yaml
 
     class _Loader(yaml.SafeLoader):
-        pass
+        def compose_node(self, parent, index):  # type: ignore[no-untyped-def]
+            # An alias (*name) repeats a node; nested, a 1 KB file expands to gigabytes (a "billion
+            # laughs"). A catalog has no use for them, so they are refused before anything expands.
+            if self.check_event(yaml.AliasEvent):
+                mark = self.peek_event().start_mark
+                raise yaml.composer.ComposerError(None, None, "aliases (*name) are not allowed in a catalog", mark)
+            return super().compose_node(parent, index)
 
     _Loader.add_constructor("tag:yaml.org,2002:timestamp", lambda loader, node: loader.construct_scalar(node))
     try:
@@ -368,7 +381,12 @@ def load_catalog(directory: str | Path) -> tuple[list[PropositionDef], list[Cata
     definitions: list[PropositionDef] = []
     problems: list[CatalogProblem] = []
     files = sorted([*folder.glob("*.yaml"), *folder.glob("*.yml")])
+    stems: dict[str, str] = {}
     for path in files:
+        if path.stem in stems:  # p.yaml and p.yml would both define proposition p
+            problems.append(CatalogProblem(path.name, "", f"{path.stem!r} is also defined by {stems[path.stem]}; keep one file"))
+            continue
+        stems[path.stem] = path.name
         try:
             text = path.read_text(encoding="utf-8")
         except UnicodeDecodeError as exc:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -21,7 +22,7 @@ FLAGS = {
     "as_of": "--as-of", "date": "--date", "status": "--status", "format": "--format", "value": "--value",
     "source": "--source", "note": "--note", "rationale": "--rationale", "by": "--by", "reason": "--reason",
     "month": "--month", "from": "--from", "to": "--to", "out": "--out", "catalog": "--catalog", "db": "--db",
-    "outcome": "OUTCOME", "kind": "KIND", "id": "ID", "what": "WHAT", "file": "FILE",
+    "outcome": "OUTCOME", "probability": "PROBABILITY", "kind": "KIND", "id": "ID", "what": "WHAT", "file": "FILE",
 }  # fmt: skip
 
 
@@ -29,6 +30,18 @@ def _message(exc: TrackerError) -> str:
     if isinstance(exc, InputError) and exc.field:
         return f"{FLAGS.get(exc.field, exc.field)}: {exc.message}"
     return str(exc)
+
+
+MAX_ERROR_LINE = 500  # characters: a message quoting hostile input must not flood the terminal
+MAX_PROBLEM_LINES = 100
+
+
+def _err(line: str) -> None:
+    """One line on stderr: whitespace folded, control characters dropped, at most MAX_ERROR_LINE long."""
+    text = " ".join(_printable(line).split())
+    if len(text) > MAX_ERROR_LINE:
+        text = text[: MAX_ERROR_LINE - 1] + "…"
+    typer.echo(text, err=True)
 
 
 def _guarded(call, debug: bool) -> int:
@@ -40,19 +53,21 @@ def _guarded(call, debug: bool) -> int:
         result = call()
     except ValidationErrors as exc:
         if len(exc.problems) == 1:
-            typer.echo(f"error: {exc.summary}: {' '.join(exc.problems[0].split())}", err=True)
+            _err(f"error: {exc.summary}: {exc.problems[0]}")
         else:
-            typer.echo(f"error: {exc.summary}", err=True)
-            for problem in exc.problems:
-                typer.echo(f"  {' '.join(problem.split())}", err=True)
+            _err(f"error: {exc.summary}")
+            for problem in exc.problems[:MAX_PROBLEM_LINES]:
+                _err(f"  {problem}")
+            if len(exc.problems) > MAX_PROBLEM_LINES:
+                _err(f"  ... and {len(exc.problems) - MAX_PROBLEM_LINES} more")
         return exc.exit_code
     except TrackerError as exc:
-        typer.echo(f"error: {' '.join(_message(exc).split())}", err=True)
+        _err(f"error: {_message(exc)}")
         return exc.exit_code
     except ClickException as exc:
         message = " ".join(exc.format_message().split())
         if message:  # no arguments at all: the help was printed, nothing more to say
-            typer.echo(f"error: {message} (see --help)", err=True)
+            _err(f"error: {message} (see --help)")
         return 2
     except Exit as exc:
         return int(exc.exit_code or 0)
@@ -62,9 +77,7 @@ def _guarded(call, debug: bool) -> int:
     except Exception as exc:
         if debug:
             raise
-        typer.echo(
-            f"error: unexpected {type(exc).__name__}: {' '.join(str(exc).split())[:300]} (run with --debug for details)", err=True
-        )
+        _err(f"error: unexpected {type(exc).__name__}: {' '.join(str(exc).split())[:300]} (run with --debug for details)")
         return 1
     return int(result) if isinstance(result, int) else 0
 
@@ -122,21 +135,33 @@ def _tracker(ctx: typer.Context, create: bool = False, upgrade: bool = True) -> 
     return tracker
 
 
+# Terminal escape sequences (CSI/OSC), C0 and C1 control characters other than tab and newline, and
+# Unicode bidirectional overrides: text a user typed must not move the cursor, retitle the terminal or
+# reorder what the reader sees. Applied to terminal text only; JSON and CSV stay exact.
+_CONTROL = re.compile(
+    r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]"
+)
+
+
+def _printable(text: str) -> str:
+    return _CONTROL.sub("", text)
+
+
 def _say(text: str = "") -> None:
-    typer.echo(text)
+    typer.echo(_printable(text))
 
 
 def _table(rows: list[dict[str, Any]], columns: list[str], fmt: str, title: str | None = None) -> None:
     """Print rows as a terminal table, CSV or JSON (JSON and CSV are exact, for scripts)."""
     if fmt == "json":
-        _say(json.dumps(rows, indent=2, ensure_ascii=False))
+        typer.echo(json.dumps(rows, indent=2, ensure_ascii=False))
         return
     if fmt == "csv":
         sys.stdout.write(api.to_csv(rows, columns))
         return
     # Plain aligned text: as readable as a boxed table, greppable, and a thousand rows print in
     # milliseconds (rich's tables took longer than the query behind `list`).
-    cells = [[api.table_cell(row.get(c)) for c in columns] for row in rows]
+    cells = [[_printable(api.table_cell(row.get(c))) for c in columns] for row in rows]
     widths = [min(WIDE, max([len(c)] + [len(r[i]) for r in cells])) for i, c in enumerate(columns)]
     lines = [f"{title}:"] if title else []
     lines.append("  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True)).rstrip())
@@ -237,7 +262,7 @@ def show(
     describe = api.describe
     p = _tracker(ctx).show(proposition, as_of)
     if fmt == "json":
-        _say(json.dumps(p, indent=2, ensure_ascii=False, default=str))
+        typer.echo(json.dumps(p, indent=2, ensure_ascii=False, default=str))
         return
     _say(f"{p['id']}  [{p['status']}]  {describe(p['probability'])} as of {p['as_of']}")
     _say(f"  statement:  {p['statement']}")
@@ -382,9 +407,12 @@ def import_(
     file: Annotated[Path, typer.Argument(help="Observations, updates or resolutions CSV (told apart by header).")],
     apply: Annotated[bool, typer.Option("--apply", help="Count every imported observation as evidence.")] = False,
     by: Annotated[Optional[str], typer.Option(help="Forecaster for updates (env FORECAST_TRACKER_USER).")] = None,
+    excel_safe: Annotated[
+        bool, typer.Option("--excel-safe", help="The file was written by 'export --excel-safe': remove its apostrophes.")
+    ] = False,
 ) -> None:
     """Import a CSV atomically: every row, or none and a list of every bad row."""
-    r = _tracker(ctx).import_csv(file, apply=apply, by=by)
+    r = _tracker(ctx).import_csv(file, apply=apply, by=by, excel_safe=excel_safe)
     extra = f", {r.applied} applied as evidence" if r.applied else ""
     _say(f"imported {r.imported} {r.kind} from {file.name} ({r.duplicates} duplicate(s) skipped, {r.retracted} retracted{extra})")
 
@@ -395,12 +423,21 @@ def export(
     what: Annotated[str, typer.Argument(help="observations, updates, propositions, indicators or resolutions.")],
     fmt: Annotated[str, typer.Option("--format", help="csv or json.")] = "csv",
     out: Annotated[Optional[Path], typer.Option(help="Write to this file instead of standard output.")] = None,
+    excel_safe: Annotated[
+        bool,
+        typer.Option(
+            "--excel-safe",
+            help="For spreadsheets: text cells starting with = + - @ get a leading apostrophe, so they are "
+            "never run as formulas. Import such a file back with 'import --excel-safe'.",
+        ),
+    ] = False,
 ) -> None:
-    """Export a table as CSV or JSON."""
+    """Export a table as CSV or JSON. CSV is exact (it imports back unchanged); open it in a spreadsheet
+    only with --excel-safe, since a spreadsheet runs cells such as '=HYPERLINK(...)' as formulas."""
     if out is None:
-        sys.stdout.write(_tracker(ctx).export(what, fmt))
+        sys.stdout.write(_tracker(ctx).export(what, fmt, excel_safe))
     else:
-        _say(f"wrote {_tracker(ctx).export_to(what, fmt, out)}")
+        _say(f"wrote {_tracker(ctx).export_to(what, fmt, out, excel_safe)}")
 
 
 # -- scores and reports -----------------------------------------------------------------------
@@ -414,7 +451,7 @@ def score(
     fmt = api.choice(fmt, "format", ("table", "json"))
     scores = _tracker(ctx).scores(as_of).as_json()
     if fmt == "json":
-        _say(json.dumps(scores, indent=2))
+        typer.echo(json.dumps(scores, indent=2))
         return
     _table(scores["propositions"], api.SCORE_COLUMNS, "table")
     s = scores["summary"]
@@ -499,7 +536,7 @@ def db_check(ctx: typer.Context) -> None:
     result = tracker.integrity_check()
     _say(f"integrity: {result}; schema {tracker.schema_version()}")
     if result != "ok":
-        raise TrackerError("integrity check failed")
+        raise InputError(f"integrity check failed: {result.splitlines()[0][:200]}; restore it from a backup", "db")
 
 
 # -- entry point --------------------------------------------------------------------------------

@@ -49,6 +49,9 @@ def as_of_or_today(value: object, field: str = "as_of") -> str:
     return parse_date(value, field, allow_future=True) if value else today()
 
 
+EARLIEST_MONTH = "1900-01"  # the earliest month a report or range accepts: the month before it must exist
+
+
 def parse_month(value: str, field: str = "month") -> str:
     raw = (value or "").strip()
     try:
@@ -57,6 +60,8 @@ def parse_month(value: str, field: str = "month") -> str:
         raise InputError(f"{raw[:20]!r} is not a month (YYYY-MM)", field) from None
     if len(raw) != 7:
         raise InputError(f"{raw[:20]!r} is not a month (YYYY-MM)", field)
+    if raw < EARLIEST_MONTH:
+        raise InputError(f"{raw} is out of range (months from {EARLIEST_MONTH} on)", field)
     return raw
 
 
@@ -108,13 +113,11 @@ def month_range(first: str, last: str) -> list[str]:
     first, last = parse_month(first, "from"), parse_month(last, "to")
     if last < first:
         raise InputError(f"{last} is before the first month {first}", "to")
-    months, current = [], first
-    while current <= last:
-        months.append(current)
-        if len(months) > MAX_MONTHS:
-            raise InputError(f"at most {MAX_MONTHS} months at once", "from")
-        current = next_month(current)
-    return months
+    index = lambda month: int(month[:4]) * 12 + int(month[5:]) - 1  # noqa: E731
+    count = index(last) - index(first) + 1
+    if count > MAX_MONTHS:
+        raise InputError(f"at most {MAX_MONTHS} months at once ({first} to {last} is {count})", "from")
+    return [f"{k // 12:04d}-{k % 12 + 1:02d}" for k in range(index(first), index(last) + 1)]
 
 
 def previous_day(text: str) -> str:

@@ -69,7 +69,7 @@ class Database:
         else:
             url = self.location
         self.is_sqlite = url.startswith("sqlite")
-        self.engine: Engine = create_engine(url)
+        self.engine: Engine = _engine(url, self.location)
         if self.is_sqlite:
             _install_sqlite_pragmas(self.engine)
         self.check_schema(create=create, upgrade=upgrade)
@@ -116,6 +116,11 @@ class Database:
         except OperationalError as exc:
             conn.rollback()
             raise _translate(exc, self.location) from None
+        except DatabaseError as exc:
+            conn.rollback()
+            if _damaged(exc):
+                raise _translate(exc, self.location) from None
+            raise
         except BaseException:
             conn.rollback()
             raise
@@ -132,6 +137,10 @@ class Database:
             conn.rollback()
         except OperationalError as exc:
             raise _translate(exc, self.location) from None
+        except DatabaseError as exc:
+            if _damaged(exc):
+                raise _translate(exc, self.location) from None
+            raise
         finally:
             conn.close()
 
@@ -157,8 +166,12 @@ class Database:
                 f"(schema {unknown[-1]}); upgrade forecast-tracker to use it",
                 "db",
             )
-        if not applied and tables and not create:
-            raise InputError(f"{self.location} is a SQLite database but not a forecast-tracker one", "db")
+        if not applied and tables:
+            # someone else's database: never write our schema into it, not even on init
+            raise InputError(f"{self.location} is a database but not a forecast-tracker one (it has other tables)", "db")
+        if not applied and not create:
+            # an empty file or database: only init (or demo) may create the schema; reading never writes
+            raise InputError(f"{self.location} is empty, not a forecast-tracker database (run 'forecast-tracker init')", "db")
         pending = [name for name in known if name not in applied]
         if pending and (upgrade or create):
             self.upgrade()
@@ -198,6 +211,25 @@ class Database:
         self.engine.dispose()
 
 
+SUPPORTED = ("sqlite", "postgresql")
+
+
+def _engine(url: str, location: str) -> Engine:
+    """An engine for a supported URL; anything else is bad input, named as such."""
+    from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+
+    scheme = url.split("://", 1)[0].split("+", 1)[0].lower()
+    if scheme not in SUPPORTED:
+        raise InputError(
+            f"{location[:80]}: '{scheme[:20]}' databases are not supported (use a file path, sqlite:/// or postgresql://)", "db"
+        )
+    try:
+        return create_engine(url)
+    except (ArgumentError, NoSuchModuleError, ModuleNotFoundError, ValueError) as exc:
+        hint = " (pip install 'forecast-tracker[postgres]')" if scheme == "postgresql" else ""
+        raise InputError(f"cannot use {location[:80]}: {_first_line(exc)[:120]}{hint}", "db") from None
+
+
 def _install_sqlite_pragmas(engine: Engine) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, _record):
@@ -228,12 +260,19 @@ def _first_line(exc: Exception) -> str:
     return str(orig if orig is not None else exc).splitlines()[0]
 
 
-def _translate(exc: OperationalError, location: str) -> TrackerError:
+def _damaged(exc: Exception) -> bool:
     message = _first_line(exc)
+    return "malformed" in message or "not a database" in message or "disk image" in message
+
+
+def _translate(exc: DatabaseError, location: str) -> TrackerError:
+    message = _first_line(exc)
+    if _damaged(exc):
+        return InputError(f"{location} is damaged ({message}); restore it from a backup", "db")
     if "readonly" in message or "read-only" in message:
         return InputError(f"{location} is read-only", "db")
     if _is_locked(exc):
-        return TrackerError(f"database {location} stayed locked by another writer; try again")
+        return TrackerError(f"database {location} is busy: another command is writing to it; try again when it has finished")
     if "unable to open" in message:
         return InputError(f"cannot open {location} ({message})", "db")
     return TrackerError(f"database error: {message}")

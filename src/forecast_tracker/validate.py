@@ -66,16 +66,32 @@ def not_before_opened(day: str, proposition: dict, field: str) -> None:
         raise InputError(f"{day} is before {proposition['id']} opened ({proposition['opened']})", field)
 
 
+MAX_NAME = 200
+
+
+def check_name(value: str | None, field: str = "by") -> str:
+    """A forecaster's name: not empty, one line, at most MAX_NAME characters."""
+    name = (value or "").strip()
+    if not name:
+        raise InputError("a forecaster's name must not be empty", field)
+    if len(name) > MAX_NAME:
+        raise InputError(f"{len(name)} characters is longer than the {MAX_NAME} a name may have", field)
+    if any(ord(c) < 32 or 127 <= ord(c) < 160 for c in name):
+        raise InputError("a forecaster's name must not contain control characters or line breaks", field)
+    return name
+
+
 def forecaster(by: str | None, field: str = "by") -> str:
     """Who made a judgement: `by`, else `FORECAST_TRACKER_USER`, else the login name."""
-    if by is None:
-        import getpass
-        import os
+    if by is not None:
+        return check_name(by, field)
+    import getpass
+    import os
 
-        by = os.environ.get("FORECAST_TRACKER_USER")
-        if not by:
-            try:
-                by = getpass.getuser()
-            except Exception:
-                by = "unknown"
-    return check_text(by, field) or "unknown"
+    name = os.environ.get("FORECAST_TRACKER_USER")
+    if name:
+        return check_name(name, "FORECAST_TRACKER_USER")
+    try:
+        return check_name(getpass.getuser(), field)
+    except Exception:
+        return "unknown"

@@ -5,11 +5,13 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from typing import Any
 
 from sqlalchemy import Connection
 
 from .. import store
+from ..errors import InputError
 from ..formats import format_number
 from ..validate import choice
 
@@ -90,21 +92,42 @@ def rows_for(conn: Connection, what: str, standing: dict[str, dict[str, Any]]) -
     return [{col: row.get(col) for col in COLUMNS[what]} for row in rows]
 
 
-def export(conn: Connection, what: str, fmt: str, standing: dict[str, dict[str, Any]]) -> str:
+def export(conn: Connection, what: str, fmt: str, standing: dict[str, dict[str, Any]], excel_safe: bool = False) -> str:
     what = choice(what, "what", COLUMNS)
     fmt = choice(fmt, "format", ("csv", "json"))
+    if excel_safe and fmt != "csv":
+        raise InputError("--excel-safe applies to CSV only", "format")
     rows = rows_for(conn, what, standing)
     if fmt == "json":
         return json.dumps(rows, indent=2, ensure_ascii=False) + "\n"
-    return to_csv(rows, COLUMNS[what])
+    return to_csv(rows, COLUMNS[what], excel_safe=excel_safe)
 
 
-def to_csv(rows: list[dict[str, Any]], columns: tuple[str, ...]) -> str:
+# A spreadsheet runs a cell that starts with = + - @ (or a tab or carriage return before one) as a
+# formula ("CSV injection"). `--excel-safe` writes such text cells with a leading apostrophe, which
+# spreadsheets show as text; cells that already start with apostrophes before one of these get one
+# more, so `import --excel-safe` can remove exactly one and the round trip stays exact.
+FORMULA_START = re.compile(r"'*[=+\-@\t\r]")
+
+
+def excel_safe_cell(text: str) -> str:
+    return "'" + text if FORMULA_START.match(text) else text
+
+
+def excel_unsafe_cell(text: str) -> str:
+    """The inverse of `excel_safe_cell`."""
+    return text[1:] if text.startswith("'") and FORMULA_START.match(text, 1) else text
+
+
+def to_csv(rows: list[dict[str, Any]], columns: tuple[str, ...], excel_safe: bool = False) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(columns)
     for row in rows:
-        writer.writerow([_cell(col, row.get(col)) for col in columns])
+        cells = [_cell(col, row.get(col)) for col in columns]
+        if excel_safe:
+            cells = [cell if col in NUMERIC else excel_safe_cell(cell) for col, cell in zip(columns, cells, strict=True)]
+        writer.writerow(cells)
     return buffer.getvalue()
 
 

@@ -15,7 +15,8 @@ from .. import store
 from ..dates import parse_date, parse_timestamp, today, utc_now
 from ..errors import InputError, ValidationErrors
 from ..probability import parse_probability
-from ..validate import OUTCOMES, check_text, choice, not_before_opened, parse_value, unknown
+from ..validate import OUTCOMES, check_name, check_text, choice, not_before_opened, parse_value, unknown
+from .exporting import excel_unsafe_cell
 
 KINDS: dict[str, tuple[str, ...]] = {
     "observations": ("indicator", "observed_on", "value", "source", "note"),
@@ -62,11 +63,12 @@ class _Problems:
 _BAD = object()
 
 
-def open_csv(path: Path) -> tuple[list[str], Iterator[tuple[int, list[str]]], TextIO]:
+def open_csv(path: Path, excel_safe: bool = False) -> tuple[list[str], Iterator[tuple[int, list[str]]], TextIO]:
     """Header, a stream of (line number, cells) and the open file. The header is line 1.
 
     Rows are read as they are needed, so an import never holds the whole file in memory. Blank
     lines are skipped. A file that is not UTF-8 or not CSV raises InputError naming the line.
+    `excel_safe` undoes `export --excel-safe` (one apostrophe before a formula-like cell).
     """
     try:
         fh = open(path, encoding="utf-8-sig", newline="")
@@ -92,7 +94,7 @@ def open_csv(path: Path) -> tuple[list[str], Iterator[tuple[int, list[str]]], Te
         try:
             for record in reader:
                 if any(record):  # a blank line is skipped
-                    yield start, record
+                    yield start, [excel_unsafe_cell(cell) for cell in record] if excel_safe else record
                 start = reader.line_num + 1
         except (csv.Error, UnicodeDecodeError) as exc:
             raise InputError(f"{path.name}: line {start}: {_why(exc)}") from None
@@ -115,10 +117,10 @@ def detect_kind(header: list[str], name: str) -> str:
     )
 
 
-def import_file(conn: Connection, path: Path, *, forecaster: str, apply: bool = False) -> ImportReport:
+def import_file(conn: Connection, path: Path, *, forecaster: str, apply: bool = False, excel_safe: bool = False) -> ImportReport:
     """Validate every row and write all of them, or none: the caller's transaction is rolled back on
     any problem. `forecaster` is who applied updates are credited to (and updates without one)."""
-    header, rows, fh = open_csv(path)
+    header, rows, fh = open_csv(path, excel_safe)
     try:
         kind = detect_kind(header, path.name)
         report = ImportReport(kind=kind)
@@ -236,9 +238,16 @@ def _import_observations(conn, header, rows, problems: _Problems, resolved: set[
         proposition = indicators[key[0]]["proposition_id"]
         if proposition in resolved:
             problems.add(line, "indicator", f"its proposition {proposition} is resolved; no new observations")
-        elif not problems.items:  # else nothing more will be written; keep reading to report every bad row
-            applied = (cells[i_by].strip(), cells[i_at].strip() if i_at is not None else "") if i_by is not None else None
-            batch.add(row, cells[i_ret].strip() if i_ret is not None else "", applied if applied and applied[0] else None)
+            continue
+        retracted = cells[i_ret].strip() if i_ret is not None else ""
+        if retracted and problems.check(line, "retracted", check_text, retracted, "retracted") is _BAD:
+            continue
+        applied_by = cells[i_by].strip() if i_by is not None else ""
+        if applied_by and problems.check(line, "applied_by", check_name, applied_by, "applied_by") is _BAD:
+            continue
+        if not problems.items:  # else nothing more will be written; keep reading to report every bad row
+            applied = (applied_by, cells[i_at].strip() if i_at is not None else "") if applied_by else None
+            batch.add(row, retracted, applied)
     problems.raise_if_any()
     batch.flush()
     report.imported = batch.written
@@ -298,7 +307,10 @@ def _recorded_at(problems: _Problems, line: int, raw: str, now: str) -> Any:
 
 
 def _extras(problems: _Problems, line: int, row: dict[str, str], now: str) -> tuple[Any, str]:
-    return _recorded_at(problems, line, row.get("recorded_at") or "", now), (row.get("retracted") or "").strip()
+    retracted = (row.get("retracted") or "").strip()
+    if retracted and problems.check(line, "retracted", check_text, retracted, "retracted") is _BAD:
+        retracted = ""
+    return _recorded_at(problems, line, row.get("recorded_at") or "", now), retracted
 
 
 def _validate_updates(conn, rows, problems, propositions, resolved, now, report, forecaster) -> list[dict[str, Any]]:

@@ -36,14 +36,20 @@ def _value(value: float | None) -> str:
     return format_number(value, "plain")
 
 
+MARKDOWN_SPECIALS = "\\`*_[]#|!<>&~"
+
+
 def _md(text: Any) -> str:
-    """Text for a Markdown table cell or line: no line breaks, pipes and Markdown marks escaped."""
+    """Text for a Markdown table cell or line: one line, every mark Markdown (or raw HTML inside
+    Markdown) would act on escaped with a backslash, so `<script>` is shown, never run, and `'` stays
+    an apostrophe for someone reading the file itself (HTML entities would show as `&#39;` there).
+    Only the Markdown scorecard uses this filter; the HTML one relies on autoescaping."""
     import markupsafe
 
     raw = " ".join(str(text).split())
-    for ch in "\\`*_[]#|!<>":
+    for ch in MARKDOWN_SPECIALS:
         raw = raw.replace(ch, "\\" + ch)
-    return markupsafe.Markup(markupsafe.escape(raw))
+    return markupsafe.Markup(raw)
 
 
 FILTERS: dict[str, Callable[..., Any]] = {

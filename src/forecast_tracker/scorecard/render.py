@@ -35,7 +35,10 @@ def _environment(markdown: bool):
 
     env = jinja2.Environment(
         loader=jinja2.PackageLoader("forecast_tracker.scorecard", "templates"),
-        autoescape=True,  # HTML-escaping is right for Markdown too: renderers pass entities through
+        # HTML is autoescaped. Markdown is not HTML: entities would show as `&#39;` to a reader of the
+        # file, so there every text a user typed goes through the `md` filter (backslash escapes), and
+        # the rest is ours (ids and indicator ids are slugs, dates are ISO, labels are constants).
+        autoescape=not markdown,
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
