@@ -57,3 +57,75 @@ def test_databases_are_in_wal_mode(db):
     assert sqlite3.connect(db).execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     with Tracker(db) as t:
         assert t.db.journal_mode() == "wal"
+
+
+def _run(*args: str, env: dict | None = None):
+    import os
+    import subprocess
+    import sys
+
+    return subprocess.run(
+        [sys.executable, "-m", "forecast_tracker", *args], capture_output=True, text=True, env={**os.environ, **(env or {})}
+    )
+
+
+@pytest.mark.slow
+def test_a_long_import_blocks_no_reader_and_fails_no_writer(db, tmp_path):
+    """list, report and observe while a large import holds the write lock: readers run at once (WAL),
+    writers wait for the lock; not one command fails."""
+    import csv
+    import subprocess
+    import sys
+
+    big = tmp_path / "big.csv"
+    with open(big, "w", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["indicator", "observed_on", "value", "source", "note"])
+        for i in range(150_000):
+            writer.writerow(["widget-orders", f"2025-{1 + i % 12:02d}-{1 + i % 28:02d}", i, "bulk", f"row {i}"])
+    importing = subprocess.Popen(
+        [sys.executable, "-m", "forecast_tracker", "--db", str(db), "import", str(big)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    commands = [
+        ("list",),
+        ("report", "--month", "2025-03", "--out", str(tmp_path / "r")),
+        ("observe", "widget-factory-built", "--date", "2025-02-01", "--source", "during import", "--note", "{n}"),
+        ("list", "--format", "csv"),
+        ("show", "widget-launch"),
+        ("score",),
+    ] * 3
+    failures, overlapping = [], 0
+    for n, command in enumerate(commands):
+        overlapping += importing.poll() is None
+        result = _run("--db", str(db), *(part.replace("{n}", str(n)) for part in command))
+        if result.returncode != 0:
+            failures.append((command, result.returncode, result.stderr))
+    out, err = importing.communicate(timeout=300)
+    assert importing.returncode == 0, err
+    assert failures == []
+    assert overlapping >= 2  # the import was still running while these ran
+    with Tracker(db) as t:
+        assert len(t.observations_frame()) == 150_000 + 3
+
+
+def test_a_writer_that_cannot_get_the_lock_says_the_database_is_busy(db):
+    import sqlite3
+
+    before = sqlite3.connect(db).execute("SELECT count(*) FROM observation").fetchone()[0]
+    holder = sqlite3.connect(db, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")  # another process holds the write lock and does not let go
+    try:
+        reader = _run("--db", str(db), "list", env={"FORECAST_TRACKER_BUSY_TIMEOUT_MS": "100"})
+        writer = _run(
+            "--db", str(db), "observe", "widget-factory-built", "--date", "2025-02-01", "--source", "s",
+            env={"FORECAST_TRACKER_BUSY_TIMEOUT_MS": "100"},
+        )  # fmt: skip
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert reader.returncode == 0, reader.stderr  # readers are never blocked by a writer
+    assert writer.returncode == 1 and writer.stderr.count("\n") == 1, writer.stderr
+    assert "is busy: another command is writing to it" in writer.stderr
+    assert sqlite3.connect(db).execute("SELECT count(*) FROM observation").fetchone()[0] == before

@@ -1,4 +1,6 @@
-"""Processes really killed with SIGKILL: the database keeps all of an import or none; reports stay whole."""
+"""Processes really killed with SIGKILL at named steps (FORECAST_TRACKER_CRASH_AT): the database keeps
+all of an import or none; reports keep each file old or new. The kill lands at the same step every
+run, so these tests cannot pass by luck or fail by timing."""
 
 import csv
 import os
@@ -7,14 +9,11 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import time
 from pathlib import Path
-
-import pytest
 
 from forecast_tracker.api import Tracker
 
-ROWS = 60_000
+ROWS = 12_000  # three chunks of the importer's 5,000 rows: crash points after the first and the second
 
 
 def _cli(*args: str) -> list[str]:
@@ -30,18 +29,11 @@ def _count(db: Path) -> int:
         conn.close()
 
 
-def _kill_after(cmd: list[str], delay: float) -> bool:
-    """Run `cmd`, SIGKILL it after `delay` seconds; True if it was still running when killed."""
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    time.sleep(delay)
-    running = proc.poll() is None
-    if running:
-        os.kill(proc.pid, signal.SIGKILL)
-    proc.wait(timeout=60)
-    return running
+def _crash_at(point: str, *args: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "FORECAST_TRACKER_CRASH_AT": point}
+    return subprocess.run(_cli(*args), env=env, capture_output=True, text=True, timeout=300)
 
 
-@pytest.mark.slow
 def test_killed_import_keeps_all_or_nothing(db, tmp_path):
     big = tmp_path / "big.csv"
     with open(big, "w", newline="") as fh:
@@ -51,52 +43,38 @@ def test_killed_import_keeps_all_or_nothing(db, tmp_path):
             writer.writerow(["widget-orders", f"2025-{1 + i % 12:02d}-{1 + i % 28:02d}", i, "bulk", f"row {i}"])
     template = tmp_path / "template.db"
     shutil.copy(db, template)
-    started = time.perf_counter()
-    subprocess.run(_cli("--db", str(db), "import", str(big)), check=True, capture_output=True)
-    full = time.perf_counter() - started
-    assert _count(db) == ROWS
-    killed_mid_way = 0
-    for fraction in (0.35, 0.6, 0.8, 0.95):
-        target = tmp_path / f"kill-{fraction}.db"
+    for chunk in (1, 2):  # killed with 5,000 and then 10,000 rows written but not committed
+        target = tmp_path / f"kill-{chunk}.db"
         shutil.copy(template, target)
-        killed_mid_way += _kill_after(_cli("--db", str(target), "import", str(big)), full * fraction)
-        assert _count(target) in (0, ROWS)
-        # and the database still works normally afterwards
-        with Tracker(target) as t:
-            t.update("gadget-ban", 0.3, date="2025-03-01")
-    assert killed_mid_way >= 2
+        result = _crash_at(f"import-chunk:{chunk}", "--db", str(target), "import", str(big))
+        assert result.returncode == -signal.SIGKILL, result.stderr  # it really died there
+        assert _count(target) == 0
+        with Tracker(target) as t:  # and the database works normally afterwards
+            t.update("gadget-ban", 0.3, date="2025-03-01", rationale="after the crash")
+    done = subprocess.run(_cli("--db", str(db), "import", str(big)), capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert _count(db) == ROWS
 
 
-@pytest.mark.slow
-def test_killed_report_leaves_previous_files_intact(db, tmp_path):
+def test_killed_report_leaves_each_file_old_or_new(db, tmp_path):
     months = ("2025-01", "2025-12")
     out = tmp_path / "reports"
-    subprocess.run(
-        _cli("--db", str(db), "report", "--from", months[0], "--to", months[1], "--out", str(out)),
-        check=True,
-        capture_output=True,
-    )
+    report = ("--db", str(db), "report", "--from", months[0], "--to", months[1], "--out")
+    subprocess.run(_cli(*report, str(out)), check=True, capture_output=True)
     old = {p.name: p.read_bytes() for p in out.glob("2025-*")}
     with Tracker(db) as t:
         for m in range(1, 13):
             t.observe("gadget-bill", date=f"2025-{m:02d}-15", source=f"month {m}", apply=True)
     fresh = tmp_path / "fresh"
-    started = time.perf_counter()
-    subprocess.run(
-        _cli("--db", str(db), "report", "--from", months[0], "--to", months[1], "--out", str(fresh)),
-        check=True,
-        capture_output=True,
-    )
-    full = time.perf_counter() - started
+    subprocess.run(_cli(*report, str(fresh)), check=True, capture_output=True)
     new = {p.name: p.read_bytes() for p in fresh.glob("2025-*")}
     assert all(old[name] != new[name] for name in old if name.endswith(".md"))
-    killed_mid_way = 0
-    for fraction in (0.5, 0.7, 0.9):
-        killed_mid_way += _kill_after(
-            _cli("--db", str(db), "report", "--from", months[0], "--to", months[1], "--out", str(out)), full * fraction
-        )
+    for month in (1, 6, 11):  # killed after the 1st, 6th and 11th month's files were written
+        result = _crash_at(f"report-month:{month}", *report, str(out))
+        assert result.returncode == -signal.SIGKILL, result.stderr
         for name, data in old.items():
-            assert (out / name).read_bytes() in (data, new[name]), name
-        for name in list(old):
-            (out / name).write_bytes(old[name])  # start the next round from the old files
-    assert killed_mid_way >= 1
+            written = int(name[5:7]) <= month
+            assert (out / name).read_bytes() == (new[name] if written else data), (month, name)
+        assert not list(out.glob("*.tmp")) and not list(out.glob(".*"))  # no half-written leftovers
+        for name, data in old.items():
+            (out / name).write_bytes(data)  # start the next round from the old files

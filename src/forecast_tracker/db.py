@@ -230,13 +230,20 @@ def _engine(url: str, location: str) -> Engine:
         raise InputError(f"cannot use {location[:80]}: {_first_line(exc)[:120]}{hint}", "db") from None
 
 
+def busy_timeout_ms() -> int:
+    """How long a writer waits for another writer's lock, per attempt (LOCK_RETRIES attempts):
+    FORECAST_TRACKER_BUSY_TIMEOUT_MS, else BUSY_TIMEOUT_MS."""
+    raw = os.environ.get("FORECAST_TRACKER_BUSY_TIMEOUT_MS", "")
+    return int(raw) if raw.isdigit() else BUSY_TIMEOUT_MS
+
+
 def _install_sqlite_pragmas(engine: Engine) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, _record):
         # Let us issue BEGIN ourselves (pysqlite's implicit transactions begin too late to lock).
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
-        cursor.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        cursor.execute(f"PRAGMA busy_timeout = {busy_timeout_ms()}")
         cursor.execute("PRAGMA foreign_keys = ON")
         cursor.execute("PRAGMA synchronous = NORMAL")
         cursor.close()

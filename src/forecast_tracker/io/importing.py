@@ -14,6 +14,7 @@ from sqlalchemy import Connection
 from .. import store
 from ..dates import parse_date, parse_timestamp, today, utc_now
 from ..errors import InputError, ValidationErrors
+from ..faults import crash_point
 from ..probability import parse_probability
 from ..validate import OUTCOMES, check_name, check_text, choice, not_before_opened, parse_value, unknown
 from .exporting import excel_unsafe_cell
@@ -188,6 +189,7 @@ class _ObservationBatch:
         if self.rows and not self.problems.items:
             store.insert_observations(self.conn, self.rows)
             self.written += len(self.rows)
+            crash_point("import-chunk")  # rows written, transaction not yet committed
         self.rows.clear()
 
     def apply_written(self, before: int, by: str) -> int:

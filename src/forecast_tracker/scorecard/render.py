@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import Connection
 
 from ..errors import InputError
+from ..faults import crash_point
 from ..io.files import atomic_write
 from .context import build_scorecard
 from .dataset import Dataset
@@ -85,6 +86,7 @@ def render_reports(
                 (out / f"{month}.md").exists(),
             )
         )
+        crash_point("report-month")  # this month's files written, the next month's not begun
         if progress is not None:
             progress(month)
     rows = [IndexRow(**index[m]) for m in sorted(index, reverse=True)]
