@@ -223,3 +223,18 @@ def test_import_apply_keeps_who_applied_and_skips_context(cli, db, tmp_path):
         "2025-02-02T00:00:00.000000Z",
     )
     assert rows["widget-orders"]["applied_by"] == "ben" and rows["widget-recall"]["applied_by"] is None
+
+
+def test_one_resolution_in_force_everywhere(cli, db, tmp_path):
+    """resolve yes, then no --force: list, show, score and the scorecard all say no, with one final number."""
+    cli.ok("resolve", "widget-launch", "yes", "--date", "2025-04-02")
+    cli.ok("resolve", "widget-launch", "no", "--date", "2025-04-10", "--force", "--note", "the launch was a demo")
+    listed = {r["id"]: r for r in cli.ok("list", "--format", "json").json}["widget-launch"]
+    shown = cli.ok("show", "widget-launch", "--format", "json").json
+    scored = {r["id"]: r for r in cli.ok("score", "--format", "json").json["propositions"]}["widget-launch"]
+    assert listed["status"] == "no" and scored["outcome"] == "no" and scored["resolved_on"] == "2025-04-10"
+    assert listed["probability"] == pytest.approx(scored["final_probability"])
+    assert shown["status"] == "no" if "status" in shown else shown["proposition"]["status"] == "no"
+    cli.ok("report", "--month", "2025-04", "--out", tmp_path / "r", "--format", "md")
+    md = (tmp_path / "r" / "2025-04.md").read_text()
+    assert "status **no** on 2025-04-10" in md and "status **yes**" not in md
