@@ -38,6 +38,13 @@ CASES = [
     ("update", "widget-launch", "0.5", "--by", HUGE),
     ("update", "widget-launch"),
     ("update", "widget-launch", "0.5", "--no-such-option"),
+    ("update", "widget-launch", "0.5"),  # no reason given
+    ("update", "widget-launch", "0.5", "--rationale", "r", "--no-rationale"),
+    ("update", "widget-launch", "0.5", "--rationale", "   "),
+    ("list", "--by", "nobody"),
+    ("score", "--by", "widget"),
+    ("history", "widget-launch", "--by", ""),
+    ("report", "--month", "2025-03", "--by", "ghost"),
     # observe
     ("observe", "no-such-indicator", "--source", "s"),
     ("observe", "widget-factory-built"),  # no source

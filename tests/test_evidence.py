@@ -135,3 +135,59 @@ def test_a_catalog_prior_outside_the_stored_range_is_an_error():
     assert [str(p) for p in problems] == [
         "w.yaml: proposition.prior: 0.0001 is outside [0.001, 0.999] (record certainty with 'resolve', not a probability)"
     ]
+
+
+# -- the team: one track per forecaster, the median of those who have forecast ----------------------
+def _team(updates, evidence=(), decay="hazard", by=None):
+    from forecast_tracker.evidence import build_tracks
+
+    prop = {"id": "p", "prior": 0.2, "opened": "2025-01-01", "resolve_by": "2026-01-01", "decay": decay, "prior_phrase": ""}
+    indicators = {"a": {**ind("a", 3.0), "proposition_id": "p"}}
+    rows = [{"proposition_id": "p", "as_of": d, "id": i, "probability": pr, "rationale": f"{who} {pr}", "forecaster": who}
+            for i, (d, pr, who) in enumerate(updates, start=1)]  # fmt: skip
+    ev = [{"id": 100 + k, "indicator_id": "a", "observed_on": d, "value": None} for k, d in enumerate(evidence)]
+    return build_tracks([prop], indicators, rows, ev, by=by)["p"]
+
+
+def test_two_forecasters_keep_their_own_tracks_and_the_team_is_their_median():
+    updates = [("2025-02-01", 0.6, "ana"), ("2025-03-01", 0.9, "ben"), ("2025-04-01", 0.3, "ana")]
+    team = _team(updates, decay="none")
+    assert team.at("2025-01-15") == pytest.approx(0.2)  # nobody yet: the model (the prior)
+    assert team.at("2025-02-15") == pytest.approx(0.6)  # only ana has forecast
+    assert team.at("2025-03-15") == pytest.approx((0.6 + 0.9) / 2)  # ben's update does not replace ana's
+    assert team.at("2025-04-15") == pytest.approx((0.3 + 0.9) / 2)
+    assert team.spread("2025-04-15") == pytest.approx((0.3, 0.9)) and team.spread("2025-02-15") is None
+    assert _team(updates, decay="none", by="ana").at("2025-04-15") == pytest.approx(0.3)
+    assert _team(updates, decay="none", by="ben").at("2025-02-15") == pytest.approx(0.2)  # before ben: the model
+    assert _team(updates, decay="none", by="cleo").at("2025-04-15") == pytest.approx(0.2)  # never forecast: the model
+
+
+def test_shared_evidence_moves_every_track_and_the_median_follows():
+    updates = [("2025-02-01", 0.5, "ana"), ("2025-02-01", 0.8, "ben"), ("2025-02-01", 0.2, "cleo")]
+    team = _team(updates, evidence=["2025-05-01"], decay="none")
+    after = [probability_from_odds(0.5 / 0.5 * 3), probability_from_odds(0.8 / 0.2 * 3), probability_from_odds(0.2 / 0.8 * 3)]
+    assert team.at("2025-05-01") == pytest.approx(sorted(after)[1])  # the median of three, each x3 in odds
+
+
+def test_the_team_chain_ends_on_the_number_shown_and_daily_agrees_with_at():
+    import datetime as dt
+
+    updates = [("2025-02-01", 0.6, "ana"), ("2025-03-01", 0.9, "ben"), ("2025-06-01", 0.4, "ana")]
+    team = _team(updates, evidence=["2025-04-01", "2025-07-01"], decay="hazard")
+    for day in ("2025-03-01", "2025-04-01", "2025-06-15", "2025-12-01"):
+        chain = team.links_until(day)
+        assert chain[-1].after == pytest.approx(team.at(day), abs=0.005), day  # decays under half a point are folded
+        assert all(link.on <= day for link in chain)
+    assert [link.method for link in team.links if link.method != "decay"] == [
+        "prior",
+        "manual",
+        "manual",
+        "indicator",
+        "manual",
+        "indicator",
+    ]
+    assert "team median of ana" in team.links[-1].rationale
+    daily = team.daily("2025-09-01")
+    first = dt.date(2025, 1, 1)
+    for k in (0, 40, 59, 100, 151, 200, len(daily) - 1):
+        assert daily[k] == pytest.approx(team.at((first + dt.timedelta(days=k)).isoformat())), k

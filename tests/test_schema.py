@@ -121,7 +121,7 @@ def test_read_only_database_reads_but_refuses_writes(cli, db):
     url = f"sqlite:///file:{db}?mode=ro&uri=true"
     assert cli("--db", url, "list", "--format", "json").code == 0
     before = snapshot(db)
-    result = cli("--db", url, "update", "widget-launch", "0.5", "--date", "2025-02-01")
+    result = cli("--db", url, "update", "widget-launch", "0.5", "--date", "2025-02-01", "--rationale", "r")
     assert result.code == 2 and "read-only" in result.err
     assert snapshot(db) == before
 
@@ -129,5 +129,5 @@ def test_read_only_database_reads_but_refuses_writes(cli, db):
 @pytest.mark.skipif(os.geteuid() == 0, reason="root ignores file permissions")
 def test_read_only_file(cli, db):
     db.chmod(0o444)
-    result = cli("update", "widget-launch", "0.5", "--date", "2025-02-01")
+    result = cli("update", "widget-launch", "0.5", "--date", "2025-02-01", "--rationale", "r")
     assert result.code == 2 and "read-only" in result.err

@@ -238,3 +238,52 @@ def test_one_resolution_in_force_everywhere(cli, db, tmp_path):
     cli.ok("report", "--month", "2025-04", "--out", tmp_path / "r", "--format", "md")
     md = (tmp_path / "r" / "2025-04.md").read_text()
     assert "status **no** on 2025-04-10" in md and "status **yes**" not in md
+
+
+def test_two_forecasters_keep_separate_tracks_and_the_team_is_scored(cli, db, tmp_path):
+    """widget-launch (decay: none, prior 0.675): ana says 0.60 in February, ben 0.90 in March; it launches."""
+    cli.ok("update", "widget-launch", "0.6", "--date", "2025-02-01", "--rationale", "slow orders", "--by", "ana")
+    first = cli.ok("update", "widget-launch", "0.9", "--date", "2025-03-01", "--rationale", "factory done", "--by", "ben")
+    assert "0.68 (likely) -> 0.90" in first.out  # ben's own track stood at the prior: ana's number is not his
+    again = cli.ok("update", "widget-launch", "0.7", "--date", "2025-03-10", "--rationale", "hedging", "--by", "ana")
+    assert "0.60 (likely) -> 0.70" in again.out
+    team = {r["id"]: r for r in cli.ok("list", "--as-of", "2025-03-15", "--format", "json").json}["widget-launch"]
+    assert team["probability"] == pytest.approx((0.7 + 0.9) / 2)  # ben's update did not replace ana's
+    ana = {r["id"]: r for r in cli.ok("list", "--as-of", "2025-03-15", "--format", "json", "--by", "ana").json}
+    assert ana["widget-launch"]["probability"] == pytest.approx(0.7)
+    assert ana["gadget-ban"]["probability"] == pytest.approx(
+        {r["id"]: r for r in cli.ok("list", "--as-of", "2025-03-15", "--format", "json").json}["gadget-ban"]["probability"]
+    )  # where ana made no update, her track is the model's
+    shown = cli.ok("show", "widget-launch", "--as-of", "2025-03-15")
+    assert "team:       median of ana 0.70, ben 0.90" in shown.out
+    chain = cli.ok("history", "widget-launch", "--as-of", "2025-03-15", "--format", "json", "--by", "ben").json
+    assert [(r["method"], r["forecaster"]) for r in chain] == [("prior", ""), ("manual", "ben")]  # only ben's own chain
+    team_chain = cli.ok("history", "widget-launch", "--as-of", "2025-03-15", "--format", "json").json
+    assert (
+        team_chain[-1]["probability"] == pytest.approx(0.8) and "team median of ana 0.70, ben 0.90" in team_chain[-1]["rationale"]
+    )
+
+    cli.ok("resolve", "widget-launch", "yes", "--date", "2025-04-01")
+    scored = cli.ok("score", "--as-of", "2025-04-30", "--format", "json").json
+    rows = {f["forecaster"]: f for f in scored["forecasters"]}
+    # by hand, over each one's forecast days up to 2025-03-31 (outcome 1):
+    # ana: 37 days at 0.6 (Feb 1 - Mar 9) and 22 at 0.7 (Mar 10-31); ben: 31 days at 0.9 (Mar 1-31)
+    ana_tab = (28 * 0.16 + 9 * 0.16 + 22 * 0.09) / 59
+    team_ana_days = (28 * 0.16 + 9 * (1 - 0.75) ** 2 + 22 * (1 - 0.8) ** 2) / 59  # alone in Feb, then the medians
+    assert rows["ana"]["mean_time_averaged_brier"] == pytest.approx(ana_tab)
+    assert rows["ana"]["mean_relative_brier"] == pytest.approx(ana_tab - team_ana_days)
+    assert rows["ben"]["mean_time_averaged_brier"] == pytest.approx(0.01)
+    assert rows["ben"]["mean_relative_brier"] == pytest.approx(0.01 - (9 * (1 - 0.75) ** 2 + 22 * 0.04) / 31)
+    assert [f["forecaster"] for f in scored["forecasters"]] == ["ben", "ana"]  # best relative score first
+    ben_view = cli.ok("score", "--as-of", "2025-04-30", "--format", "json", "--by", "ben").json
+    assert {r["id"]: r for r in ben_view["propositions"]}["widget-launch"]["final_probability"] == pytest.approx(0.9)
+
+    cli.ok("report", "--month", "2025-03", "--out", tmp_path / "r", "--format", "md")
+    march = (tmp_path / "r" / "2025-03.md").read_text()
+    assert "Team median of 2 forecasters: ana 70% · ben 90% (spread 70%–90%)." in march
+    cli.ok("report", "--month", "2025-04", "--out", tmp_path / "r", "--format", "all")
+    april = (tmp_path / "r" / "2025-04.md").read_text()
+    assert "### Forecasters" in april and "| ben | 1 | 31 | 0.010 |" in april
+    assert "<h3>Forecasters</h3>" in (tmp_path / "r" / "2025-04.html").read_text()
+    cli.ok("report", "--month", "2025-03", "--out", tmp_path / "ana", "--format", "md", "--by", "ana")
+    assert "Forecast scorecard, March 2025 (ana's forecasts)" in (tmp_path / "ana" / "2025-03.md").read_text()

@@ -14,13 +14,14 @@ from . import store
 from .dates import as_of_or_today, month_range, parse_date, parse_month, previous_day, today
 from .db import Database
 from .errors import InputError, ValidationErrors
-from .evidence import Link, Track, build_tracks, resolution_in_force, shown_probability
+from .evidence import Link, Team, Track, build_tracks, resolution_in_force, shown_probability
 from .formats import table_cell
 from .probability import counted_ratio, decibans, describe, icd203_term, parse_probability
 from .scoring import SCORE_COLUMNS
 from .validate import (
     OUTCOMES,
     RETRACT_TARGETS,
+    check_name,
     check_text,
     choice,
     forecaster,
@@ -149,13 +150,29 @@ class Tracker:
             )
 
     # -- state --------------------------------------------------------------------------------
-    def _track(self, conn, prop: dict[str, Any], extra: list[dict] | None = None) -> Track:
-        """One proposition's derived track (see `evidence`), optionally with `extra` observations
-        counted as if applied; reads only that proposition's rows."""
+    def _track(self, conn, prop: dict[str, Any], extra: list[dict] | None = None, by: str | None = None) -> Team | Track:
+        """One proposition's derived track (see `evidence`): the team's, or with `by` that forecaster's;
+        optionally with `extra` observations counted as if applied. Reads only that proposition's rows."""
         pid = prop["id"]
         indicators = {i["id"]: i for i in store.indicators_of(conn, pid)}
         evidence = store.applied_evidence(conn, pid) + (extra or [])
-        return build_tracks([prop], indicators, store.manual_updates(conn, pid), evidence)[pid]
+        return build_tracks([prop], indicators, store.manual_updates(conn, pid), evidence, by=by)[pid]
+
+    def _forecaster(self, conn, by: str | None) -> str | None:
+        """`by` as a known forecaster (someone with a live manual update), or None for the team."""
+        if by is None:
+            return None
+        name = check_name(by, "by")
+        known = store.forecasters(conn)
+        if name not in known:
+            error = unknown("forecaster", name, known)
+            raise InputError(f"{error.message} (forecasters with updates: {', '.join(known) or 'none yet'})", "by")
+        return name
+
+    def forecasters(self) -> list[str]:
+        """Everyone who has made a live manual update."""
+        with self.db.read() as conn:
+            return store.forecasters(conn)
 
     def _in_force(self, conn, day: str, proposition_id: str | None = None) -> dict[str, Any]:
         live: dict[str, list] = {}
@@ -164,16 +181,18 @@ class Tracker:
                 live.setdefault(r["proposition"], []).append(r)
         return {pid: found for pid, rows in live.items() if (found := resolution_in_force(rows, day)) is not None}
 
-    def standing(self, as_of: str | None = None, status: str | None = None) -> list[Standing]:
+    def standing(self, as_of: str | None = None, status: str | None = None, by: str | None = None) -> list[Standing]:
         """Every opened proposition's probability and status as of a date (default today): the derived
-        standing probability, or, once resolved, its final forecast."""
+        standing probability (the team's, or with `by` that forecaster's), or, once resolved, its final
+        forecast."""
         day = as_of_or_today(as_of)
         if status is not None:
             status = choice(status, "status", ("open", *OUTCOMES))
         with self.db.read() as conn:
+            by = self._forecaster(conn, by)
             props = store.all_propositions(conn)
             indicators = {i["id"]: i for i in store.all_indicators(conn)}
-            tracks = build_tracks(props, indicators, store.manual_updates(conn), store.applied_evidence(conn))
+            tracks = build_tracks(props, indicators, store.manual_updates(conn), store.applied_evidence(conn), by=by)
             resolved = self._in_force(conn, day)
         out = []
         for p in props:
@@ -194,14 +213,18 @@ class Tracker:
             track = self._track(conn, self._proposition(conn, proposition_id))
             return shown_probability(track, self._in_force(conn, day, proposition_id).get(proposition_id), day)
 
-    def show(self, proposition_id: str, as_of: str | None = None) -> dict[str, Any]:
-        """A proposition's definition, indicators, standing as of a date, and its evidence so far."""
+    def show(self, proposition_id: str, as_of: str | None = None, by: str | None = None) -> dict[str, Any]:
+        """A proposition's definition, indicators, standing as of a date (the team's, or `by` one
+        forecaster's; with each forecaster's number when several count), and its evidence so far."""
         day = as_of_or_today(as_of)
         with self.db.read() as conn:
             prop = self._proposition(conn, proposition_id)
-            track = self._track(conn, prop)
+            by = self._forecaster(conn, by)
+            track = self._track(conn, prop, by=by)
             resolution = self._in_force(conn, day, proposition_id).get(proposition_id)
             prop["probability"] = shown_probability(track, resolution, day)
+            shown_on = previous_day(resolution["resolved_on"]) if resolution else day
+            prop["forecasters"] = track.members(shown_on) if isinstance(track, Team) else {by or "model": prop["probability"]}
             prop["status"] = resolution["outcome"] if resolution else "open"
             prop["as_of"] = day
             prop["indicators"] = store.indicators_of(conn, proposition_id)
@@ -278,10 +301,18 @@ class Tracker:
         return result
 
     def update(
-        self, proposition: str, probability: str | float, *, date: str | None = None, rationale: str = "", by: str | None = None
+        self,
+        proposition: str,
+        probability: str | float,
+        *,
+        date: str | None = None,
+        rationale: str = "",
+        by: str | None = None,
+        require_rationale: bool = False,
     ) -> tuple[int, float, float]:
-        """Record a judgement: the proposition's probability from `date` on. Returns (update id, the
-        probability it replaces on that date, the new probability)."""
+        """Record a forecaster's judgement: their probability for the proposition from `date` on (their
+        track; the team shows the median). Returns (update id, the probability it replaces on their
+        track on that date, the new probability)."""
         with self.db.write() as conn:
             prop = self._proposition(conn, proposition)
             p = parse_probability(probability, field="probability")
@@ -290,7 +321,9 @@ class Tracker:
             rationale = check_text(rationale, "rationale")
             who = forecaster(by)
             self._refuse_if_resolved(conn, proposition, "updates")
-            before = self._track(conn, prop).at(day)
+            if require_rationale and not rationale:
+                raise InputError("say why the probability changed (--rationale TEXT), or pass --no-rationale", "rationale")
+            before = self._track(conn, prop, by=who).at(day)
             update_id = store.insert_update(
                 conn,
                 {"proposition_id": proposition, "as_of": day, "probability": p, "method": "manual", "rationale": rationale,
@@ -340,15 +373,20 @@ class Tracker:
         return done
 
     # -- tables for scripts and notebooks -------------------------------------------------------
-    def history(self, proposition: str, as_of: str | None = None) -> list[dict[str, Any]]:
+    def history(self, proposition: str, as_of: str | None = None, by: str | None = None) -> list[dict[str, Any]]:
         """The chain that explains the probability as of a date (default today; a resolved proposition's
         up to its resolution): the prior, each manual update, each applied observation with the ratio
-        it counted for, and each visible decay step. Retracted updates are listed, marked."""
+        it counted for, and each visible decay step. Retracted updates are listed, marked. The team's
+        chain names each forecaster's number where the median changes; `by` gives one forecaster's."""
         day = as_of_or_today(as_of)
         with self.db.read() as conn:
-            track = self._track(conn, self._proposition(conn, proposition))
+            by = self._forecaster(conn, by)
+            track = self._track(conn, self._proposition(conn, proposition), by=by)
             resolution = self._in_force(conn, day, proposition).get(proposition)
-            retracted = [u for u in store.updates(conn, proposition) if u["retracted"] and u["method"] == "manual"]
+            retracted = [
+                u for u in store.updates(conn, proposition)
+                if u["retracted"] and u["method"] == "manual" and (by is None or u["forecaster"] == by)
+            ]  # fmt: skip
         end = previous_day(resolution["resolved_on"]) if resolution else day  # the final forecast, as scored
         rows = [
             {
@@ -416,12 +454,13 @@ class Tracker:
         return target
 
     # -- scores and reports -------------------------------------------------------------------
-    def scores(self, as_of: str | None = None) -> ScoreResult:
+    def scores(self, as_of: str | None = None, by: str | None = None) -> ScoreResult:
+        """Scores of the team's tracks (or `by` one forecaster's), with every forecaster side by side."""
         from .scorecard.scores import compute_scores
 
         day = as_of_or_today(as_of)
         with self.db.read() as conn:
-            return compute_scores(conn, day)
+            return compute_scores(conn, day, self._forecaster(conn, by))
 
     def report(
         self,
@@ -429,12 +468,13 @@ class Tracker:
         out: str | os.PathLike = "reports",
         formats: tuple[str, ...] = ("md", "html"),
         progress: Callable[[str], None] | None = None,
+        by: str | None = None,
     ) -> list[Path]:
-        """Render the scorecards of `months` (and the index) into `out`."""
+        """Render the scorecards of `months` (and the index) into `out`: the team's, or `by` one forecaster's."""
         from .scorecard.render import render_reports
 
         with self.db.read() as conn:
-            return render_reports(conn, months, Path(out), formats, progress=progress)
+            return render_reports(conn, months, Path(out), formats, progress=progress, by=self._forecaster(conn, by))
 
 
 def _row_id(value: int | str) -> int:

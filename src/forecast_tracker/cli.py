@@ -227,8 +227,12 @@ def list_(
     as_of: Annotated[Optional[str], typer.Option("--as-of", help="Date YYYY-MM-DD (default today).")] = None,
     status: Annotated[Optional[str], typer.Option(help="Only open, yes, no or annulled.")] = None,
     fmt: Annotated[str, typer.Option("--format", help="table, csv or json.")] = "table",
+    by: Annotated[
+        Optional[str],
+        typer.Option("--by", help="One forecaster's track (default: the team, the median of everyone who has forecast)."),
+    ] = None,
 ) -> None:
-    """List propositions with their standing probability as of a date."""
+    """List propositions with their standing probability as of a date (the team's, or --by one forecaster's)."""
     fmt = api.choice(fmt, "format", TABLE_FORMATS)
     rows = [
         {
@@ -240,7 +244,7 @@ def list_(
             "resolve_by": s.resolve_by,
             **({"words": api.icd203_term(s.probability)} if fmt == "table" else {}),
         }
-        for s in _tracker(ctx).standing(as_of, status)
+        for s in _tracker(ctx).standing(as_of, status, by=by)
     ]
     columns = (
         ["id", "status", "probability", "words", "resolve_by", "statement"]
@@ -256,15 +260,22 @@ def show(
     proposition: Annotated[str, typer.Argument(help="Proposition id.")],
     as_of: Annotated[Optional[str], typer.Option("--as-of", help="Date YYYY-MM-DD (default today).")] = None,
     fmt: Annotated[str, typer.Option("--format", help="table or json.")] = "table",
+    by: Annotated[
+        Optional[str],
+        typer.Option("--by", help="One forecaster's track (default: the team, the median of everyone who has forecast)."),
+    ] = None,
 ) -> None:
-    """Show one proposition: criteria, standing probability, indicators and evidence."""
+    """Show one proposition: criteria, standing probability (each forecaster's too), indicators and evidence."""
     fmt = api.choice(fmt, "format", ("table", "json"))
     describe = api.describe
-    p = _tracker(ctx).show(proposition, as_of)
+    p = _tracker(ctx).show(proposition, as_of, by=by)
     if fmt == "json":
         typer.echo(json.dumps(p, indent=2, ensure_ascii=False, default=str))
         return
-    _say(f"{p['id']}  [{p['status']}]  {describe(p['probability'])} as of {p['as_of']}")
+    _say(f"{p['id']}  [{p['status']}]  {describe(p['probability'])} as of {p['as_of']}" + (f"  ({by})" if by else ""))
+    if len(p["forecasters"]) > 1:
+        members = ", ".join(f"{name} {value:.2f}" for name, value in sorted(p["forecasters"].items()))
+        _say(f"  team:       median of {members}")
     _say(f"  statement:  {p['statement']}")
     _say(f"  question:   {p['question']}")
     _say(f"  criteria:   {' '.join(p['resolution_criteria'].split())}")
@@ -350,11 +361,16 @@ def update(
     proposition: Annotated[str, typer.Argument(help="Proposition id.")],
     probability: Annotated[str, typer.Argument(help="0.7, 70% or an ICD 203 term such as 'likely'.")],
     date: Annotated[str, typer.Option(help="Effective date, YYYY-MM-DD.")] = "today",
-    rationale: Annotated[str, typer.Option(help="Why the probability changed.")] = "",
+    rationale: Annotated[Optional[str], typer.Option(help="Why the probability changed (required, or --no-rationale).")] = None,
+    no_rationale: Annotated[bool, typer.Option("--no-rationale", help="Record the update without a reason.")] = False,
     by: Annotated[Optional[str], typer.Option(help="Forecaster (env FORECAST_TRACKER_USER, else login name).")] = None,
 ) -> None:
-    """Record a probability for a proposition from a date on."""
-    update_id, before, after = _tracker(ctx).update(proposition, probability, date=date, rationale=rationale, by=by)
+    """Record your probability for a proposition from a date on (your track; the team shows the median)."""
+    if rationale is not None and no_rationale:
+        raise InputError("give --rationale or --no-rationale, not both", "rationale")
+    update_id, before, after = _tracker(ctx).update(
+        proposition, probability, date=date, rationale=rationale or "", by=by, require_rationale=not no_rationale
+    )
     _say(f"update {update_id}: {proposition} {api.describe(before)} -> {api.describe(after)} from {date}")
 
 
@@ -391,10 +407,14 @@ def history(
     proposition: Annotated[str, typer.Argument(help="Proposition id.")],
     as_of: Annotated[Optional[str], typer.Option("--as-of", help="Explain the probability on this date (default today).")] = None,
     fmt: Annotated[str, typer.Option("--format", help="table, csv or json.")] = "table",
+    by: Annotated[
+        Optional[str],
+        typer.Option("--by", help="One forecaster's track (default: the team, the median of everyone who has forecast)."),
+    ] = None,
 ) -> None:
     """The chain behind a proposition's probability: prior, updates, each observation's counted ratio, decay."""
     fmt = api.choice(fmt, "format", TABLE_FORMATS)
-    rows = _tracker(ctx).history(proposition, as_of)
+    rows = _tracker(ctx).history(proposition, as_of, by=by)
     columns = ["as_of", "probability", "method", "decibans", "rationale", "observation_id", "indicator", "id", "forecaster",
                "retracted"]  # fmt: skip
     _table(rows, columns, fmt)
@@ -446,10 +466,15 @@ def score(
     ctx: typer.Context,
     as_of: Annotated[Optional[str], typer.Option("--as-of", help="Score what was resolved by this date (default today).")] = None,
     fmt: Annotated[str, typer.Option("--format", help="table or json.")] = "table",
+    by: Annotated[
+        Optional[str],
+        typer.Option("--by", help="One forecaster's track (default: the team, the median of everyone who has forecast)."),
+    ] = None,
 ) -> None:
-    """Score resolved propositions: Brier (both scales), log loss, time averages, Metaculus baseline."""
+    """Score resolved propositions: Brier (both scales), log loss, time averages, Metaculus baseline;
+    then every forecaster side by side against the team median."""
     fmt = api.choice(fmt, "format", ("table", "json"))
-    scores = _tracker(ctx).scores(as_of).as_json()
+    scores = _tracker(ctx).scores(as_of, by=by).as_json()
     if fmt == "json":
         typer.echo(json.dumps(scores, indent=2))
         return
@@ -462,6 +487,13 @@ def score(
         f"{s['n_resolved']} resolved: time-averaged Brier {mean} (the commentary's priors held: {prior}); "
         f"skill vs commentary {skill} over its {s['n_commentary']} own forecast(s)"
     )
+    if scores["forecasters"]:
+        _table(
+            scores["forecasters"],
+            ["forecaster", "n_resolved", "forecast_days", "mean_time_averaged_brier", "mean_relative_brier"],
+            "table",
+            title="forecasters (time-averaged Brier over their forecast days; relative: minus the team median's, below 0 is better)",
+        )
 
 
 @app.command()
@@ -472,21 +504,26 @@ def report(
     to: Annotated[Optional[str], typer.Option(help="Last month of a range, YYYY-MM.")] = None,
     out: Annotated[Path, typer.Option(help="Folder for the scorecards.")] = Path("reports"),
     fmt: Annotated[str, typer.Option("--format", help="md, html or all.")] = "all",
+    by: Annotated[
+        Optional[str], typer.Option("--by", help="One forecaster's scorecards (default: the team's). Use its own --out.")
+    ] = None,
 ) -> None:
     """Render monthly scorecards (HTML with charts, Markdown) and an index."""
     fmt = api.choice(fmt, "format", ("md", "html", "all"))
     months = api.report_months(month, from_, to)
     formats = ("md", "html") if fmt == "all" else (fmt,)
     tracker = _tracker(ctx)
-    written = _render_with_progress(tracker, months, out, formats)
+    written = _render_with_progress(tracker, months, out, formats, by)
     _say(f"wrote {len(written)} file(s) to {out}; open {out / 'index.html'}")
 
 
-def _render_with_progress(tracker: api.Tracker, months: list[str], out: Path, formats: tuple[str, ...]) -> list[Path]:
+def _render_with_progress(
+    tracker: api.Tracker, months: list[str], out: Path, formats: tuple[str, ...], by: str | None = None
+) -> list[Path]:
     if len(months) == 1:
-        return tracker.report(months, out, formats)
+        return tracker.report(months, out, formats, by=by)
     with _progress_bar() as start:
-        return tracker.report(months, out, formats, progress=start(len(months)))
+        return tracker.report(months, out, formats, progress=start(len(months)), by=by)
 
 
 @contextlib.contextmanager

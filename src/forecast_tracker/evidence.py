@@ -243,36 +243,158 @@ def _why_less(e: Evidence) -> str:
     return f"repeats: {e.indicator.get('repeats') or DEFAULT_REPEATS}"
 
 
+# -- the team ------------------------------------------------------------------------------------------
+MODEL = "model"  # the name of the track with no manual update: prior + evidence + decay
+
+
+class Team:
+    """A proposition's team probability: on each day, the median of the standing probabilities of the
+    forecasters who have made a manual update by then, each on their own track (their updates, the
+    shared evidence and decay); the model's track while nobody has. It answers the same questions as
+    a `Track` (`at`, `before`, `daily`, `links`, `links_until`), so every view can show either."""
+
+    def __init__(self, tracks: Mapping[str, Track], model: Track, joined: Mapping[str, str]):
+        self.tracks, self.model, self.joined = dict(tracks), model, dict(joined)  # joined: name -> first as_of
+        self.prior, self.opened, self.resolve_by, self.decay = model.prior, model.opened, model.resolve_by, model.decay
+        self.links = self._links()
+
+    def forecasters(self, day: str) -> list[str]:
+        """Who counts on `day`: everyone whose first manual update is dated on or before it."""
+        return sorted(name for name, first in self.joined.items() if first <= day)
+
+    def members(self, day: str) -> dict[str, float]:
+        """Each counted forecaster's standing probability on `day` (the model's if nobody counts)."""
+        names = self.forecasters(day)
+        return {name: self.tracks[name].at(day) for name in names} if names else {MODEL: self.model.at(day)}
+
+    def at(self, day: str) -> float:
+        return _median(list(self.members(day).values()))
+
+    def before(self, day: str) -> float:
+        return self.at(previous_day(day))
+
+    def spread(self, day: str) -> tuple[float, float] | None:
+        """(lowest, highest) of the forecasters' probabilities on `day`, when more than one counts."""
+        values = list(self.members(day).values())
+        return (min(values), max(values)) if len(values) > 1 else None
+
+    def daily(self, end: str) -> list[float]:
+        if len(self.tracks) <= 1:
+            return self._only().daily(end)
+        start = _ordinal(self.opened)
+        series = {MODEL: self.model.daily(end), **{n: t.daily(end) for n, t in self.tracks.items()}}
+        joined = {n: _ordinal(first) - start for n, first in self.joined.items()}
+        out = []
+        for k, model_p in enumerate(series[MODEL]):
+            active = [series[n][k] for n in self.tracks if joined[n] <= k]
+            out.append(_median(active) if active else model_p)
+        return out
+
+    def links_until(self, day: str) -> list[Link]:
+        if len(self.tracks) <= 1:
+            return self._only().links_until(day)
+        links = [link for link in self.links if link.on <= day]
+        last = links[-1]
+        after = self.at(day)
+        if day > last.on and abs(after - last.after) >= DECAY_SHOWN_FROM:
+            days = (_date(day) - _date(last.on)).days
+            rationale = f"no decisive news for {days} days: {describe(last.after)} → {describe(after)}{self._who(day)}"
+            return [*links, Link(day, "decay", last.after, after, rationale)]
+        return links
+
+    def _only(self) -> Track:
+        return next(iter(self.tracks.values())) if self.tracks else self.model
+
+    def _who(self, day: str) -> str:
+        members = self.members(day)
+        if len(members) < 2:
+            return ""
+        return "; team median of " + ", ".join(f"{name} {p:.2f}" for name, p in sorted(members.items()))
+
+    def _links(self) -> list[Link]:
+        """The chain of the team number. With one track it is that track's chain, exactly. With several,
+        each event (a forecaster's update, an observation counted on every track) is one link whose
+        before and after are team medians, and whose rationale names each forecaster's number."""
+        if len(self.tracks) <= 1:
+            return self._only().links
+        events: dict[tuple[str, str, int], Link] = {}
+        for track in [self.model, *self.tracks.values()]:
+            for link in track.links:
+                if link.method == "manual":
+                    events[(link.on, "manual", link.update_id or 0)] = link
+                elif link.method == "indicator":
+                    events.setdefault((link.on, "indicator", link.observation_id or 0), link)
+        links = [self.model.links[0]]
+        on = self.opened
+        for (day, _method, _id), link in sorted(
+            events.items(), key=lambda item: (item[0][0], item[0][1] != "indicator", item[0][2])
+        ):
+            before = self.at(previous_day(day)) if day > self.opened else self.prior
+            if day > on and abs(before - links[-1].after) > DECAY_SHOWN_FROM:
+                days = (_date(previous_day(day)) - _date(on)).days
+                links.append(Link(previous_day(day), "decay", links[-1].after, before,
+                                  f"no decisive news for {days} days: {describe(links[-1].after)} → {describe(before)}"))  # fmt: skip
+            after = self.at(day)
+            same_day = links[-1].on == day and links[-1].method != "decay"
+            links.append(
+                Link(day, link.method, links[-1].after if same_day else before, after, link.rationale + self._who(day),
+                     link.observation_id, link.indicator, link.likelihood_ratio, link.counted_ratio, link.update_id,
+                     link.forecaster)
+            )  # fmt: skip
+            on = day
+        return links
+
+
+def _median(values: Sequence[float]) -> float:
+    ordered = sorted(values)
+    mid = len(ordered) // 2
+    return ordered[mid] if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2
+
+
+def _date(text: str) -> dt.date:
+    return dt.date.fromisoformat(text)
+
+
 # -- from stored rows ---------------------------------------------------------------------------------
 def build_tracks(
     propositions: Iterable[Mapping[str, Any]],
     indicators: Mapping[str, Mapping[str, Any]],
     updates: Iterable[Mapping[str, Any]],
     evidence: Iterable[Mapping[str, Any]],
-) -> dict[str, Track]:
-    """One track per proposition from stored rows: live manual `updates` (proposition_id, as_of, id,
-    probability, rationale, forecaster) and applied `evidence` (id, indicator_id, observed_on, value)."""
-    judgements: dict[str, list[Judgement]] = defaultdict(list)
+    by: str | None = None,
+) -> dict[str, Team | Track]:
+    """The team's track per proposition (or, with `by`, that forecaster's; the model's where they made
+    no update) from stored rows: live manual `updates` (proposition_id, as_of, id, probability,
+    rationale, forecaster) and applied `evidence` (id, indicator_id, observed_on, value)."""
+    judgements: dict[str, dict[str, list[Judgement]]] = defaultdict(lambda: defaultdict(list))
     for u in updates:
-        judgements[u["proposition_id"]].append(
-            Judgement(u["as_of"], int(u["id"]), float(u["probability"]), u["rationale"] or "", u["forecaster"] or "")
-        )
+        j = Judgement(u["as_of"], int(u["id"]), float(u["probability"]), u["rationale"] or "", u["forecaster"] or "")
+        judgements[u["proposition_id"]][j.forecaster].append(j)
     seen: dict[str, list[Evidence]] = defaultdict(list)
     for e in evidence:
         ind = indicators[e["indicator_id"]]
         seen[ind["proposition_id"]].append(Evidence(int(e["id"]), e["observed_on"], ind, e["value"], e.get("applied_by") or ""))
-    return {
-        p["id"]: Track(
-            prior=float(p["prior"]),
-            opened=p["opened"],
-            resolve_by=p["resolve_by"],
-            decay=p.get("decay") or DEFAULT_DECAY,
-            judgements=judgements.get(p["id"], ()),
-            evidence=seen.get(p["id"], ()),
-            prior_rationale=f"commentary: {p['prior_phrase']!r}" if p.get("prior_phrase") else "prior",
-        )
-        for p in propositions
-    }
+    out: dict[str, Team | Track] = {}
+    for p in propositions:
+
+        def track(own: Iterable[Judgement], p: Mapping[str, Any] = p) -> Track:
+            return Track(
+                prior=float(p["prior"]),
+                opened=p["opened"],
+                resolve_by=p["resolve_by"],
+                decay=p.get("decay") or DEFAULT_DECAY,
+                judgements=own,
+                evidence=seen.get(p["id"], ()),
+                prior_rationale=f"commentary: {p['prior_phrase']!r}" if p.get("prior_phrase") else "prior",
+            )
+
+        people = {name: js for name, js in judgements.get(p["id"], {}).items() if any(j.as_of >= p["opened"] for j in js)}
+        if by is not None:
+            out[p["id"]] = track(people.get(by, ()))
+            continue
+        joined = {name: min(j.as_of for j in js if j.as_of >= p["opened"]) for name, js in people.items()}
+        out[p["id"]] = Team({name: track(js) for name, js in people.items()}, track(()), joined)
+    return out
 
 
 def resolution_in_force(resolutions: Sequence[Mapping[str, Any]], as_of: str) -> Mapping[str, Any] | None:
@@ -284,7 +406,7 @@ def resolution_in_force(resolutions: Sequence[Mapping[str, Any]], as_of: str) ->
     return latest if latest["resolved_on"] <= as_of else None
 
 
-def shown_probability(track: Track, resolution: Mapping[str, Any] | None, day: str) -> float:
+def shown_probability(track: Track | Team, resolution: Mapping[str, Any] | None, day: str) -> float:
     """What every view shows as the probability on `day`: the standing probability, or, once resolved,
     the final forecast (the standing probability on the day before `resolved_on`)."""
     if resolution is not None:

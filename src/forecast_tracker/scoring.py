@@ -129,6 +129,37 @@ def summarise(scores: pd.DataFrame) -> dict[str, float | int | None]:
     }
 
 
+def forecaster_scores(items: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Forecasters side by side, each on the propositions they forecast.
+
+    Each item: forecaster, outcome (yes/no), `mine` (their probability on each of their forecast days:
+    from their first update to the day before resolution) and `team` (the team median on the same
+    days). Per proposition, the time-averaged Brier over their forecast days (as Good Judgment Open
+    scores a question) and the relative Brier: theirs minus the team median's on the same days
+    (negative is better than the team, as Fatebook's relative score). Then the mean of each over their
+    propositions. Returned best relative score first."""
+    per: dict[str, list[tuple[float, float, int]]] = {}
+    for item in items:
+        o = 1.0 if item["outcome"] == "yes" else 0.0
+        mine, team = list(item["mine"]), list(item["team"])
+        if not mine or len(mine) != len(team):
+            continue
+        own = sum((p - o) ** 2 for p in mine) / len(mine)
+        theirs = sum((p - o) ** 2 for p in team) / len(team)
+        per.setdefault(item["forecaster"], []).append((own, own - theirs, len(mine)))
+    rows = [
+        {
+            "forecaster": name,
+            "n_resolved": len(scores),
+            "mean_time_averaged_brier": sum(s[0] for s in scores) / len(scores),
+            "mean_relative_brier": sum(s[1] for s in scores) / len(scores),
+            "forecast_days": sum(s[2] for s in scores),
+        }
+        for name, scores in per.items()
+    ]
+    return sorted(rows, key=lambda r: (r["mean_relative_brier"], r["forecaster"]))
+
+
 def _bin_ids(p: Sequence[float], n_bins: int) -> list[int]:
     # Right-closed equal-width bins, as scikit-learn's calibration_curve: 0.2 falls in (0, 0.2].
     import numpy as np

@@ -206,6 +206,13 @@ def manual_updates(conn: Connection, proposition_id: str | None = None) -> list[
     return [dict(r) for r in conn.execute(query).mappings()]
 
 
+def forecasters(conn: Connection) -> list[str]:
+    """Everyone who has made a live manual update, by name."""
+    u = T_UPDATE
+    query = select(u.c.forecaster).where(u.c.method == "manual", _not_retracted("update", u.c.id)).distinct()
+    return sorted(r[0] for r in conn.execute(query) if r[0])
+
+
 def applied_evidence(conn: Connection, proposition_id: str | None = None) -> list[dict[str, Any]]:
     """Applied, non-retracted observations with their proposition, by date then id."""
     o, a, i = T_OBSERVATION, T_APPLICATION, T_INDICATOR

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .. import dates, scoring
-from ..evidence import Link, Track
+from ..evidence import MODEL, Link, Team, Track
 from ..probability import decibans, direction
 from . import charts
 from .dataset import Dataset
@@ -70,6 +70,8 @@ class PropositionCard:
     fired: list[str]
     quiet: list[str]
     flags: list[str]
+    spread: tuple[float, float] | None = None  # lowest and highest forecaster, when several count
+    members: dict[str, float] = field(default_factory=dict)  # each counted forecaster's probability
 
 
 @dataclass
@@ -98,6 +100,7 @@ class TrackRecord:
     murphy: dict[str, float] | None
     diagnostics: list[dict[str, Any]]
     min_for_decomposition: int
+    forecasters: list[dict[str, Any]] = field(default_factory=list)  # side by side, against the team median
 
 
 @dataclass
@@ -144,6 +147,7 @@ def build_scorecard(data: Dataset, month: str) -> Scorecard:
         murphy=scores.murphy,
         diagnostics=scores.diagnostics,
         min_for_decomposition=scoring.MIN_FOR_DECOMPOSITION,
+        forecasters=scores.forecasters,
     )
     titles = sorted({p["source_title"] for p in data.opened_by(as_of) if p.get("source_title")})
     counts = {
@@ -152,7 +156,9 @@ def build_scorecard(data: Dataset, month: str) -> Scorecard:
         "observations": sum(len(c.evidence) for c in cards),
         "updates": sum(len(c.updates) for c in cards),
     }
-    return Scorecard(month, as_of, f"Forecast scorecard, {dates.month_name(month)}", titles, cards, resolved_now, track, counts)
+    whose = f" ({data.by}'s forecasts)" if data.by else ""
+    title = f"Forecast scorecard, {dates.month_name(month)}{whose}"
+    return Scorecard(month, as_of, title, titles, cards, resolved_now, track, counts)
 
 
 def _num(value: Any) -> float | None:
@@ -201,6 +207,10 @@ def _card(data: Dataset, p: dict[str, Any], month: str, first: str, as_of: str, 
         quiet=sorted(set(indicators) - fired_ids),
         flags=_flags(p, resolution, links, evidence, as_of),
     )
+    if isinstance(track, Team):  # the team's view: who stands where, and how far apart
+        shown_on = dates.previous_day(end) if resolution else as_of
+        card.members = {name: p for name, p in track.members(shown_on).items() if name != MODEL}
+        card.spread = track.spread(shown_on)
     return card, _chart_data(data, p, track, live_obs, end, resolution)
 
 

@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import Connection
 
 from .. import store
-from ..evidence import Track, build_tracks, resolution_in_force, shown_probability
+from ..evidence import Team, Track, build_tracks, resolution_in_force, shown_probability
 from ..probability import counted_ratio
 
 
@@ -28,10 +28,11 @@ class Dataset:
     updates: list[dict[str, Any]]  # live manual updates
     evidence: list[dict[str, Any]]  # applied, live observations
     resolutions: list[dict[str, Any]]
-    tracks: dict[str, Track] = field(init=False)
+    by: str | None = None  # one forecaster's tracks instead of the team's
+    tracks: dict[str, Team | Track] = field(init=False)
 
     def __post_init__(self) -> None:
-        self.tracks = build_tracks(self.propositions, self.indicators, self.updates, self.evidence)
+        self.tracks = build_tracks(self.propositions, self.indicators, self.updates, self.evidence, by=self.by)
         self.applied = {e["id"] for e in self.evidence}
         self.indicators_by_prop: dict[str, list[dict[str, Any]]] = defaultdict(list)
         for ind in self.indicators.values():
@@ -47,7 +48,7 @@ class Dataset:
                 self.resolutions_by_prop[r["proposition"]].append(r)
 
     @classmethod
-    def load(cls, conn: Connection) -> Dataset:
+    def load(cls, conn: Connection, by: str | None = None) -> Dataset:
         return cls(
             propositions=store.all_propositions(conn),
             indicators={i["id"]: i for i in store.all_indicators(conn)},
@@ -55,6 +56,7 @@ class Dataset:
             updates=store.manual_updates(conn),
             evidence=store.applied_evidence(conn),
             resolutions=store.resolutions(conn),
+            by=by,
         )
 
     def resolution(self, proposition: str, as_of: str) -> dict[str, Any] | None:

@@ -50,12 +50,18 @@ def _environment(markdown: bool):
 
 
 def render_reports(
-    conn: Connection, months: list[str], out: Path, formats: tuple[str, ...], progress: Callable[[str], None] | None = None
+    conn: Connection,
+    months: list[str],
+    out: Path,
+    formats: tuple[str, ...],
+    progress: Callable[[str], None] | None = None,
+    by: str | None = None,
 ) -> list[Path]:
-    """Render each month's scorecard and refresh `index.html`. Every file is written atomically."""
+    """Render each month's scorecard (the team's, or `by` one forecaster's) and refresh `index.html`.
+    Every file is written atomically."""
     if out.exists() and not out.is_dir():
         raise InputError(f"{out} is not a folder", "out")
-    data = Dataset.load(conn)
+    data = Dataset.load(conn, by)
     html_env = _environment(markdown=False) if "html" in formats else None
     md_env = _environment(markdown=True) if "md" in formats else None
     written: list[Path] = []

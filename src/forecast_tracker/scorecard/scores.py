@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Connection
 
 from .. import scoring
+from ..dates import days_between
+from ..evidence import Team
 from .dataset import Dataset
 
 if TYPE_CHECKING:
@@ -24,6 +26,7 @@ class ScoreResult:
     calibration: pd.DataFrame
     murphy: dict[str, float] | None
     diagnostics: list[dict[str, Any]] = field(default_factory=list)
+    forecasters: list[dict[str, Any]] = field(default_factory=list)
 
     def as_json(self) -> dict[str, Any]:
         def clean(value: Any) -> Any:
@@ -39,6 +42,7 @@ class ScoreResult:
             "calibration": [{k: clean(v) for k, v in r.items()} for r in self.calibration.to_dict(orient="records")],
             "murphy": self.murphy,
             "indicator_diagnostics": self.diagnostics,
+            "forecasters": self.forecasters,
         }
 
 
@@ -62,11 +66,38 @@ def scores_as_of(data: Dataset, as_of: str) -> ScoreResult:
     o = [1 if x == "yes" else 0 for x in scored["outcome"]]
     calibration = scoring.calibration_table(p, o)
     murphy = scoring.murphy_decomposition(p, o) if len(p) >= scoring.MIN_FOR_DECOMPOSITION else None
-    return ScoreResult(as_of, table, scoring.summarise(table), calibration, murphy, indicator_diagnostics(data, as_of))
+    return ScoreResult(
+        as_of,
+        table,
+        scoring.summarise(table),
+        calibration,
+        murphy,
+        indicator_diagnostics(data, as_of),
+        forecaster_rows(data, as_of),
+    )
 
 
-def compute_scores(conn: Connection, as_of: str) -> ScoreResult:
-    return scores_as_of(Dataset.load(conn), as_of)
+def forecaster_rows(data: Dataset, as_of: str) -> list[dict[str, Any]]:
+    """Each forecaster on the resolved (yes/no) propositions they forecast, against the team median on
+    the same days (see `scoring.forecaster_scores`). Empty when the dataset shows one forecaster."""
+    items = []
+    for p in data.opened_by(as_of):
+        r = data.resolution(p["id"], as_of)
+        team = data.tracks[p["id"]]
+        if r is None or r["outcome"] not in ("yes", "no") or not isinstance(team, Team):
+            continue
+        team_days = team.daily(r["resolved_on"])
+        for name, track in team.tracks.items():
+            offset = days_between(p["opened"], team.joined[name])
+            if offset >= len(team_days):
+                continue  # their first forecast came on or after the resolution
+            mine = track.daily(r["resolved_on"])[offset:]
+            items.append({"forecaster": name, "outcome": r["outcome"], "mine": mine, "team": team_days[offset:]})
+    return scoring.forecaster_scores(items)
+
+
+def compute_scores(conn: Connection, as_of: str, by: str | None = None) -> ScoreResult:
+    return scores_as_of(Dataset.load(conn, by), as_of)
 
 
 def indicator_diagnostics(data: Dataset, as_of: str) -> list[dict[str, Any]]:
