@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import textwrap
 from dataclasses import dataclass
@@ -132,6 +133,78 @@ def db(cli, catalog: Path, tmp_path: Path) -> Path:
     return tmp_path / "test.db"
 
 
+# -- the same suites on PostgreSQL ---------------------------------------------------------------
+PG_ADMIN = os.environ.get("FORECAST_TRACKER_TEST_PG")  # a server's maintenance database; .ci/run sets it
+BACKENDS = [
+    "sqlite",
+    pytest.param("postgresql", marks=pytest.mark.skipif(not PG_ADMIN, reason="FORECAST_TRACKER_TEST_PG is not set")),
+]
+
+
+class PgDatabase(str):
+    """A PostgreSQL database URL made for one test (a str, so it goes wherever a --db value goes)."""
+
+
+@pytest.fixture(scope="session")
+def pg_server():
+    """The admin engine and a template database holding the test catalog, made once per session;
+    each test's database is a copy of it (CREATE DATABASE ... TEMPLATE), so a test costs ~0.1 s."""
+    import uuid
+
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    from forecast_tracker.api import Tracker
+
+    admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+    template = f"ft_template_{uuid.uuid4().hex[:8]}"
+    url = lambda name: make_url(PG_ADMIN).set(database=name).render_as_string(hide_password=False)  # noqa: E731
+    with admin.connect() as conn:
+        conn.execute(text(f"CREATE DATABASE {template}"))
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as folder:
+        (Path(folder) / "widget-launch.yaml").write_text(WIDGET)
+        (Path(folder) / "gadget-ban.yaml").write_text(GADGET)
+        with Tracker(url(template), create=True) as tracker:
+            tracker.sync(Path(folder))
+    try:
+        yield admin, template, url
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f"DROP DATABASE IF EXISTS {template} WITH (FORCE)"))
+        admin.dispose()
+
+
+@pytest.fixture
+def pg_database(request):
+    """A fresh PostgreSQL database holding the two test propositions, dropped after the test."""
+    import uuid
+
+    from sqlalchemy import text
+
+    admin, template, url = request.getfixturevalue("pg_server")
+    name = f"ft_test_{uuid.uuid4().hex[:12]}"
+    with admin.connect() as conn:
+        conn.execute(text(f"CREATE DATABASE {name} TEMPLATE {template}"))
+    try:
+        yield PgDatabase(url(name))
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+
+
+@pytest.fixture(params=BACKENDS)
+def anydb(request, monkeypatch: pytest.MonkeyPatch):
+    """The `db` fixture on each backend: SQLite, and PostgreSQL when a server is configured. Commands
+    without --db use it (FORECAST_TRACKER_DB); `snapshot(anydb)` works on both."""
+    if request.param == "sqlite":
+        return request.getfixturevalue("db")
+    database = request.getfixturevalue("pg_database")
+    monkeypatch.setenv("FORECAST_TRACKER_DB", database)
+    return database
+
+
 SNAPSHOTS = Path(__file__).parent / "snapshots"
 
 
@@ -170,8 +243,18 @@ def expect_snapshot(request):
     return check
 
 
-def snapshot(path: Path) -> dict[str, list[tuple]]:
+def snapshot(path: Path | PgDatabase) -> dict[str, list[tuple]]:
     """Every row of every table, to prove a failed command changed nothing."""
+    if isinstance(path, PgDatabase):
+        from sqlalchemy import create_engine, inspect, text
+
+        engine = create_engine(path)
+        try:
+            with engine.connect() as conn:
+                tables = sorted(inspect(conn).get_table_names())
+                return {t: [tuple(r) for r in conn.execute(text(f'SELECT * FROM "{t}" ORDER BY 1'))] for t in tables}
+        finally:
+            engine.dispose()
     conn = sqlite3.connect(path)
     try:
         tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table' ORDER BY name")]

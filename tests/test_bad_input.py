@@ -95,6 +95,14 @@ CASES = [
     ("report", "--month", "9999-12"),
     ("report", "--from", "1900-01", "--to", "2025-01"),  # more than 600 months
     ("retract", "observation", "99999999999999999999999", "--reason", "r"),
+    # beyond PostgreSQL's 32-bit integer ids, and NUL bytes where ids and names go
+    ("retract", "observation", "3000000000", "--reason", "r"),
+    ("apply", "9223372036854775807"),
+    ("show", "widget\x00launch"),
+    ("update", "widget\x00launch", "0.5", "--rationale", "r"),
+    ("observe", "widget-factory\x00built", "--source", "s"),
+    ("resolve", "widget-launch", "yes", "--source", "s\x00"),
+    ("retract", "observation", "1", "--reason", "r\x00"),
     ("observe", "widget-factory-built", "--source", "s", "--apply", "--by", ""),
     ("observe", "widget-factory-built", "--source", "s", "--apply", "--by", "x" * 100_000),
     ("observe", "widget-factory-built", "--source", "s", "--by", "two\nlines"),
@@ -125,18 +133,18 @@ def _expected_messages() -> dict[str, str]:
 
 
 @pytest.mark.parametrize("args", CASES, ids=_case_id)
-def test_bad_input_exits_2_with_one_line_and_changes_nothing(cli, db, tmp_path, args, request):
+def test_bad_input_exits_2_with_one_line_and_changes_nothing(cli, anydb, tmp_path, args, request):
     for name, data in FILES.items():
         (tmp_path / name).write_bytes(data)
     cli.ok("observe", "widget-factory-built", "--date", "2025-02-01", "--source", "seed", "--apply")
-    before = snapshot(db)
+    before = snapshot(anydb)
     result = cli(*args)
     assert result.code == 2, (result.out, result.err)
     lines = result.err.strip().splitlines()
     assert len(lines) == 1, result.err
     assert lines[0].startswith("error: ") and 10 < len(lines[0]) <= 500
     assert "Traceback" not in result.err
-    assert snapshot(db) == before
+    assert snapshot(anydb) == before
     # the message itself, against the reviewed list (pytest --update-snapshots rewrites that list)
     from forecast_tracker.dates import today
 

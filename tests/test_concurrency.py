@@ -27,7 +27,8 @@ def _writer(db: str, worker: int, queue) -> None:
 
 
 @pytest.mark.slow
-def test_concurrent_writers_lose_nothing(db):
+def test_concurrent_writers_lose_nothing(anydb):
+    db = anydb
     ctx = mp.get_context("spawn")
     queue = ctx.Queue()
     procs = [ctx.Process(target=_writer, args=(str(db), w, queue)) for w in range(WORKERS)]
@@ -129,3 +130,38 @@ def test_a_writer_that_cannot_get_the_lock_says_the_database_is_busy(db):
     assert writer.returncode == 1 and writer.stderr.count("\n") == 1, writer.stderr
     assert "is busy: another command is writing to it" in writer.stderr
     assert sqlite3.connect(db).execute("SELECT count(*) FROM observation").fetchone()[0] == before
+
+
+def _resolver(db: str, queue, barrier) -> None:
+    import os
+
+    from typer.testing import CliRunner
+
+    from forecast_tracker.api import Tracker as Warm
+    from forecast_tracker.cli import app
+
+    os.environ["FORECAST_TRACKER_DB"] = db
+    with Warm(db) as t:  # connect and load everything first, so the race is only the resolve itself
+        t.standing()
+    barrier.wait(timeout=60)
+    result = CliRunner().invoke(app, ["resolve", "widget-launch", "yes", "--date", "2025-05-01"])
+    queue.put((result.exit_code, result.stderr))
+
+
+@pytest.mark.parametrize("attempt", range(3))
+def test_six_concurrent_resolutions_record_one(anydb, attempt):
+    """Six processes resolve one proposition at once, none with --force: exactly one resolution is
+    recorded and the other five are refused as bad input, on SQLite and on PostgreSQL alike."""
+    ctx = mp.get_context("fork" if "fork" in mp.get_all_start_methods() else "spawn")
+    queue, barrier = ctx.Queue(), ctx.Barrier(6)
+    procs = [ctx.Process(target=_resolver, args=(str(anydb), queue, barrier)) for _ in range(6)]
+    for p in procs:
+        p.start()
+    results = [queue.get(timeout=120) for _ in procs]
+    for p in procs:
+        p.join(timeout=60)
+    codes = sorted(code for code, _ in results)
+    assert codes == [0, 2, 2, 2, 2, 2], results
+    assert all("already resolved" in err or "--force" in err for code, err in results if code == 2), results
+    with Tracker(str(anydb)) as t:
+        assert len([r for r in t.export("resolutions", "json").splitlines() if '"outcome"' in r]) == 1

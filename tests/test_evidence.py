@@ -92,7 +92,7 @@ def test_manual_update_then_evidence_and_evidence_before_it_does_not_count_again
     assert same_day.at("2025-03-01") == 0.4
 
 
-def test_retraction_mid_chain_removes_exactly_its_evidence(cli, db):
+def test_retraction_mid_chain_removes_exactly_its_evidence(cli, anydb):
     # two signposts, the first retracted: the standing probability is the prior x the second alone
     cli.ok("observe", "widget-factory-built", "--date", "2025-02-01", "--source", "a", "--apply")
     cli.ok("observe", "widget-orders", "--value", "2000", "--date", "2025-03-01", "--source", "b", "--apply")

@@ -37,7 +37,7 @@ def test_workflow_on_postgresql(cli, catalog, tmp_path, pg_url):
     assert cli(*db, "init", "--catalog", catalog).code == 0
     observed = cli(*db, "observe", "widget-orders", "--value", "400", "--date", "2025-03-01", "--source", "shop", "--apply")
     assert observed.code == 0 and "applied as evidence" in observed.out
-    assert cli(*db, "update", "widget-launch", "0.8617021276595745", "--date", "2025-04-01").code == 0
+    assert cli(*db, "update", "widget-launch", "0.8617021276595745", "--date", "2025-04-01", "--no-rationale").code == 0
     history = cli(*db, "history", "widget-launch", "--format", "json").json
     assert history[-1]["probability"] == 0.8617021276595745  # double precision, not PostgreSQL's 4-byte REAL
     csv_path = tmp_path / "obs.csv"

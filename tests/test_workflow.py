@@ -6,7 +6,7 @@ import pytest
 
 from forecast_tracker.api import Tracker
 
-from conftest import snapshot
+from conftest import PgDatabase, snapshot
 
 
 def test_init_to_resolve(cli, db):
@@ -71,7 +71,7 @@ def test_observation_before_opened_is_context_only(cli, db):
     assert len(cli("history", "widget-launch", "--format", "json").json) == 1
 
 
-def test_retract_observation_removes_its_evidence(cli, db):
+def test_retract_observation_removes_its_evidence(cli, anydb):
     cli.ok("observe", "widget-factory-built", "--date", "2025-02-01", "--source", "rumour", "--apply")
     before = cli("list", "--format", "json").json[1]["probability"]
     assert before > 0.8
@@ -86,7 +86,7 @@ def test_retract_observation_removes_its_evidence(cli, db):
     assert again.code == 2 and "already retracted" in again.err
 
 
-def test_export_round_trip_into_fresh_database(cli, db, catalog, tmp_path, monkeypatch):
+def test_export_round_trip_into_fresh_database(cli, anydb, catalog, tmp_path, monkeypatch, request):
     cli.ok(
         "observe",
         "widget-factory-built",
@@ -110,7 +110,8 @@ def test_export_round_trip_into_fresh_database(cli, db, catalog, tmp_path, monke
         assert cli("export", what, "--out", out / f"{what}.csv").code == 0
         assert cli("export", what, "--format", "json", "--out", out / f"{what}.json").code == 0
 
-    monkeypatch.setenv("FORECAST_TRACKER_DB", str(tmp_path / "fresh.db"))
+    fresh = str(tmp_path / "fresh.db") if not isinstance(anydb, PgDatabase) else _another_pg_database(request)
+    monkeypatch.setenv("FORECAST_TRACKER_DB", fresh)
     assert cli("init", "--catalog", catalog).code == 0
     for what in ("observations", "updates", "resolutions"):
         result = cli("import", out / f"{what}.csv")
@@ -119,12 +120,31 @@ def test_export_round_trip_into_fresh_database(cli, db, catalog, tmp_path, monke
     for what in everything:
         assert cli("export", what).out == (out / f"{what}.csv").read_text(), what
         assert cli("export", what, "--format", "json").out == (out / f"{what}.json").read_text(), what
-    with Tracker(tmp_path / "fresh.db") as t:
+    with Tracker(fresh) as t:
         again_updates = t.import_csv(out / "updates.csv")
     assert (again_updates.rows, again_updates.imported, again_updates.duplicates) == (1, 0, 1)
     # importing again adds nothing: every row is recognised as a duplicate
     again = cli("import", out / "observations.csv")
     assert "imported 0 observations" in again.out and "3 duplicate(s)" in again.out
+
+
+def _another_pg_database(request) -> str:
+    """An empty PostgreSQL database beside the test's own, dropped after the test."""
+    import uuid
+
+    from sqlalchemy import text
+
+    admin, _template, url = request.getfixturevalue("pg_server")
+    name = f"ft_fresh_{uuid.uuid4().hex[:12]}"
+    with admin.connect() as conn:
+        conn.execute(text(f"CREATE DATABASE {name}"))
+
+    def drop() -> None:
+        with admin.connect() as conn:
+            conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+
+    request.addfinalizer(drop)
+    return url(name)
 
 
 def test_python_api_returns_dataframes(db):

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from sqlalchemy import Connection, Engine, create_engine, event, text
-from sqlalchemy.exc import DatabaseError, OperationalError
+from sqlalchemy.exc import DatabaseError, DataError, OperationalError
 
 from .dates import utc_now
 from .errors import InputError, TrackerError
@@ -103,6 +103,8 @@ class Database:
             conn = self.engine.connect().execution_options(sqlite_immediate=True)
             try:
                 conn.begin()
+                if not self.is_sqlite:
+                    _take_write_lock(conn)
             except OperationalError as exc:
                 conn.close()
                 if _is_locked(exc) and attempt < LOCK_RETRIES - 1:
@@ -116,6 +118,9 @@ class Database:
         except OperationalError as exc:
             conn.rollback()
             raise _translate(exc, self.location) from None
+        except DataError as exc:
+            conn.rollback()
+            raise _refused_value(exc) from None
         except DatabaseError as exc:
             conn.rollback()
             if _damaged(exc):
@@ -137,6 +142,8 @@ class Database:
             conn.rollback()
         except OperationalError as exc:
             raise _translate(exc, self.location) from None
+        except DataError as exc:
+            raise _refused_value(exc) from None
         except DatabaseError as exc:
             if _damaged(exc):
                 raise _translate(exc, self.location) from None
@@ -230,6 +237,18 @@ def _engine(url: str, location: str) -> Engine:
         raise InputError(f"cannot use {location[:80]}: {_first_line(exc)[:120]}{hint}", "db") from None
 
 
+WRITE_LOCK_KEY = 0x666F7265  # "fore": one advisory lock for all of forecast-tracker's writes
+
+
+def _take_write_lock(conn: Connection) -> None:
+    """PostgreSQL's counterpart of SQLite's BEGIN IMMEDIATE: writers queue on one transaction-level
+    advisory lock, so a check-then-insert (a resolution without --force, a duplicate observation) is
+    never raced by another writer at READ COMMITTED. Readers never take it. Waits up to the busy
+    timeout, then fails like a busy SQLite database."""
+    conn.exec_driver_sql(f"SET LOCAL lock_timeout = '{busy_timeout_ms()}ms'")
+    conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({WRITE_LOCK_KEY})")
+
+
 def busy_timeout_ms() -> int:
     """How long a writer waits for another writer's lock, per attempt (LOCK_RETRIES attempts):
     FORECAST_TRACKER_BUSY_TIMEOUT_MS, else BUSY_TIMEOUT_MS."""
@@ -259,12 +278,19 @@ def _read_only(location: str) -> bool:
 
 
 def _is_locked(exc: Exception) -> bool:
-    return "locked" in str(exc) or "busy" in str(exc)
+    text = str(exc)
+    return "locked" in text or "busy" in text or "lock timeout" in text
 
 
 def _first_line(exc: Exception) -> str:
     orig = getattr(exc, "orig", None)
     return str(orig if orig is not None else exc).splitlines()[0]
+
+
+def _refused_value(exc: DataError) -> InputError:
+    """A value the database will not store or compare (PostgreSQL: a NUL byte in text, an integer out
+    of range): bad input, exit 2, whatever command it came through."""
+    return InputError(f"the database refused a value: {_first_line(exc)[:200]}")
 
 
 def _damaged(exc: Exception) -> bool:

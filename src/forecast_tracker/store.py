@@ -146,7 +146,17 @@ def indicator_ids(conn: Connection) -> list[str]:
     return list(conn.execute(select(T_INDICATOR.c.id).order_by(T_INDICATOR.c.id)).scalars())
 
 
+def _no_such_key(conn: Connection, key: str | int) -> bool:
+    """A key no row can have in this database, found without asking it (PostgreSQL refuses a NUL in
+    text and an integer beyond its 32-bit ids with an error; SQLite simply finds nothing)."""
+    if isinstance(key, str):
+        return "\x00" in key
+    return conn.dialect.name == "postgresql" and not -(2**31) <= key < 2**31
+
+
 def get_proposition(conn: Connection, proposition_id: str) -> dict[str, Any] | None:
+    if _no_such_key(conn, proposition_id):
+        return None
     p, s = T_PROPOSITION, T_SOURCE
     row = (
         conn.execute(
@@ -168,6 +178,8 @@ def get_proposition(conn: Connection, proposition_id: str) -> dict[str, Any] | N
 
 
 def get_indicator(conn: Connection, indicator_id: str) -> dict[str, Any] | None:
+    if _no_such_key(conn, indicator_id):
+        return None
     row = conn.execute(select(T_INDICATOR).where(T_INDICATOR.c.id == indicator_id)).mappings().first()
     return dict(row) if row else None
 
@@ -331,6 +343,8 @@ def insert_retraction(conn: Connection, target: str, target_id: int, reason: str
 
 
 def get_row(conn: Connection, target: str, row_id: int) -> dict[str, Any] | None:
+    if _no_such_key(conn, row_id):
+        return None
     table = RETRACTABLE[target]
     row = conn.execute(select(table).where(table.c.id == row_id)).mappings().first()
     return dict(row) if row else None
