@@ -83,7 +83,7 @@ CASES = [
     ("export", "observations", "--format", "xml"),
     ("export", "observations", "--out", "no/such/folder/x.csv"),
     ("score", "--as-of", "soon"),
-    ("score", "--format", "csv"),
+    ("score", "--format", "xml"),
     ("report", "--month", "2025-13"),
     ("report", "--month", "March"),
     ("report", "--from", "2025-05", "--to", "2025-01"),

@@ -56,12 +56,16 @@ def test_scorecard_content(db, tmp_path):
     assert "<svg" in html and "<script" not in html and "<link" not in html
     assert not re.search(r'(src|href)="(https?:)?//', html)  # self-contained: nothing fetched
     march = render(db, tmp_path / "reports", "2025-03")["2025-03.md"].decode()
-    assert "signpost fired but probability unchanged: gadget-bill on 2025-03-10 is not applied" in march
+    assert (
+        "signpost fired but probability unchanged: gadget-bill on 2025-03-10 fired (ratio 2) but is not applied: apply 3" in march
+    )
     may = render(db, tmp_path / "reports", "2025-06")["2025-06.md"].decode()
     assert "stale: no update for" in may
-    with Tracker(db) as t:
-        t.report(["2027-02"], tmp_path / "late", ("md",))
-    assert "past resolve\\_by (2026-12-31) but unresolved" in (tmp_path / "late" / "2027-02.md").read_text()
+    from forecast_tracker.errors import InputError
+
+    with Tracker(db) as t, pytest.raises(InputError, match="has not begun"):
+        t.report(["2999-02"], tmp_path / "late", ("md",))  # a month that has not begun is refused, not rendered
+    assert not (tmp_path / "late").exists()
     index = (tmp_path / "reports" / "index.html").read_text()
     assert all(f'href="{m}.html"' in index for m in ("2025-03", "2025-04", "2025-06"))
 

@@ -211,7 +211,9 @@ def test_real_entry_point_gives_one_line_and_exit_code(db):
     bare = subprocess.run([sys.executable, "-m", "forecast_tracker"], capture_output=True, text=True)
     assert "Usage" in bare.stdout and "error" not in bare.stderr
     ok = subprocess.run([sys.executable, "-m", "forecast_tracker", "list", "--format", "csv"], capture_output=True, text=True)
-    assert ok.returncode == 0 and ok.stdout.startswith("id,statement,status,probability,as_of,resolve_by\n")
+    assert ok.returncode == 0 and ok.stdout.startswith(
+        "id,statement,status,probability,as_of,resolve_by,change,since,last_update\n"
+    )
 
 
 def test_two_resolutions_of_one_proposition_in_one_file_are_refused(cli, db, tmp_path):

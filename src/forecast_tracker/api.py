@@ -15,6 +15,7 @@ from .dates import as_of_or_today, month_range, parse_date, parse_month, previou
 from .db import Database
 from .errors import InputError, ValidationErrors
 from .evidence import Link, Team, Track, build_tracks, resolution_in_force, shown_probability
+from .formats import change_points as change_points  # re-exported for the CLI
 from .formats import table_cell
 from .probability import counted_ratio, decibans, describe, icd203_term, parse_probability
 from .scoring import SCORE_COLUMNS
@@ -87,7 +88,9 @@ class Standing:
     as_of: str
     resolve_by: str
     prior: float
-    updated_on: str | None = None
+    updated_on: str | None = None  # the last manual update or applied observation on or before as_of
+    change: float | None = None  # since `since` (None when it opened after that date)
+    since: str | None = None
 
 
 class Tracker:
@@ -169,6 +172,18 @@ class Tracker:
             raise InputError(f"{error.message} (forecasters with updates: {', '.join(known) or 'none yet'})", "by")
         return name
 
+    def review(self, as_of: str | None = None) -> list[dict[str, Any]]:
+        """What needs a look on a date (default today): overdue, signposts fired but not applied,
+        observations not applied, due within 30 days, stale. Each {proposition, reason, detail}; the
+        same rules flag the scorecards."""
+        from .scorecard.dataset import Dataset
+        from .scorecard.review import review
+
+        day = as_of_or_today(as_of)
+        with self.db.read() as conn:
+            data = Dataset.load(conn)
+        return [item.as_json() for item in review(data, day)]
+
     def forecasters(self) -> list[str]:
         """Everyone who has made a live manual update."""
         with self.db.read() as conn:
@@ -181,11 +196,17 @@ class Tracker:
                 live.setdefault(r["proposition"], []).append(r)
         return {pid: found for pid, rows in live.items() if (found := resolution_in_force(rows, day)) is not None}
 
-    def standing(self, as_of: str | None = None, status: str | None = None, by: str | None = None) -> list[Standing]:
+    def standing(
+        self, as_of: str | None = None, status: str | None = None, by: str | None = None, since: str | None = None
+    ) -> list[Standing]:
         """Every opened proposition's probability and status as of a date (default today): the derived
         standing probability (the team's, or with `by` that forecaster's), or, once resolved, its final
-        forecast."""
+        forecast; with `since`, also the change from that date."""
         day = as_of_or_today(as_of)
+        if since is not None:
+            since = parse_date(since, "since", allow_future=True)
+            if since > day:
+                raise InputError(f"{since} is after the as-of date {day}", "since")
         if status is not None:
             status = choice(status, "status", ("open", *OUTCOMES))
         with self.db.read() as conn:
@@ -194,6 +215,7 @@ class Tracker:
             indicators = {i["id"]: i for i in store.all_indicators(conn)}
             tracks = build_tracks(props, indicators, store.manual_updates(conn), store.applied_evidence(conn), by=by)
             resolved = self._in_force(conn, day)
+            resolved_then = self._in_force(conn, since) if since is not None else {}
         out = []
         for p in props:
             track, resolution = tracks[p["id"]], resolved.get(p["id"])
@@ -201,9 +223,13 @@ class Tracker:
             if p["opened"] > day or (status is not None and state != status):
                 continue
             last = [link.on for link in track.links if link.method in ("manual", "indicator") and link.on <= day]
+            probability = shown_probability(track, resolution, day)
+            change = None
+            if since is not None and p["opened"] <= since:
+                change = probability - shown_probability(track, resolved_then.get(p["id"]), since)
             out.append(
-                Standing(p["id"], p["statement"], state, shown_probability(track, resolution, day), day, p["resolve_by"],
-                         float(p["prior"]), last[-1] if last else None)
+                Standing(p["id"], p["statement"], state, probability, day, p["resolve_by"], float(p["prior"]),
+                         last[-1] if last else None, change, since)
             )  # fmt: skip
         return out
 
@@ -470,8 +496,13 @@ class Tracker:
         progress: Callable[[str], None] | None = None,
         by: str | None = None,
     ) -> list[Path]:
-        """Render the scorecards of `months` (and the index) into `out`: the team's, or `by` one forecaster's."""
+        """Render the scorecards of `months` (and the index) into `out`: the team's, or `by` one forecaster's.
+        A month that has not begun is refused; the current one is rendered as of today ("to date")."""
         from .scorecard.render import render_reports
+
+        for month in months:
+            if parse_month(month, "month") > today()[:7]:
+                raise InputError(f"{month} has not begun yet (today is {today()})", "month")
 
         with self.db.read() as conn:
             return render_reports(conn, months, Path(out), formats, progress=progress, by=self._forecaster(conn, by))
@@ -502,6 +533,11 @@ def report_months(month: str | None = None, first: str | None = None, last: str 
     if months[-1] > today()[:7]:
         raise InputError(f"{months[-1]} has not begun yet (today is {today()})", field)
     return months
+
+
+def end_of_last_month(as_of: str | None = None) -> str:
+    """The last day of the month before `as_of`'s (default today's): `list --since`'s default."""
+    return previous_day(as_of_or_today(as_of)[:8] + "01")
 
 
 def to_csv(rows: list[dict[str, Any]], columns: tuple[str, ...] | list[str]) -> str:

@@ -21,7 +21,7 @@ from .errors import InputError, TrackerError, ValidationErrors
 FLAGS = {
     "as_of": "--as-of", "date": "--date", "status": "--status", "format": "--format", "value": "--value",
     "source": "--source", "note": "--note", "rationale": "--rationale", "by": "--by", "reason": "--reason",
-    "month": "--month", "from": "--from", "to": "--to", "out": "--out", "catalog": "--catalog", "db": "--db",
+    "month": "--month", "from": "--from", "to": "--to", "since": "--since", "out": "--out", "catalog": "--catalog", "db": "--db",
     "outcome": "OUTCOME", "probability": "PROBABILITY", "kind": "KIND", "id": "ID", "what": "WHAT", "file": "FILE",
 }  # fmt: skip
 
@@ -227,6 +227,9 @@ def list_(
     as_of: Annotated[Optional[str], typer.Option("--as-of", help="Date YYYY-MM-DD (default today).")] = None,
     status: Annotated[Optional[str], typer.Option(help="Only open, yes, no or annulled.")] = None,
     fmt: Annotated[str, typer.Option("--format", help="table, csv or json.")] = "table",
+    since: Annotated[
+        Optional[str], typer.Option("--since", help="Show the change since this date (default: the end of last month).")
+    ] = None,
     by: Annotated[
         Optional[str],
         typer.Option("--by", help="One forecaster's track (default: the team, the median of everyone who has forecast)."),
@@ -242,15 +245,20 @@ def list_(
             "probability": s.probability,
             "as_of": s.as_of,
             "resolve_by": s.resolve_by,
-            **({"words": api.icd203_term(s.probability)} if fmt == "table" else {}),
+            "change": s.change,
+            "since": s.since,
+            "last_update": s.updated_on,
+            **({"words": api.icd203_term(s.probability), "change": api.change_points(s.change)} if fmt == "table" else {}),
         }
-        for s in _tracker(ctx).standing(as_of, status, by=by)
+        for s in _tracker(ctx).standing(as_of, status, by=by, since=since or api.end_of_last_month(as_of))
     ]
     columns = (
-        ["id", "status", "probability", "words", "resolve_by", "statement"]
+        ["id", "status", "probability", "words", "change", "last_update", "resolve_by", "statement"]
         if fmt == "table"
-        else ["id", "statement", "status", "probability", "as_of", "resolve_by"]
+        else ["id", "statement", "status", "probability", "as_of", "resolve_by", "change", "since", "last_update"]
     )
+    if fmt == "table" and rows:
+        _say(f"change: since {rows[0]['since']} (--since); last_update: the last update or applied observation")
     _table(rows, columns, fmt)
 
 
@@ -420,6 +428,22 @@ def history(
     _table(rows, columns, fmt)
 
 
+@app.command()
+def review(
+    ctx: typer.Context,
+    as_of: Annotated[Optional[str], typer.Option("--as-of", help="Date YYYY-MM-DD (default today).")] = None,
+    fmt: Annotated[str, typer.Option("--format", help="table or json.")] = "table",
+) -> None:
+    """What needs a look: overdue, signposts fired but not applied, observations not applied, due
+    within 30 days, stale (no update for 90 days). The scorecards flag the same things."""
+    fmt = api.choice(fmt, "format", ("table", "json"))
+    items = _tracker(ctx).review(as_of)
+    if fmt == "json":
+        typer.echo(json.dumps(items, indent=2, ensure_ascii=False))
+        return
+    _table(items, ["proposition", "reason", "detail"], "table")
+
+
 # -- bulk ---------------------------------------------------------------------------------------
 @app.command("import")
 def import_(
@@ -473,10 +497,13 @@ def score(
 ) -> None:
     """Score resolved propositions: Brier (both scales), log loss, time averages, Metaculus baseline;
     then every forecaster side by side against the team median."""
-    fmt = api.choice(fmt, "format", ("table", "json"))
+    fmt = api.choice(fmt, "format", ("table", "json", "csv"))
     scores = _tracker(ctx).scores(as_of, by=by).as_json()
     if fmt == "json":
         typer.echo(json.dumps(scores, indent=2))
+        return
+    if fmt == "csv":  # one row per proposition, for spreadsheets
+        sys.stdout.write(api.to_csv(scores["propositions"], [*api.SCORE_COLUMNS, "origin"]))
         return
     _table(scores["propositions"], api.SCORE_COLUMNS, "table")
     s = scores["summary"]

@@ -30,3 +30,11 @@ def table_cell(value: Any) -> str:
     if isinstance(value, float):
         return format_number(value, "table")
     return " ".join(str(value).split())
+
+
+def change_points(change: float | None, none: str = "") -> str:
+    """A change in probability in points: '+12 pts', '±0 pts', or `none` when there is no change to show."""
+    if change is None:
+        return none
+    points = round(change * 100)
+    return "±0 pts" if points == 0 else f"{points:+d} pts"

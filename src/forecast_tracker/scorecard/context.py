@@ -10,11 +10,9 @@ from typing import Any
 from .. import dates, scoring
 from ..evidence import MODEL, Link, Team, Track
 from ..probability import decibans, direction
-from . import charts
+from . import charts, review
 from .dataset import Dataset
 from .scores import scores_as_of
-
-STALE_DAYS = 90
 
 
 # -- the typed context ----------------------------------------------------------------------------
@@ -104,6 +102,37 @@ class TrackRecord:
 
 
 @dataclass
+class Move:
+    """A proposition whose probability moved this month, and the step that moved it most."""
+
+    id: str
+    statement: str
+    before: float
+    after: float
+    reason: str  # the rationale of the month's largest step
+    method: str
+
+
+@dataclass
+class Fired:
+    """A signpost that fired this month and was applied as evidence."""
+
+    observed_on: str
+    indicator: str
+    proposition: str
+    direction: str
+
+
+@dataclass
+class ThisMonth:
+    """The first screen: what moved and why, what fired, what resolved, what needs a look."""
+
+    moves: list[Move]
+    fired: list[Fired]
+    needs_look: list[review.Item]
+
+
+@dataclass
 class Scorecard:
     month: str
     as_of: str
@@ -114,18 +143,30 @@ class Scorecard:
     track: TrackRecord
     counts: dict[str, int] = field(default_factory=dict)
     legend: tuple[tuple[str, str, str], ...] = charts.LEGEND  # (colour, symbol, label) of the chart key
+    this_month: ThisMonth | None = None
+    to_date: bool = False  # the current month, shown as of today
 
 
 # -- building the context -------------------------------------------------------------------------
-def build_scorecard(data: Dataset, month: str) -> Scorecard:
+MOVES_SHOWN = 5
+MOVED_FROM = 0.05  # a change of at least five points is a move worth a line in "This month"
+
+
+def build_scorecard(data: Dataset, month: str, today: str | None = None) -> Scorecard:
+    """Month M's scorecard as of its last day; the current month (`today` within it) as of today."""
     as_of = dates.month_end(month)
+    to_date = today is not None and today[:7] == month and today < as_of
+    as_of = today if to_date and today is not None else as_of
     first = f"{month}-01"
     prev_end = dates.month_end(dates.previous_month(month))
     scores = scores_as_of(data, as_of)
     built = [_card(data, p, month, first, as_of, prev_end) for p in data.opened_by(as_of)]
-    cards = [card for card, _ in built]
-    for card, svg in zip(cards, _draw_charts([chart for _, chart in built]), strict=True):
+    for (card, _), svg in zip(built, _draw_charts([chart for _, chart in built]), strict=True):
         card.chart_svg = svg
+    # what matters first: moved most this month, then due soonest; those resolved before the month last
+    built.sort(key=lambda b: (b[0].resolved_on is not None and b[0].resolved_on < first, -abs(b[0].change or 0.0),
+                              b[0].days_to_resolve_by, b[0].id))  # fmt: skip
+    cards = [card for card, _ in built]
     scored = [
         ScoredRow(**{k: _num(v) if k not in ("id", "outcome", "resolved_on", "origin") else v for k, v in row.items()})
         for row in scores.table.to_dict(orient="records")
@@ -154,11 +195,35 @@ def build_scorecard(data: Dataset, month: str) -> Scorecard:
         "open": sum(1 for c in cards if c.status == "open"),
         "resolved": sum(1 for c in cards if c.status != "open"),
         "observations": sum(len(c.evidence) for c in cards),
-        "updates": sum(len(c.updates) for c in cards),
+        "updates": sum(1 for c in cards for u in c.updates if u.method == "manual"),
     }
     whose = f" ({data.by}'s forecasts)" if data.by else ""
-    title = f"Forecast scorecard, {dates.month_name(month)}{whose}"
-    return Scorecard(month, as_of, title, titles, cards, resolved_now, track, counts)
+    title = f"Forecast scorecard, {dates.month_name(month)}{' (to date)' if to_date else ''}{whose}"
+    card = Scorecard(month, as_of, title, titles, cards, resolved_now, track, counts, to_date=to_date)
+    card.this_month = _this_month(data, cards, first, as_of)
+    return card
+
+
+def _this_month(data: Dataset, cards: list[PropositionCard], first: str, as_of: str) -> ThisMonth:
+    moves = []
+    for c in cards:
+        if c.change is None or abs(c.change) < MOVED_FROM or (c.resolved_on is not None and c.resolved_on < first):
+            continue
+        steps = [u for u in c.updates if u.method != "decay"] or c.updates
+        biggest = max(steps, key=lambda u: abs(u.probability - u.previous)) if steps else None
+        reason = biggest.rationale if biggest else "time passing with no decisive news (decay)"
+        moves.append(
+            Move(c.id, c.statement, c.probability - c.change, c.probability, reason, biggest.method if biggest else "decay")
+        )
+    moves.sort(key=lambda m: -abs(m.after - m.before))
+    fired = [
+        Fired(e.observed_on, e.indicator, c.id, e.direction)
+        for c in cards
+        for e in c.evidence
+        if not e.retracted and e.direction in ("supports", "opposes")
+    ]
+    fired.sort(key=lambda f: (f.observed_on, f.indicator))
+    return ThisMonth(moves[:MOVES_SHOWN], fired, review.review(data, as_of))
 
 
 def _num(value: Any) -> float | None:
@@ -177,7 +242,8 @@ def _card(data: Dataset, p: dict[str, Any], month: str, first: str, as_of: str, 
     end = resolution["resolved_on"] if resolution else as_of
     track = data.tracks[p["id"]]
     probability = data.shown(p["id"], as_of)
-    change = None if p["opened"] > prev_end else probability - data.shown(p["id"], prev_end)
+    resolved_before = resolution is not None and resolution["resolved_on"] < first
+    change = None if p["opened"] > prev_end or resolved_before else probability - data.shown(p["id"], prev_end)
     indicators = {i["id"]: i for i in data.indicators_by_prop.get(p["id"], ())}
     live_obs = [o for o in data.observations_by_prop.get(p["id"], ()) if o["observed_on"] <= as_of]
     links = track.links_until(dates.previous_day(end) if resolution else end)
@@ -205,7 +271,7 @@ def _card(data: Dataset, p: dict[str, Any], month: str, first: str, as_of: str, 
         updates=[_update_row(link) for link in links if first <= link.on and link.method != "prior"],
         fired=sorted(fired_ids),
         quiet=sorted(set(indicators) - fired_ids),
-        flags=_flags(p, resolution, links, evidence, as_of),
+        flags=[item.flag for item in review.items_for(data, p, as_of)],
     )
     if isinstance(track, Team):  # the team's view: who stands where, and how far apart
         shown_on = dates.previous_day(end) if resolution else as_of
@@ -264,22 +330,6 @@ def _direction_of(data: Dataset, p: dict[str, Any], observation: dict[str, Any])
     if observation["observed_on"] < p["opened"]:
         return "context"
     return direction(data.signal(observation)[1])
-
-
-def _flags(p, resolution, links, evidence, as_of) -> list[str]:
-    flags = []
-    if resolution is None:
-        moved = [link.on for link in links if link.method in ("manual", "indicator")]
-        last = moved[-1] if moved else p["opened"]
-        quiet_days = dates.days_between(last, as_of)
-        if quiet_days >= STALE_DAYS:
-            flags.append(f"stale: no update for {quiet_days} days")
-        if as_of > p["resolve_by"]:
-            flags.append(f"past resolve_by ({p['resolve_by']}) but unresolved")
-    for e in evidence:
-        if not e.retracted and e.direction == "not applied" and e.likelihood_ratio not in (None, 1):
-            flags.append(f"signpost fired but probability unchanged: {e.indicator} on {e.observed_on} is not applied")
-    return flags
 
 
 _CHART_CACHE: dict[charts.TrajectoryData, str] = {}

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from ..formats import format_number
+from ..formats import change_points, format_number
 from ..probability import icd203_term
 
 
@@ -18,10 +18,7 @@ def _pct(value: float | None) -> str:
 
 
 def _change(value: float | None) -> str:
-    if value is None:
-        return "new"
-    points = round(value * 100)
-    return "±0 pts" if points == 0 else f"{points:+d} pts"
+    return change_points(value, none="new")
 
 
 def _score(value: float | None, digits: int = 3) -> str:

@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
+from ..dates import today
 from ..errors import InputError
 from ..faults import crash_point
 from ..io.files import atomic_write
@@ -67,7 +68,7 @@ def render_reports(
     written: list[Path] = []
     index = _read_index(out)
     for month in months:
-        card = build_scorecard(data, month)
+        card = build_scorecard(data, month, today())
         if html_env is not None:
             path = out / f"{month}.html"
             atomic_write(path, html_env.get_template("scorecard.html.j2").render(card=card))

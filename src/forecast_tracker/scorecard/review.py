@@ -1,0 +1,73 @@
+"""What needs a look as of a date: the one set of rules behind `review`, the scorecards' flags and their
+"This month" section, so the terminal and the page never disagree."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from .. import dates
+from .dataset import Dataset
+
+STALE_DAYS = 90  # no manual update and no applied observation for this long
+DUE_SOON_DAYS = 30
+# reasons in the order a reader should act on them, with the words a scorecard flag uses
+REASONS = {
+    "overdue": "past resolve_by but unresolved",
+    "fired-unchanged": "signpost fired but probability unchanged",
+    "unapplied-observation": "observation not applied",
+    "due-soon": "due soon",
+    "stale": "stale",
+}
+
+
+@dataclass(frozen=True)
+class Item:
+    proposition: str
+    reason: str  # a key of REASONS
+    detail: str
+
+    @property
+    def flag(self) -> str:
+        return f"{REASONS[self.reason]}: {self.detail}"
+
+    def as_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def items_for(data: Dataset, p: dict[str, Any], as_of: str) -> list[Item]:
+    """Why an open proposition needs a look on `as_of` (a resolved one needs none)."""
+    if p["opened"] > as_of or data.resolution(p["id"], as_of) is not None:
+        return []
+    pid, found = p["id"], []
+    if as_of > p["resolve_by"]:
+        late = dates.days_between(p["resolve_by"], as_of)
+        found.append(Item(pid, "overdue", f"resolve_by {p['resolve_by']} passed {late} day(s) ago; record the outcome"))
+    for o in data.observations_by_prop.get(pid, ()):
+        if o["retracted"] or o["id"] in data.applied or not p["opened"] <= o["observed_on"] <= as_of:
+            continue
+        fired, ratio = data.signal(o)
+        if ratio in (None, 1):
+            continue  # it would move nothing: leaving it unapplied loses nothing
+        if fired:
+            detail = f"{o['indicator']} on {o['observed_on']} fired (ratio {ratio:g}) but is not applied: apply {o['id']}"
+            found.append(Item(pid, "fired-unchanged", detail))
+        else:
+            detail = f"{o['indicator']} on {o['observed_on']} did not fire (ratio {ratio:g}) and is not applied: apply {o['id']}"
+            found.append(Item(pid, "unapplied-observation", detail))
+    due = dates.days_between(as_of, p["resolve_by"])
+    if 0 <= due <= DUE_SOON_DAYS:
+        found.append(Item(pid, "due-soon", f"resolve_by {p['resolve_by']} is in {due} day(s)"))
+    moved = [link.on for link in data.tracks[pid].links if link.method in ("manual", "indicator") and link.on <= as_of]
+    last = moved[-1] if moved else p["opened"]
+    quiet = dates.days_between(last, as_of)
+    if quiet >= STALE_DAYS:
+        found.append(Item(pid, "stale", f"no update for {quiet} days (last {last})"))
+    return found
+
+
+def review(data: Dataset, as_of: str) -> list[Item]:
+    """Every item, the most urgent reason first, then by proposition."""
+    order = list(REASONS)
+    items = [item for p in data.opened_by(as_of) for item in items_for(data, p, as_of)]
+    return sorted(items, key=lambda item: (order.index(item.reason), item.proposition))
