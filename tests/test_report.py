@@ -157,10 +157,14 @@ def test_html_scorecard_in_headless_chromium(tmp_path):
     for pid in ids:
         assert f'id="{pid}"' in dom, pid
     charts = re.findall(r"<svg.*?</svg>", dom, flags=re.S)
+    shared = [svg for svg in charts if 'id="ft-background"' in svg]
+    assert len(shared) == 1  # the charts' common background, defined once on the page
+    charts = [svg for svg in charts if svg not in shared]
     assert len(charts) == len(ids) + 1  # one trajectory each plus calibration
     for svg in charts:
         paths = re.findall(r'<path[^>]* d="([^"]+)"', svg)
-        assert sum(len(d) for d in paths) > 200  # something was drawn, not an empty frame
+        assert sum(len(d) for d in paths) > 60  # something was drawn, not an empty frame
+    assert all('<use href="#ft-background"' in svg for svg in charts[:-1])
     shot = tmp_path / "shot.png"
     subprocess.run(
         [chromium, *flags, "--window-size=420,2000", f"--screenshot={shot}", page.as_uri()], capture_output=True, timeout=120
@@ -215,7 +219,8 @@ def test_range_reports_call_progress_once_per_month(db, tmp_path):
     with Tracker(db) as t:
         written = t.report(["2025-01", "2025-02", "2025-03"], tmp_path / "r", ("md",), progress=seen.append)
     assert seen == ["2025-01", "2025-02", "2025-03"]
-    assert sorted(p.name for p in written) == ["2025-01.md", "2025-02.md", "2025-03.md", "index.html"]
+    assert sorted(p.name for p in written) == ["2025-01.md", "2025-02.md", "2025-03.md", "gadget-ban.md", "index.html",
+                                               "widget-launch.md"]  # fmt: skip
 
 
 def test_table_headers_never_break_mid_word(db, tmp_path):
@@ -226,3 +231,35 @@ def test_table_headers_never_break_mid_word(db, tmp_path):
     style = html[html.index("<style") : html.index("</style>")]
     assert "overflow-wrap: anywhere" not in style and "word-break: break-all" not in style
     assert re.search(r"\bth \{[^}]*white-space: nowrap", style)
+
+
+def test_each_proposition_has_a_page_with_its_whole_record(db, tmp_path):
+    populate(db)
+    with Tracker(db) as t:
+        t.report(["2025-02", "2025-03", "2025-04"], tmp_path / "r", ("md", "html"))
+    page = (tmp_path / "r" / "propositions" / "widget-launch.md").read_text()
+    # every observation since it opened, from any month, and every step of its chain
+    assert "Ground broken" in page and "Slow start" in page and "Launch event booked" in page
+    assert "[2025-02](../2025-02.md)" in page and "[2025-04](../2025-04.md)" in page
+    assert "![trajectory of widget-launch](../charts/widget-launch.svg)" in page
+    assert (tmp_path / "r" / "charts" / "widget-launch.svg").read_text().startswith("<svg")
+    html = (tmp_path / "r" / "propositions" / "widget-launch.html").read_text()
+    assert 'href="../2025-03.html#widget-launch"' in html and "Launch event booked" in html
+    month = (tmp_path / "r" / "2025-03.html").read_text()
+    assert 'href="propositions/widget-launch.html"' in month  # linked from every month's card
+    # rendering an earlier month again keeps the pages at the latest month the folder holds
+    with Tracker(db) as t:
+        t.report(["2025-02"], tmp_path / "r", ("md",))
+    assert "Launch event booked" in (tmp_path / "r" / "propositions" / "widget-launch.md").read_text()
+
+
+def test_a_month_with_many_propositions_shows_the_rest_as_linked_rows(db, tmp_path, monkeypatch):
+    from forecast_tracker.scorecard import context
+
+    populate(db)
+    monkeypatch.setattr(context, "FULL_CARDS", 1)
+    files = render(db, tmp_path / "r", "2025-03")
+    md, html = files["2025-03.md"].decode(), files["2025-03.html"].decode()
+    assert "### The other 1 propositions" in md and "[The gadget is banned.](propositions/gadget-ban.md)" in md
+    assert html.count('<section class="card"') == 1 and 'href="propositions/gadget-ban.html"' in html
+    assert "2 open, 0 resolved" in md  # the header still counts every proposition

@@ -90,7 +90,11 @@ class _Dates:
         return [(d, f"{d.day} {MONTHS[d.month - 1]}") for d in days]
 
 
-def _axes(dates: _Dates) -> list[str]:
+SHARED_ID = "ft-background"
+
+
+def _background() -> str:
+    """What every trajectory chart has in common: the probability grid, the axes and their labels."""
     parts = [f'<g stroke="{GRID}" stroke-width="0.5">']
     for p in (0, 0.25, 0.5, 0.75, 1):
         parts.append(f'<path d="M{_n(LEFT)} {_n(_y(p))}H{_n(RIGHT)}"/>')
@@ -99,6 +103,20 @@ def _axes(dates: _Dates) -> list[str]:
     parts.append(f'<g {FONT} fill="{INK}">')
     for p, label in ((0, "0"), (0.25, "0.25"), (0.5, "0.5"), (0.75, "0.75"), (1, "1")):
         parts.append(f'<text x="{_n(LEFT - 4)}" y="{_n(_y(p) + 3)}" text-anchor="end">{label}</text>')
+    parts.append("</g>")
+    return "".join(parts)
+
+
+# Defined once per HTML page (hidden), used by each chart on it: a page of a thousand charts carries
+# the background once instead of a thousand times. Charts saved as files carry their own.
+SHARED_DEFS = (
+    f'<svg xmlns="http://www.w3.org/2000/svg" width="0" height="0" style="position:absolute" aria-hidden="true">'
+    f'<defs><g id="{SHARED_ID}">{_background()}</g></defs></svg>'
+)
+
+
+def _axes(dates: _Dates, shared: bool = False) -> list[str]:
+    parts = [f'<use href="#{SHARED_ID}"/>' if shared else _background(), f'<g {FONT} fill="{INK}">']
     ticks = []
     for day, label in dates.ticks():
         x = dates.x(day)
@@ -139,10 +157,11 @@ def _one_per_week(points: list[tuple[dt.date, float]]) -> list[tuple[dt.date, fl
     return kept
 
 
-def trajectory_svg(data: TrajectoryData) -> str:
+def trajectory_svg(data: TrajectoryData, shared: bool = False) -> str:
+    """The chart as SVG; `shared` refers to the page's SHARED_DEFS for the background instead of drawing it."""
     day = dt.date.fromisoformat
     dates = _Dates(day(data.start), day(data.end) + dt.timedelta(days=2))
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="100%" viewBox="0 0 {WIDTH} {HEIGHT}">', *_axes(dates)]
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="100%" viewBox="0 0 {WIDTH} {HEIGHT}">', *_axes(dates, shared)]
     prior_y = _n(_y(data.prior))
     parts.append(
         f'<path d="M{_n(LEFT)} {prior_y}H{_n(RIGHT)}" stroke="{PRIOR}" stroke-width="0.9" stroke-dasharray="4 2" fill="none"/>'
@@ -163,9 +182,9 @@ def trajectory_svg(data: TrajectoryData) -> str:
     return "".join(parts)
 
 
-def trajectories_svg(charts: Sequence[TrajectoryData]) -> list[str]:
+def trajectories_svg(charts: Sequence[TrajectoryData], shared: bool = False) -> list[str]:
     """Render many charts (each well under a millisecond, so no worker pool is worth starting)."""
-    return [trajectory_svg(c) for c in charts]
+    return [trajectory_svg(c, shared) for c in charts]
 
 
 def calibration_svg(series: Sequence[tuple[str, Sequence[tuple[float, float, int]]]]) -> str:

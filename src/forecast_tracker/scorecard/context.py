@@ -61,7 +61,7 @@ class PropositionCard:
     resolve_by: str
     days_to_resolve_by: int
     resolved_on: str | None
-    chart_svg: str  # trusted: written by scorecard.charts from numbers only
+    chart_svg: str  # trusted: written by scorecard.charts from numbers only; self-contained (a file for Markdown)
     chart_file: str  # relative path of the same chart for Markdown
     evidence: list[EvidenceRow]
     updates: list[UpdateRow]
@@ -69,6 +69,7 @@ class PropositionCard:
     quiet: list[str]
     flags: list[str]
     spread: tuple[float, float] | None = None  # lowest and highest forecaster, when several count
+    chart_inline: str = ""  # the same chart for an HTML page that carries charts.SHARED_DEFS
     members: dict[str, float] = field(default_factory=dict)  # each counted forecaster's probability
 
 
@@ -145,6 +146,20 @@ class Scorecard:
     legend: tuple[tuple[str, str, str], ...] = charts.LEGEND  # (colour, symbol, label) of the chart key
     this_month: ThisMonth | None = None
     to_date: bool = False  # the current month, shown as of today
+    compact: list[PropositionCard] = field(default_factory=list)  # beyond FULL_CARDS: one row each, linked
+    shared_defs: str = ""  # the charts' shared background, defined once on the page
+
+
+@dataclass
+class PropositionPage:
+    """One proposition's whole record on one page, linked from every month."""
+
+    title: str
+    as_of: str
+    card: PropositionCard
+    months: list[str]  # the months whose scorecards show it
+    shared_defs: str
+    legend: tuple[tuple[str, str, str], ...] = charts.LEGEND
 
 
 # -- building the context -------------------------------------------------------------------------
@@ -161,12 +176,14 @@ def build_scorecard(data: Dataset, month: str, today: str | None = None) -> Scor
     prev_end = dates.month_end(dates.previous_month(month))
     scores = scores_as_of(data, as_of)
     built = [_card(data, p, month, first, as_of, prev_end) for p in data.opened_by(as_of)]
-    for (card, _), svg in zip(built, _draw_charts([chart for _, chart in built]), strict=True):
-        card.chart_svg = svg
     # what matters first: moved most this month, then due soonest; those resolved before the month last
     built.sort(key=lambda b: (b[0].resolved_on is not None and b[0].resolved_on < first, -abs(b[0].change or 0.0),
                               b[0].days_to_resolve_by, b[0].id))  # fmt: skip
-    cards = [card for card, _ in built]
+    full, rest = built[:FULL_CARDS], built[FULL_CARDS:]
+    for card, chart in full:  # the compact rows carry no chart: their own pages do
+        _draw(card, chart)
+    cards = [card for card, _ in full]
+    everyone = cards + [card for card, _ in rest]
     scored = [
         ScoredRow(**{k: _num(v) if k not in ("id", "outcome", "resolved_on", "origin") else v for k, v in row.items()})
         for row in scores.table.to_dict(orient="records")
@@ -192,16 +209,29 @@ def build_scorecard(data: Dataset, month: str, today: str | None = None) -> Scor
     )
     titles = sorted({p["source_title"] for p in data.opened_by(as_of) if p.get("source_title")})
     counts = {
-        "open": sum(1 for c in cards if c.status == "open"),
-        "resolved": sum(1 for c in cards if c.status != "open"),
-        "observations": sum(len(c.evidence) for c in cards),
-        "updates": sum(1 for c in cards for u in c.updates if u.method == "manual"),
+        "open": sum(1 for c in everyone if c.status == "open"),
+        "resolved": sum(1 for c in everyone if c.status != "open"),
+        "observations": sum(len(c.evidence) for c in everyone),
+        "updates": sum(1 for c in everyone for u in c.updates if u.method == "manual"),
     }
     whose = f" ({data.by}'s forecasts)" if data.by else ""
     title = f"Forecast scorecard, {dates.month_name(month)}{' (to date)' if to_date else ''}{whose}"
     card = Scorecard(month, as_of, title, titles, cards, resolved_now, track, counts, to_date=to_date)
-    card.this_month = _this_month(data, cards, first, as_of)
+    card.compact = [c for c, _ in rest]
+    card.shared_defs = _trusted(charts.SHARED_DEFS)
+    card.this_month = _this_month(data, everyone, first, as_of)
     return card
+
+
+def build_proposition_page(data: Dataset, p: dict[str, Any], as_of: str, months: list[str]) -> PropositionPage:
+    """One proposition's whole record as of `as_of`: every observation since before it opened, every
+    link of its chain, its whole trajectory."""
+    prev_end = dates.month_end(dates.previous_month(as_of[:7]))
+    card, chart = _card(data, p, "all", "0001-01-01", as_of, prev_end)
+    card.chart_file = f"charts/{p['id']}.svg"
+    _draw(card, chart)
+    shown = [m for m in months if dates.month_end(m) >= p["opened"]]
+    return PropositionPage(f"{p['statement']} ({p['id']})", as_of, card, shown, _trusted(charts.SHARED_DEFS))
 
 
 def _this_month(data: Dataset, cards: list[PropositionCard], first: str, as_of: str) -> ThisMonth:
@@ -332,16 +362,14 @@ def _direction_of(data: Dataset, p: dict[str, Any], observation: dict[str, Any])
     return direction(data.signal(observation)[1])
 
 
-_CHART_CACHE: dict[charts.TrajectoryData, str] = {}
+FULL_CARDS = 50  # a month shows this many cards in full (the ones that matter most); the rest as rows
 
 
-def _draw_charts(datas: list[charts.TrajectoryData]) -> list[str]:
-    """SVG for each chart. A chart whose data did not change (a resolved proposition, a quiet month,
-    a month rendered again) is drawn once per process; the rest are drawn in one batch."""
-    missing = list(dict.fromkeys(d for d in datas if d not in _CHART_CACHE))
-    for data, svg in zip(missing, charts.trajectories_svg(missing), strict=True):
-        _CHART_CACHE[data] = _trusted(svg)
-    return [_CHART_CACHE[d] for d in datas]
+def _draw(card: PropositionCard, chart: charts.TrajectoryData) -> None:
+    """The card's chart twice: self-contained (for Markdown's chart files) and for an HTML page that
+    defines the shared background once. Each takes well under a millisecond, so nothing is cached."""
+    card.chart_svg = _trusted(charts.trajectory_svg(chart))
+    card.chart_inline = _trusted(charts.trajectory_svg(chart, shared=True))
 
 
 def _trusted(svg: str) -> str:

@@ -11,11 +11,12 @@ from typing import Any
 
 from sqlalchemy import Connection
 
+from .. import dates
 from ..dates import today
 from ..errors import InputError
 from ..faults import crash_point
 from ..io.files import atomic_write
-from .context import build_scorecard
+from .context import build_proposition_page, build_scorecard
 from .dataset import Dataset
 from .filters import FILTERS
 
@@ -96,11 +97,32 @@ def render_reports(
         crash_point("report-month")  # this month's files written, the next month's not begun
         if progress is not None:
             progress(month)
+    written += _proposition_pages(data, out, sorted(index), html_env, md_env)
     rows = [IndexRow(**index[m]) for m in sorted(index, reverse=True)]
     atomic_write(out / "index.json", json.dumps(index, indent=2, sort_keys=True) + "\n")
     index_env = html_env or _environment(markdown=False)
     atomic_write(out / "index.html", index_env.get_template("index.html.j2").render(rows=rows))
     written.append(out / "index.html")
+    return written
+
+
+def _proposition_pages(data: Dataset, out: Path, months: list[str], html_env, md_env) -> list[Path]:
+    """A page per proposition with its whole record, as of the latest month the folder holds, linked
+    from every month's card (`propositions/ID.html` and `.md`)."""
+    last = months[-1]
+    as_of = min(dates.month_end(last), today()) if last == today()[:7] else dates.month_end(last)
+    written = []
+    for p in data.opened_by(as_of):
+        page = build_proposition_page(data, p, as_of, months)
+        if html_env is not None:
+            path = out / "propositions" / f"{p['id']}.html"
+            atomic_write(path, html_env.get_template("proposition.html.j2").render(page=page))
+            written.append(path)
+        if md_env is not None:
+            atomic_write(out / page.card.chart_file, page.card.chart_svg)
+            path = out / "propositions" / f"{p['id']}.md"
+            atomic_write(path, md_env.get_template("proposition.md.j2").render(page=page))
+            written.append(path)
     return written
 
 
