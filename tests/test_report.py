@@ -263,3 +263,18 @@ def test_a_month_with_many_propositions_shows_the_rest_as_linked_rows(db, tmp_pa
     assert "### The other 1 propositions" in md and "[The gadget is banned.](propositions/gadget-ban.md)" in md
     assert html.count('<section class="card"') == 1 and 'href="propositions/gadget-ban.html"' in html
     assert "2 open, 0 resolved" in md  # the header still counts every proposition
+
+
+def test_unchanged_proposition_pages_are_not_written_again(db, tmp_path):
+    populate(db)
+    out = tmp_path / "r"
+    with Tracker(db) as t:
+        first = t.report(["2025-03"], out, ("md",))
+        again = t.report(["2025-03"], out, ("md",))
+        t.observe("gadget-bill", date="2025-03-25", source="Gazette", note="second reading", apply=True, by="ana")
+        third = t.report(["2025-03"], out, ("md",))
+    pages = lambda written: sorted(p.name for p in written if p.parent.name == "propositions")  # noqa: E731
+    assert pages(first) == ["gadget-ban.md", "widget-launch.md"]
+    assert pages(again) == []  # nothing changed: the pages stand
+    assert pages(third) == ["gadget-ban.md"]  # only the proposition whose record changed
+    assert "second reading" in (out / "propositions" / "gadget-ban.md").read_text()

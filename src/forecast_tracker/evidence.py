@@ -393,7 +393,11 @@ def build_tracks(
             out[p["id"]] = track(people.get(by, ()))
             continue
         joined = {name: min(j.as_of for j in js if j.as_of >= p["opened"]) for name, js in people.items()}
-        out[p["id"]] = Team({name: track(js) for name, js in people.items()}, track(()), joined)
+        tracks = {name: track(js) for name, js in people.items()}
+        # Before their first update a forecaster's track is the model's (prior, evidence, decay), so
+        # any of them stands in for the model; only a proposition nobody has forecast needs its own.
+        model = next(iter(tracks.values())) if tracks else track(())
+        out[p["id"]] = Team(tracks, model, joined)
     return out
 
 

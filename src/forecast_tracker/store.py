@@ -418,8 +418,13 @@ def _retraction_reason(target: str, id_column):
     return select(r.c.reason).where(r.c.target == target, r.c.target_id == id_column).limit(1).scalar_subquery()
 
 
-def observations(conn: Connection, proposition_id: str | None = None, until: str | None = None) -> list[dict[str, Any]]:
+def observations(
+    conn: Connection, proposition_id: str | None = None, until: str | None = None, texts: bool = True
+) -> list[dict[str, Any]]:
+    """Observations with their proposition, retraction and application; `texts=False` leaves out the
+    source and note (empty strings instead), for callers that only count and weigh."""
     o, i = T_OBSERVATION, T_INDICATOR
+    text_columns = (o.c.source, o.c.note) if texts else (literal("").label("source"), literal("").label("note"))
     query = (
         select(
             o.c.id,
@@ -427,8 +432,7 @@ def observations(conn: Connection, proposition_id: str | None = None, until: str
             i.c.proposition_id.label("proposition"),
             o.c.observed_on,
             o.c.value,
-            o.c.source,
-            o.c.note,
+            *text_columns,
             o.c.recorded_at,
             _retraction_reason("observation", o.c.id).label("retracted"),
             T_APPLICATION.c.forecaster.label("applied_by"),

@@ -337,13 +337,13 @@ CHART_SAMPLE_DAYS = 7  # a decaying line is drawn as weekly steps: about two pix
 def _chart_data(
     data: Dataset, p: dict[str, Any], track: Track, live_obs: list[dict], end: str, resolution
 ) -> charts.TrajectoryData:
-    days = track.daily(dates.next_day(end))
-    first = dates.day(p["opened"])
+    # the line is drawn through every day something happened and through one day a week in between
+    # (about two pixels at the chart's width): the probability is asked only on those days
+    first, span = dates.day(p["opened"]), dates.days_between(p["opened"], end)
     keep = {dates.days_between(p["opened"], link.on) for link in track.links if link.on <= end}
+    days = sorted(keep | set(range(0, span + 1, CHART_SAMPLE_DAYS)))
     steps = tuple(
-        ((first + dt.timedelta(days=k)).isoformat(), prob)
-        for k, prob in enumerate(days)
-        if k in keep or k % CHART_SAMPLE_DAYS == 0
+        (day, track.at(day)) for day in ((first + dt.timedelta(days=k)).isoformat() for k in days if 0 <= k <= span)
     ) or ((p["opened"], float(p["prior"])),)
     markers = tuple(
         (max(o["observed_on"], p["opened"]), track.at(o["observed_on"]), _direction_of(data, p, o))

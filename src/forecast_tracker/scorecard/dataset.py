@@ -42,17 +42,22 @@ class Dataset:
         for o in self.observations:
             self.observations_by_prop[o["proposition"]].append(o)
             self.observations_by_indicator[o["indicator"]].append(o)
+        self.updates_by_prop: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        for u in self.updates:
+            self.updates_by_prop[u["proposition_id"]].append(u)
         self.resolutions_by_prop: dict[str, list[dict[str, Any]]] = defaultdict(list)
         for r in self.resolutions:
             if not r["retracted"]:
                 self.resolutions_by_prop[r["proposition"]].append(r)
 
     @classmethod
-    def load(cls, conn: Connection, by: str | None = None) -> Dataset:
+    def load(cls, conn: Connection, by: str | None = None, texts: bool = True) -> Dataset:
+        """Everything, once. `texts=False` leaves out each observation's source and note (scores never
+        show them), which is most of the memory a large record takes."""
         return cls(
             propositions=store.all_propositions(conn),
             indicators={i["id"]: i for i in store.all_indicators(conn)},
-            observations=store.observations(conn),
+            observations=store.observations(conn, texts=texts),
             updates=store.manual_updates(conn),
             evidence=store.applied_evidence(conn),
             resolutions=store.resolutions(conn),

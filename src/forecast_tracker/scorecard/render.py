@@ -108,11 +108,22 @@ def render_reports(
 
 def _proposition_pages(data: Dataset, out: Path, months: list[str], html_env, md_env) -> list[Path]:
     """A page per proposition with its whole record, as of the latest month the folder holds, linked
-    from every month's card (`propositions/ID.html` and `.md`)."""
+    from every month's card (`propositions/ID.html` and `.md`). A page whose inputs (the proposition's
+    rows, the date, the months, the templates) are unchanged since it was written is not written again."""
     last = months[-1]
     as_of = min(dates.month_end(last), today()) if last == today()[:7] else dates.month_end(last)
+    formats = tuple(name for name, env in (("html", html_env), ("md", md_env)) if env is not None)
+    ledger_path = out / "propositions" / "fingerprints.json"
+    try:
+        ledger = json.loads(ledger_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        ledger = {}
     written = []
     for p in data.opened_by(as_of):
+        fingerprint = _page_fingerprint(data, p, as_of, months, formats)
+        files = [out / "propositions" / f"{p['id']}.{ext}" for ext in formats]
+        if ledger.get(p["id"]) == fingerprint and all(f.exists() for f in files):
+            continue
         page = build_proposition_page(data, p, as_of, months)
         if html_env is not None:
             path = out / "propositions" / f"{p['id']}.html"
@@ -123,7 +134,46 @@ def _proposition_pages(data: Dataset, out: Path, months: list[str], html_env, md
             path = out / "propositions" / f"{p['id']}.md"
             atomic_write(path, md_env.get_template("proposition.md.j2").render(page=page))
             written.append(path)
+        ledger[p["id"]] = fingerprint
+    if written:
+        atomic_write(ledger_path, json.dumps(ledger, indent=1, sort_keys=True) + "\n")
     return written
+
+
+def _page_fingerprint(data: Dataset, p: dict[str, Any], as_of: str, months: list[str], formats: tuple[str, ...]) -> str:
+    import hashlib
+
+    def content(rows: Any) -> Any:  # wall-clock times (recorded_at, created_at...) change no page
+        if isinstance(rows, dict):
+            return {k: v for k, v in rows.items() if not k.endswith("_at")}
+        return [content(r) for r in rows]
+
+    rows = {
+        "as_of": as_of, "months": [m for m in months if dates.month_end(m) >= p["opened"]], "formats": formats,
+        "by": data.by, "proposition": content(p), "observations": content(data.observations_by_prop.get(p["id"], [])),
+        "applied": sorted(o["id"] for o in data.observations_by_prop.get(p["id"], ()) if o["id"] in data.applied),
+        "updates": content(data.updates_by_prop.get(p["id"], [])),
+        "resolutions": content(data.resolutions_by_prop.get(p["id"], [])), "templates": _templates_digest(),
+    }  # fmt: skip
+    return hashlib.sha256(json.dumps(rows, sort_keys=True, default=str).encode()).hexdigest()[:24]
+
+
+_TEMPLATES: list[str] = []
+
+
+def _templates_digest() -> str:
+    """The templates and this module's version: a change to either renders every page again."""
+    if not _TEMPLATES:
+        import hashlib
+        from importlib import resources
+
+        digest = hashlib.sha256()
+        for entry in sorted(resources.files("forecast_tracker.scorecard").joinpath("templates").iterdir(), key=lambda e: e.name):
+            digest.update(entry.name.encode() + entry.read_bytes())
+        for module in ("context.py", "charts.py", "filters.py"):
+            digest.update(resources.files("forecast_tracker.scorecard").joinpath(module).read_bytes())
+        _TEMPLATES.append(digest.hexdigest())
+    return _TEMPLATES[0]
 
 
 def _read_index(out: Path) -> dict[str, dict[str, Any]]:

@@ -47,16 +47,17 @@ class ScoreResult:
 
 
 def scores_as_of(data: Dataset, as_of: str) -> ScoreResult:
-    resolved = []
+    resolved, daily = [], {}
     for p in data.opened_by(as_of):
         r = data.resolution(p["id"], as_of)
         if r is None:
             continue
         track = data.tracks[p["id"]]
+        daily[p["id"]] = track.daily(r["resolved_on"])  # computed once: the table and the forecasters use it
         resolved.append(
             {
                 "id": p["id"], "origin": p.get("origin") or "commentary", "prior": p["prior"], "outcome": r["outcome"],
-                "resolved_on": r["resolved_on"], "daily": track.daily(r["resolved_on"]), "final": track.before(r["resolved_on"]),
+                "resolved_on": r["resolved_on"], "daily": daily[p["id"]], "final": track.before(r["resolved_on"]),
                 "life": scoring.life_days(p["opened"], p["resolve_by"], r["resolved_on"]),
             }
         )  # fmt: skip
@@ -73,31 +74,32 @@ def scores_as_of(data: Dataset, as_of: str) -> ScoreResult:
         calibration,
         murphy,
         indicator_diagnostics(data, as_of),
-        forecaster_rows(data, as_of),
+        forecaster_rows(data, as_of, daily),
     )
 
 
-def forecaster_rows(data: Dataset, as_of: str) -> list[dict[str, Any]]:
+def forecaster_rows(data: Dataset, as_of: str, daily: dict[str, list[float]] | None = None) -> list[dict[str, Any]]:
     """Each forecaster on the resolved (yes/no) propositions they forecast, against the team median on
-    the same days (see `scoring.forecaster_scores`). Empty when the dataset shows one forecaster."""
+    the same days (see `scoring.forecaster_scores`); `daily` holds team series already computed. Empty
+    when the dataset shows one forecaster's tracks (`--by`)."""
     items = []
     for p in data.opened_by(as_of):
         r = data.resolution(p["id"], as_of)
         team = data.tracks[p["id"]]
-        if r is None or r["outcome"] not in ("yes", "no") or not isinstance(team, Team):
+        if r is None or r["outcome"] not in ("yes", "no") or not isinstance(team, Team) or not team.tracks:
             continue
-        team_days = team.daily(r["resolved_on"])
+        team_days = (daily or {}).get(p["id"]) or team.daily(r["resolved_on"])
         for name, track in team.tracks.items():
             offset = days_between(p["opened"], team.joined[name])
             if offset >= len(team_days):
                 continue  # their first forecast came on or after the resolution
-            mine = track.daily(r["resolved_on"])[offset:]
-            items.append({"forecaster": name, "outcome": r["outcome"], "mine": mine, "team": team_days[offset:]})
+            mine = team_days if len(team.tracks) == 1 else track.daily(r["resolved_on"])  # alone, they are the team
+            items.append({"forecaster": name, "outcome": r["outcome"], "mine": mine[offset:], "team": team_days[offset:]})
     return scoring.forecaster_scores(items)
 
 
 def compute_scores(conn: Connection, as_of: str, by: str | None = None) -> ScoreResult:
-    return scores_as_of(Dataset.load(conn, by), as_of)
+    return scores_as_of(Dataset.load(conn, by, texts=False), as_of)  # scores never show a note or source
 
 
 def indicator_diagnostics(data: Dataset, as_of: str) -> list[dict[str, Any]]:
