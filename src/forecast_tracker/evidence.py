@@ -372,7 +372,7 @@ def build_tracks(
         judgements[u["proposition_id"]][j.forecaster].append(j)
     seen: dict[str, list[Evidence]] = defaultdict(list)
     for e in evidence:
-        ind = indicators[e["indicator_id"]]
+        ind = indicators[e.get("indicator_id") or e["indicator"]]  # a store row, or an observation row
         seen[ind["proposition_id"]].append(Evidence(int(e["id"]), e["observed_on"], ind, e["value"], e.get("applied_by") or ""))
     out: dict[str, Team | Track] = {}
     for p in propositions:

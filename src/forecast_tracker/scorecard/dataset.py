@@ -32,6 +32,8 @@ class Dataset:
     tracks: dict[str, Team | Track] = field(init=False)
 
     def __post_init__(self) -> None:
+        if not self.evidence:  # applied, live observations: the same row objects, no second query
+            self.evidence = [o for o in self.observations if o.get("applied_by") is not None and not o["retracted"]]
         self.tracks = build_tracks(self.propositions, self.indicators, self.updates, self.evidence, by=self.by)
         self.applied = {e["id"] for e in self.evidence}
         self.indicators_by_prop: dict[str, list[dict[str, Any]]] = defaultdict(list)
@@ -59,7 +61,7 @@ class Dataset:
             indicators={i["id"]: i for i in store.all_indicators(conn)},
             observations=store.observations(conn, texts=texts),
             updates=store.manual_updates(conn),
-            evidence=store.applied_evidence(conn),
+            evidence=[],  # derived from the observations in __post_init__: one copy of each row, not two
             resolutions=store.resolutions(conn),
             by=by,
         )
