@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import store
-from .dates import as_of_or_today, month_range, parse_date, parse_month, previous_day, today
+from .dates import as_of_or_today, month_end, month_range, parse_date, parse_month, previous_day, previous_month, today
 from .db import Database
 from .errors import InputError, ValidationErrors
 from .evidence import Link, Team, Track, build_tracks, resolution_in_force, shown_probability
@@ -181,7 +181,7 @@ class Tracker:
 
         day = as_of_or_today(as_of)
         with self.db.read() as conn:
-            data = Dataset.load(conn)
+            data = Dataset.load(conn, texts=False)  # details name indicators and dates, never notes
         return [item.as_json() for item in review(data, day)]
 
     def forecasters(self) -> list[str]:
@@ -189,12 +189,17 @@ class Tracker:
         with self.db.read() as conn:
             return store.forecasters(conn)
 
-    def _in_force(self, conn, day: str, proposition_id: str | None = None) -> dict[str, Any]:
+    def _in_force(self, conn, day: str, proposition_id: str | None = None, *days: str) -> dict[str, Any]:
+        """proposition -> the resolution in force on `day` (with more `days`: a dict per day, one query)."""
         live: dict[str, list] = {}
         for r in store.resolutions(conn, proposition_id):
             if not r["retracted"]:
                 live.setdefault(r["proposition"], []).append(r)
-        return {pid: found for pid, rows in live.items() if (found := resolution_in_force(rows, day)) is not None}
+
+        def on(d: str) -> dict[str, Any]:
+            return {pid: found for pid, rows in live.items() if (found := resolution_in_force(rows, d)) is not None}
+
+        return on(day) if not days else {d: on(d) for d in (day, *days)}
 
     def standing(
         self, as_of: str | None = None, status: str | None = None, by: str | None = None, since: str | None = None
@@ -214,22 +219,21 @@ class Tracker:
             props = store.all_propositions(conn)
             indicators = {i["id"]: i for i in store.all_indicators(conn)}
             tracks = build_tracks(props, indicators, store.manual_updates(conn), store.applied_evidence(conn), by=by)
-            resolved = self._in_force(conn, day)
-            resolved_then = self._in_force(conn, since) if since is not None else {}
+            in_force = self._in_force(conn, day, None, since or day)
+            resolved, resolved_then = in_force[day], in_force[since or day]
         out = []
         for p in props:
             track, resolution = tracks[p["id"]], resolved.get(p["id"])
             state = resolution["outcome"] if resolution else "open"
             if p["opened"] > day or (status is not None and state != status):
                 continue
-            last = [link.on for link in track.links if link.method in ("manual", "indicator") and link.on <= day]
             probability = shown_probability(track, resolution, day)
             change = None
             if since is not None and p["opened"] <= since:
                 change = probability - shown_probability(track, resolved_then.get(p["id"]), since)
             out.append(
                 Standing(p["id"], p["statement"], state, probability, day, p["resolve_by"], float(p["prior"]),
-                         last[-1] if last else None, change, since)
+                         track.last_moved(day), change, since)
             )  # fmt: skip
         return out
 
@@ -537,7 +541,7 @@ def report_months(month: str | None = None, first: str | None = None, last: str 
 
 def end_of_last_month(as_of: str | None = None) -> str:
     """The last day of the month before `as_of`'s (default today's): `list --since`'s default."""
-    return previous_day(as_of_or_today(as_of)[:8] + "01")
+    return month_end(previous_month(as_of_or_today(as_of)[:7]))
 
 
 def to_csv(rows: list[dict[str, Any]], columns: tuple[str, ...] | list[str]) -> str:

@@ -204,6 +204,10 @@ class Track:
         """The standing probability on the day before `day`."""
         return self.at(previous_day(day))
 
+    def last_moved(self, day: str) -> str | None:
+        """The date of the last manual update or applied observation on or before `day`."""
+        return last_moved(self.links, day)
+
     def links_until(self, day: str) -> list[Link]:
         """The chain that explains `at(day)`: every link dated <= day, then the decay on to `day`."""
         # a decay link always precedes the event on its own date, so the last link kept is an event
@@ -272,6 +276,9 @@ class Team:
 
     def before(self, day: str) -> float:
         return self.at(previous_day(day))
+
+    def last_moved(self, day: str) -> str | None:
+        return last_moved(self.links, day)
 
     def spread(self, day: str) -> tuple[float, float] | None:
         """(lowest, highest) of the forecasters' probabilities on `day`, when more than one counts."""
@@ -343,6 +350,12 @@ class Team:
             )  # fmt: skip
             on = day
         return links
+
+
+def last_moved(links: Sequence[Link], day: str) -> str | None:
+    """The date of the last manual update or applied observation among `links`, on or before `day`."""
+    moved = [link.on for link in links if link.method in ("manual", "indicator") and link.on <= day]
+    return moved[-1] if moved else None
 
 
 def _median(values: Sequence[float]) -> float:

@@ -284,7 +284,7 @@ def profile_report(db: Path, work: Path) -> list[str]:
     lines = []
     for label, needle in buckets.items():
         cum = max((v[3] for k, v in stats.stats.items() if needle in f"{k[0]}:" and k[2] in
-                   ("trajectories_svg", "build_scorecard", "load", "render", "atomic_write")), default=0.0)  # fmt: skip
+                   ("trajectory_svg", "build_scorecard", "load", "render", "atomic_write")), default=0.0)  # fmt: skip
         lines.append(f"{label}: {cum:.1f} s of {total:.1f} s")
     return lines
 

@@ -182,11 +182,6 @@ def trajectory_svg(data: TrajectoryData, shared: bool = False) -> str:
     return "".join(parts)
 
 
-def trajectories_svg(charts: Sequence[TrajectoryData], shared: bool = False) -> list[str]:
-    """Render many charts (each well under a millisecond, so no worker pool is worth starting)."""
-    return [trajectory_svg(c, shared) for c in charts]
-
-
 def calibration_svg(series: Sequence[tuple[str, Sequence[tuple[float, float, int]]]]) -> str:
     """Observed frequency against mean forecast per bin, one series per forecaster (point area grows with count)."""
     width, height = 230, 216

@@ -175,7 +175,11 @@ def build_scorecard(data: Dataset, month: str, today: str | None = None) -> Scor
     first = f"{month}-01"
     prev_end = dates.month_end(dates.previous_month(month))
     scores = scores_as_of(data, as_of)
-    built = [_card(data, p, month, first, as_of, prev_end) for p in data.opened_by(as_of)]
+    needs = review.review(data, as_of)  # once: the cards' flags and "Needs a look" are the same items
+    flags: dict[str, list[str]] = {}
+    for item in needs:
+        flags.setdefault(item.proposition, []).append(item.flag)
+    built = [_card(data, p, month, first, as_of, prev_end, flags.get(p["id"], [])) for p in data.opened_by(as_of)]
     # what matters first: moved most this month, then due soonest; those resolved before the month last
     built.sort(key=lambda b: (b[0].resolved_on is not None and b[0].resolved_on < first, -abs(b[0].change or 0.0),
                               b[0].days_to_resolve_by, b[0].id))  # fmt: skip
@@ -219,7 +223,7 @@ def build_scorecard(data: Dataset, month: str, today: str | None = None) -> Scor
     card = Scorecard(month, as_of, title, titles, cards, resolved_now, track, counts, to_date=to_date)
     card.compact = [c for c, _ in rest]
     card.shared_defs = _trusted(charts.SHARED_DEFS)
-    card.this_month = _this_month(data, everyone, first, as_of)
+    card.this_month = _this_month(everyone, first, needs)
     return card
 
 
@@ -234,7 +238,7 @@ def build_proposition_page(data: Dataset, p: dict[str, Any], as_of: str, months:
     return PropositionPage(f"{p['statement']} ({p['id']})", as_of, card, shown, _trusted(charts.SHARED_DEFS))
 
 
-def _this_month(data: Dataset, cards: list[PropositionCard], first: str, as_of: str) -> ThisMonth:
+def _this_month(cards: list[PropositionCard], first: str, needs: list[review.Item]) -> ThisMonth:
     moves = []
     for c in cards:
         if c.change is None or abs(c.change) < MOVED_FROM or (c.resolved_on is not None and c.resolved_on < first):
@@ -253,7 +257,7 @@ def _this_month(data: Dataset, cards: list[PropositionCard], first: str, as_of: 
         if not e.retracted and e.direction in ("supports", "opposes")
     ]
     fired.sort(key=lambda f: (f.observed_on, f.indicator))
-    return ThisMonth(moves[:MOVES_SHOWN], fired, review.review(data, as_of))
+    return ThisMonth(moves[:MOVES_SHOWN], fired, needs)
 
 
 def _num(value: Any) -> float | None:
@@ -266,8 +270,9 @@ def _num(value: Any) -> float | None:
     return None if number != number else number
 
 
-def _card(data: Dataset, p: dict[str, Any], month: str, first: str, as_of: str, prev_end: str):
-    """One proposition's card for the month, and the data of its chart (drawn later, in one batch)."""
+def _card(data: Dataset, p: dict[str, Any], month: str, first: str, as_of: str, prev_end: str, flags: list[str] | None = None):
+    """One proposition's card for the month, and the data of its chart (drawn later). `flags`: what
+    needs a look, when the caller has already asked `review` (else it is asked here)."""
     resolution = data.resolution(p["id"], as_of)
     end = resolution["resolved_on"] if resolution else as_of
     track = data.tracks[p["id"]]
@@ -301,7 +306,7 @@ def _card(data: Dataset, p: dict[str, Any], month: str, first: str, as_of: str, 
         updates=[_update_row(link) for link in links if first <= link.on and link.method != "prior"],
         fired=sorted(fired_ids),
         quiet=sorted(set(indicators) - fired_ids),
-        flags=[item.flag for item in review.items_for(data, p, as_of)],
+        flags=flags if flags is not None else [item.flag for item in review.items_for(data, p, as_of)],
     )
     if isinstance(track, Team):  # the team's view: who stands where, and how far apart
         shown_on = dates.previous_day(end) if resolution else as_of

@@ -26,14 +26,13 @@ class Dataset:
     indicators: dict[str, dict[str, Any]]
     observations: list[dict[str, Any]]
     updates: list[dict[str, Any]]  # live manual updates
-    evidence: list[dict[str, Any]]  # applied, live observations
     resolutions: list[dict[str, Any]]
     by: str | None = None  # one forecaster's tracks instead of the team's
     tracks: dict[str, Team | Track] = field(init=False)
+    evidence: list[dict[str, Any]] = field(init=False)  # applied, live observations: the same row objects
 
     def __post_init__(self) -> None:
-        if not self.evidence:  # applied, live observations: the same row objects, no second query
-            self.evidence = [o for o in self.observations if o.get("applied_by") is not None and not o["retracted"]]
+        self.evidence = [o for o in self.observations if o.get("applied_by") is not None and not o["retracted"]]
         self.tracks = build_tracks(self.propositions, self.indicators, self.updates, self.evidence, by=self.by)
         self.applied = {e["id"] for e in self.evidence}
         self.indicators_by_prop: dict[str, list[dict[str, Any]]] = defaultdict(list)
@@ -61,7 +60,6 @@ class Dataset:
             indicators={i["id"]: i for i in store.all_indicators(conn)},
             observations=store.observations(conn, texts=texts),
             updates=store.manual_updates(conn),
-            evidence=[],  # derived from the observations in __post_init__: one copy of each row, not two
             resolutions=store.resolutions(conn),
             by=by,
         )

@@ -3,6 +3,7 @@ atomically, and the index of every month rendered so far."""
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -158,22 +159,19 @@ def _page_fingerprint(data: Dataset, p: dict[str, Any], as_of: str, months: list
     return hashlib.sha256(json.dumps(rows, sort_keys=True, default=str).encode()).hexdigest()[:24]
 
 
-_TEMPLATES: list[str] = []
-
-
+@functools.cache
 def _templates_digest() -> str:
-    """The templates and this module's version: a change to either renders every page again."""
-    if not _TEMPLATES:
-        import hashlib
-        from importlib import resources
+    """The templates and the code that fills them: a change to any renders every page again."""
+    import hashlib
+    from importlib import resources
 
-        digest = hashlib.sha256()
-        for entry in sorted(resources.files("forecast_tracker.scorecard").joinpath("templates").iterdir(), key=lambda e: e.name):
-            digest.update(entry.name.encode() + entry.read_bytes())
-        for module in ("context.py", "charts.py", "filters.py"):
-            digest.update(resources.files("forecast_tracker.scorecard").joinpath(module).read_bytes())
-        _TEMPLATES.append(digest.hexdigest())
-    return _TEMPLATES[0]
+    package = resources.files("forecast_tracker.scorecard")
+    digest = hashlib.sha256()
+    for entry in sorted(package.joinpath("templates").iterdir(), key=lambda e: e.name):
+        digest.update(entry.name.encode() + entry.read_bytes())
+    for module in ("context.py", "charts.py", "filters.py"):
+        digest.update(package.joinpath(module).read_bytes())
+    return digest.hexdigest()
 
 
 def _read_index(out: Path) -> dict[str, dict[str, Any]]:

@@ -58,8 +58,7 @@ def items_for(data: Dataset, p: dict[str, Any], as_of: str) -> list[Item]:
     due = dates.days_between(as_of, p["resolve_by"])
     if 0 <= due <= DUE_SOON_DAYS:
         found.append(Item(pid, "due-soon", f"resolve_by {p['resolve_by']} is in {due} day(s)"))
-    moved = [link.on for link in data.tracks[pid].links if link.method in ("manual", "indicator") and link.on <= as_of]
-    last = moved[-1] if moved else p["opened"]
+    last = data.tracks[pid].last_moved(as_of) or p["opened"]
     quiet = dates.days_between(last, as_of)
     if quiet >= STALE_DAYS:
         found.append(Item(pid, "stale", f"no update for {quiet} days (last {last})"))
