@@ -274,3 +274,25 @@ def test_published_reports_are_what_the_documented_command_renders(cli, tmp_path
     assert stale == [], f"reports/ differs from a fresh render; regenerate it (README, Case study): {stale[:5]}"
     months = sorted(p.stem for p in PUBLISHED.glob("20*.html"))
     assert months[0] == "2023-10" and months[-1] == PUBLISHED_TO and len(months) == 37
+
+
+def test_reading_the_record_in_batches_changes_no_byte_or_number(case_study, tmp_path, monkeypatch):
+    """Scores, review and scorecards read the record a batch of propositions at a time; the batch size
+    (one proposition, three, all) and which batch a shown-in-full card came from change nothing."""
+    from forecast_tracker.scorecard import context, dataset
+
+    monkeypatch.setattr(context, "FULL_CARDS", 4)  # cards compete across batches for the full places
+    months = ["2023-12", "2024-06", "2025-03", "2026-05"]
+    seen = {}
+    for size in (1, 3, 1000):
+        monkeypatch.setattr(dataset, "BATCH", size)
+        out = tmp_path / f"batch-{size}"
+        case_study.report(months, out, ("md", "html"))
+        files = {str(p.relative_to(out)): p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()}
+        seen[size] = (files, case_study.scores("2026-06-30").as_json(), case_study.review("2025-03-31"))
+    assert seen[1] == seen[1000] and seen[3] == seen[1000]
+    files, scores, review = seen[1000]
+    assert len(files) > 40 and len(scores["propositions"]) >= 5 and scores["indicator_diagnostics"] and review
+    # the full cards really came from different batches: the month shows 4 in full and the rest as rows
+    html = files["2024-06.html"].decode()
+    assert html.count('<section class="card"') == 4 and "The other " in html

@@ -213,12 +213,15 @@ def test_report_files_are_readable_like_ordinary_files(db, tmp_path):
         assert path.stat().st_mode & 0o777 == 0o666 & ~mask, path
 
 
-def test_range_reports_call_progress_once_per_month(db, tmp_path):
+def test_range_reports_call_progress_once_per_batch_and_per_month(db, tmp_path, monkeypatch):
+    from forecast_tracker.scorecard import dataset
+
     populate(db)
+    monkeypatch.setattr(dataset, "BATCH", 1)  # two propositions: two batches
     seen = []
     with Tracker(db) as t:
-        written = t.report(["2025-01", "2025-02", "2025-03"], tmp_path / "r", ("md",), progress=seen.append)
-    assert seen == ["2025-01", "2025-02", "2025-03"]
+        written = t.report(["2025-01", "2025-02", "2025-03"], tmp_path / "r", ("md",), progress=lambda *a: seen.append(a))
+    assert seen == [(1, 5), (2, 5), (3, 5), (4, 5), (5, 5)]
     assert sorted(p.name for p in written) == ["2025-01.md", "2025-02.md", "2025-03.md", "gadget-ban.md", "index.html",
                                                "widget-launch.md"]  # fmt: skip
 

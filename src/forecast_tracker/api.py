@@ -177,12 +177,12 @@ class Tracker:
         observations not applied, due within 30 days, stale. Each {proposition, reason, detail}; the
         same rules flag the scorecards."""
         from .scorecard.dataset import Dataset
-        from .scorecard.review import review
+        from .scorecard.review import ordered, review
 
         day = as_of_or_today(as_of)
-        with self.db.read() as conn:
-            data = Dataset.load(conn, texts=False)  # details name indicators and dates, never notes
-        return [item.as_json() for item in review(data, day)]
+        with self.db.read() as conn:  # details name indicators and dates, never notes
+            items = ordered(item for data in Dataset.batches(conn, texts=False, until=day) for item in review(data, day))
+        return [item.as_json() for item in items]
 
     def forecasters(self) -> list[str]:
         """Everyone who has made a live manual update."""
@@ -497,11 +497,12 @@ class Tracker:
         months: list[str],
         out: str | os.PathLike = "reports",
         formats: tuple[str, ...] = ("md", "html"),
-        progress: Callable[[str], None] | None = None,
+        progress: Callable[[int, int], None] | None = None,
         by: str | None = None,
     ) -> list[Path]:
         """Render the scorecards of `months` (and the index) into `out`: the team's, or `by` one forecaster's.
-        A month that has not begun is refused; the current one is rendered as of today ("to date")."""
+        A month that has not begun is refused; the current one is rendered as of today ("to date").
+        `progress(done, total)` follows the work (each batch of propositions read, each month written)."""
         from .scorecard.render import render_reports
 
         for month in months:
@@ -575,14 +576,14 @@ def build_case_study(path: str | os.PathLike, catalog: Path | None = None) -> Tr
 
 def run_demo(
     out: Path,
-    progress: Callable[[int], Callable[[str], None]] | None = None,
+    progress: Callable[[int, int], None] | None = None,
     until_month: str | None = None,
     reports: Path | None = None,
 ) -> DemoResult:
     """Build `out/case-study.db` afresh (atomically replacing an earlier demo's) and render the scorecards
     from 2023-10 to `until_month` (default this month) into `reports` (default `out/reports/`).
 
-    `progress(total)` may return a callback that is called once per month rendered."""
+    `progress(done, total)` follows the rendering (see `Tracker.report`)."""
     from .demo import replace_atomically
 
     last = parse_month(until_month, "to") if until_month else today()[:7]
@@ -595,7 +596,7 @@ def run_demo(
     target = replace_atomically(out / "case-study.db", lambda tmp: build_case_study(tmp).close())
     reports = reports if reports is not None else out / "reports"
     with Tracker(target) as tracker:
-        tracker.report(months, reports, ("md", "html"), progress=progress(len(months)) if progress else None)
+        tracker.report(months, reports, ("md", "html"), progress=progress)
         summary = demo_summary(tracker)
     return DemoResult(target, reports / "index.html", summary)
 

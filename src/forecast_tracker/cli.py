@@ -547,25 +547,19 @@ def report(
 def _render_with_progress(
     tracker: api.Tracker, months: list[str], out: Path, formats: tuple[str, ...], by: str | None = None
 ) -> list[Path]:
-    if len(months) == 1:
-        return tracker.report(months, out, formats, by=by)
-    with _progress_bar() as start:
-        return tracker.report(months, out, formats, progress=start(len(months)), by=by)
+    with _progress_bar() as step:
+        return tracker.report(months, out, formats, progress=step, by=by)
 
 
 @contextlib.contextmanager
-def _progress_bar() -> Iterator[Callable[[int], Callable[[str], None]]]:
-    """A transient progress bar on stderr; yields `start(total)`, which returns the per-step callback."""
+def _progress_bar() -> Iterator[Callable[[int, int], None]]:
+    """A transient progress bar on stderr; yields the callback `step(done, total)`."""
     from rich.console import Console
     from rich.progress import Progress
 
     with Progress(transient=True, console=Console(stderr=True)) as progress:
-
-        def start(total: int) -> Callable[[str], None]:
-            task = progress.add_task("rendering scorecards", total=total)
-            return lambda _month: progress.advance(task)
-
-        yield start
+        task = progress.add_task("rendering scorecards", total=None)
+        yield lambda done, total: progress.update(task, completed=done, total=total)
 
 
 @app.command()
@@ -578,8 +572,8 @@ def demo(
     """Build a database from the bundled case study and render its scorecards, one per month from 2023-10.
 
     The published record in the repository's reports/ folder is `demo --to 2026-10 --reports reports`."""
-    with _progress_bar() as start:
-        result = api.run_demo(out, progress=start, until_month=to, reports=reports)
+    with _progress_bar() as step:
+        result = api.run_demo(out, progress=step, until_month=to, reports=reports)
     _table(result.summary, ["id", "prior", "now", "outcome", "time_avg_brier"], "table", title="Nagorno-Karabakh case study")
     _say(f"database: {result.database}")
     _say(f"scorecards: {result.index}")

@@ -68,36 +68,42 @@ SCORE_COLUMNS = [
 
 
 def score_propositions(resolved: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
-    """Score each resolved proposition.
+    """Score each resolved proposition (see `score_row`), one row each."""
+    return score_table([score_row(r) for r in resolved])
 
-    Each item: id, origin, outcome (yes/no/annulled), resolved_on, prior, `daily` (the probability on
-    each day from opened to the day before resolved_on), `final` (the last of those) and `life` (L).
-    Annulled propositions get null scores.
-    """
+
+def score_table(rows: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
+    """Rows from `score_row` (from any number of batches) as the table every view reads."""
     import pandas as pd
 
-    rows = []
-    for r in resolved:
-        row = {"id": r["id"], "origin": r.get("origin", "commentary"), "outcome": r["outcome"], "resolved_on": r["resolved_on"],
-               "prior": float(r["prior"])}  # fmt: skip
-        if r["outcome"] not in ("yes", "no"):
-            row.update({k: None for k in SCORE_COLUMNS if k not in row})
-            rows.append(row)
-            continue
-        o = 1 if r["outcome"] == "yes" else 0
-        p, daily, life, prior = float(r["final"]), r["daily"], r["life"], float(r["prior"])
-        row.update(
-            final_probability=p,
-            brier=brier(p, o),
-            brier_2=brier_2(p, o),
-            log_loss=log_loss(p, o),
-            time_averaged_brier=time_average(daily, o, life, brier),
-            baseline_score=time_average(daily, o, life, baseline_score),
-            prior_brier=brier(prior, o),
-            prior_time_averaged_brier=len(daily) * brier(prior, o) / life,
-        )
-        rows.append(row)
-    return pd.DataFrame(rows, columns=[*SCORE_COLUMNS, "origin"])
+    return pd.DataFrame(list(rows), columns=[*SCORE_COLUMNS, "origin"])
+
+
+def score_row(r: Mapping[str, Any]) -> dict[str, Any]:
+    """One resolved proposition's scores.
+
+    `r`: id, origin, outcome (yes/no/annulled), resolved_on, prior, `daily` (the probability on each
+    day from opened to the day before resolved_on), `final` (the last of those) and `life` (L).
+    Annulled propositions get null scores.
+    """
+    row = {"id": r["id"], "origin": r.get("origin", "commentary"), "outcome": r["outcome"], "resolved_on": r["resolved_on"],
+           "prior": float(r["prior"])}  # fmt: skip
+    if r["outcome"] not in ("yes", "no"):
+        row.update({k: None for k in SCORE_COLUMNS if k not in row})
+        return row
+    o = 1 if r["outcome"] == "yes" else 0
+    p, daily, life, prior = float(r["final"]), r["daily"], r["life"], float(r["prior"])
+    row.update(
+        final_probability=p,
+        brier=brier(p, o),
+        brier_2=brier_2(p, o),
+        log_loss=log_loss(p, o),
+        time_averaged_brier=time_average(daily, o, life, brier),
+        baseline_score=time_average(daily, o, life, baseline_score),
+        prior_brier=brier(prior, o),
+        prior_time_averaged_brier=len(daily) * brier(prior, o) / life,
+    )
+    return row
 
 
 def summarise(scores: pd.DataFrame) -> dict[str, float | int | None]:
@@ -138,15 +144,26 @@ def forecaster_scores(items: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]
     scores a question) and the relative Brier: theirs minus the team median's on the same days
     (negative is better than the team, as Fatebook's relative score). Then the mean of each over their
     propositions. Returned best relative score first."""
+    return forecaster_table(filter(None, map(forecaster_item, items)))
+
+
+def forecaster_item(item: Mapping[str, Any]) -> tuple[str, float, float, int] | None:
+    """One item of `forecaster_scores` reduced to (forecaster, own time-averaged Brier, relative Brier,
+    forecast days); None when it has no forecast days."""
+    o = 1.0 if item["outcome"] == "yes" else 0.0
+    mine, team = list(item["mine"]), list(item["team"])
+    if not mine or len(mine) != len(team):
+        return None
+    own = sum((p - o) ** 2 for p in mine) / len(mine)
+    theirs = sum((p - o) ** 2 for p in team) / len(team)
+    return item["forecaster"], own, own - theirs, len(mine)
+
+
+def forecaster_table(reduced: Iterable[tuple[str, float, float, int]]) -> list[dict[str, Any]]:
+    """The side-by-side rows from items reduced by `forecaster_item` (from any number of batches)."""
     per: dict[str, list[tuple[float, float, int]]] = {}
-    for item in items:
-        o = 1.0 if item["outcome"] == "yes" else 0.0
-        mine, team = list(item["mine"]), list(item["team"])
-        if not mine or len(mine) != len(team):
-            continue
-        own = sum((p - o) ** 2 for p in mine) / len(mine)
-        theirs = sum((p - o) ** 2 for p in team) / len(team)
-        per.setdefault(item["forecaster"], []).append((own, own - theirs, len(mine)))
+    for name, own, relative, days in reduced:
+        per.setdefault(name, []).append((own, relative, days))
     rows = [
         {
             "forecaster": name,

@@ -8,11 +8,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .. import dates, scoring
-from ..evidence import MODEL, Link, Team, Track
+from ..evidence import MODEL, Link, Team
 from ..probability import decibans, direction
 from . import charts, review
 from .dataset import Dataset
-from .scores import scores_as_of
+from .scores import ScoreParts, combine, score_parts
 
 
 # -- the typed context ----------------------------------------------------------------------------
@@ -168,96 +168,140 @@ MOVED_FROM = 0.05  # a change of at least five points is a move worth a line in 
 
 
 def build_scorecard(data: Dataset, month: str, today: str | None = None) -> Scorecard:
-    """Month M's scorecard as of its last day; the current month (`today` within it) as of today."""
-    as_of = dates.month_end(month)
-    to_date = today is not None and today[:7] == month and today < as_of
-    as_of = today if to_date and today is not None else as_of
-    first = f"{month}-01"
-    prev_end = dates.month_end(dates.previous_month(month))
-    scores = scores_as_of(data, as_of)
-    needs = review.review(data, as_of)  # once: the cards' flags and "Needs a look" are the same items
-    flags: dict[str, list[str]] = {}
-    for item in needs:
-        flags.setdefault(item.proposition, []).append(item.flag)
-    built = [_card(data, p, month, first, as_of, prev_end, flags.get(p["id"], [])) for p in data.opened_by(as_of)]
-    # what matters first: moved most this month, then due soonest; those resolved before the month last
-    built.sort(key=lambda b: (b[0].resolved_on is not None and b[0].resolved_on < first, -abs(b[0].change or 0.0),
-                              b[0].days_to_resolve_by, b[0].id))  # fmt: skip
-    full, rest = built[:FULL_CARDS], built[FULL_CARDS:]
-    for card, chart in full:  # the compact rows carry no chart: their own pages do
-        _draw(card, chart)
-    cards = [card for card, _ in full]
-    everyone = cards + [card for card, _ in rest]
-    scored = [
-        ScoredRow(**{k: _num(v) if k not in ("id", "outcome", "resolved_on", "origin") else v for k, v in row.items()})
-        for row in scores.table.to_dict(orient="records")
-    ]
-    resolved_now = [s for s in scored if first <= s.resolved_on <= as_of]
-    yes_no = [s for s in scored if s.outcome in ("yes", "no")]
-    tracker_points = [
-        (r["mean_forecast"], r["observed_frequency"], int(r["count"])) for r in scores.calibration.to_dict("records")
-    ]
-    prior_cal = scoring.calibration_table([s.prior for s in yes_no], [1 if s.outcome == "yes" else 0 for s in yes_no])
-    prior_points = [(r["mean_forecast"], r["observed_frequency"], int(r["count"])) for r in prior_cal.to_dict("records")]
-    track = TrackRecord(
-        summary=scores.summary,
-        scored=scored,
-        calibration=scores.calibration.to_dict("records"),
-        calibration_svg=_trusted(
-            charts.calibration_svg([("tracker (final)", tracker_points), ("commentary's prior", prior_points)])
-        ),
-        murphy=scores.murphy,
-        diagnostics=scores.diagnostics,
-        min_for_decomposition=scoring.MIN_FOR_DECOMPOSITION,
-        forecasters=scores.forecasters,
-    )
-    titles = sorted({p["source_title"] for p in data.opened_by(as_of) if p.get("source_title")})
-    counts = {
-        "open": sum(1 for c in everyone if c.status == "open"),
-        "resolved": sum(1 for c in everyone if c.status != "open"),
-        "observations": sum(len(c.evidence) for c in everyone),
-        "updates": sum(1 for c in everyone for u in c.updates if u.method == "manual"),
-    }
-    whose = f" ({data.by}'s forecasts)" if data.by else ""
-    title = f"Forecast scorecard, {dates.month_name(month)}{' (to date)' if to_date else ''}{whose}"
-    card = Scorecard(month, as_of, title, titles, cards, resolved_now, track, counts, to_date=to_date)
-    card.compact = [c for c, _ in rest]
-    card.shared_defs = _trusted(charts.SHARED_DEFS)
-    card.this_month = _this_month(everyone, first, needs)
-    return card
+    """Month M's scorecard of the propositions in `data` (see `MonthBuilder`)."""
+    builder = MonthBuilder(month, today, data.by)
+    builder.add(data)
+    return builder.finish()
+
+
+@dataclass
+class _Entry:
+    """A card while the month is being built, with the key that orders it."""
+
+    key: tuple
+    card: PropositionCard
+    drawn: bool = False
+
+
+class MonthBuilder:
+    """Month M's scorecard as of its last day (the current month, `today` within it, as of today),
+    built one batch of propositions at a time (`add`), so only the month's summaries and the cards
+    shown in full stay in memory: what matters first (moved most this month, then due soonest; those
+    resolved before the month last) is kept in full, charts drawn, up to FULL_CARDS; the rest become
+    one-line rows."""
+
+    def __init__(self, month: str, today: str | None = None, by: str | None = None):
+        as_of = dates.month_end(month)
+        self.month, self.by = month, by
+        self.to_date = today is not None and today[:7] == month and today < as_of
+        self.as_of = today if self.to_date and today is not None else as_of
+        self.first = f"{month}-01"
+        self.prev_end = dates.month_end(dates.previous_month(month))
+        self.parts: list[ScoreParts] = []
+        self.needs: list[review.Item] = []
+        self.full: list[_Entry] = []
+        self.compact: list[_Entry] = []
+        self.moves: list[Move] = []
+        self.fired: list[Fired] = []
+        self.counts = {"open": 0, "resolved": 0, "observations": 0, "updates": 0}
+        self.titles: set[str] = set()
+
+    def add(self, data: Dataset) -> None:
+        """Everything the month needs from `data`'s propositions."""
+        self.parts.append(score_parts(data, self.as_of))
+        needs = review.review(data, self.as_of)  # once: the cards' flags and "Needs a look" are the same items
+        self.needs += needs
+        flags: dict[str, list[str]] = {}
+        for item in needs:
+            flags.setdefault(item.proposition, []).append(item.flag)
+        new = []
+        for p in data.opened_by(self.as_of):
+            card = _card(data, p, self.month, self.first, self.as_of, self.prev_end, flags.get(p["id"], []))
+            self._summarise(card)
+            if p.get("source_title"):
+                self.titles.add(p["source_title"])
+            resolved_before = card.resolved_on is not None and card.resolved_on < self.first
+            new.append(_Entry((resolved_before, -abs(card.change or 0.0), card.days_to_resolve_by, card.id), card))
+        ranked = sorted(self.full + new, key=lambda e: e.key)
+        self.full, demoted = ranked[:FULL_CARDS], ranked[FULL_CARDS:]
+        for entry in self.full:  # the compact rows carry no chart: their own pages do
+            if not entry.drawn:
+                _draw(entry.card, _chart_data(data, data.by_id[entry.card.id], self.as_of))
+                entry.drawn = True
+        for entry in demoted:  # a row shows no evidence or steps: drop them
+            entry.card.evidence, entry.card.updates, entry.card.chart_svg, entry.card.chart_inline = [], [], "", ""
+        self.compact += demoted
+
+    def _summarise(self, card: PropositionCard) -> None:
+        """What the month's header and "This month" need from a card, before it may become a row."""
+        self.counts["open" if card.status == "open" else "resolved"] += 1
+        self.counts["observations"] += len(card.evidence)
+        self.counts["updates"] += sum(1 for u in card.updates if u.method == "manual")
+        if (move := _move(card, self.first)) is not None:
+            self.moves.append(move)
+        self.fired += [
+            Fired(e.observed_on, e.indicator, card.id, e.direction)
+            for e in card.evidence
+            if not e.retracted and e.direction in ("supports", "opposes")
+        ]
+
+    def finish(self) -> Scorecard:
+        scores = combine(self.as_of, self.parts)
+        scored = [
+            ScoredRow(**{k: _num(v) if k not in ("id", "outcome", "resolved_on", "origin") else v for k, v in row.items()})
+            for row in scores.table.to_dict(orient="records")
+        ]
+        resolved_now = [s for s in scored if self.first <= s.resolved_on <= self.as_of]
+        yes_no = [s for s in scored if s.outcome in ("yes", "no")]
+        tracker_points = [
+            (r["mean_forecast"], r["observed_frequency"], int(r["count"])) for r in scores.calibration.to_dict("records")
+        ]
+        prior_cal = scoring.calibration_table([s.prior for s in yes_no], [1 if s.outcome == "yes" else 0 for s in yes_no])
+        prior_points = [(r["mean_forecast"], r["observed_frequency"], int(r["count"])) for r in prior_cal.to_dict("records")]
+        track = TrackRecord(
+            summary=scores.summary,
+            scored=scored,
+            calibration=scores.calibration.to_dict("records"),
+            calibration_svg=_trusted(
+                charts.calibration_svg([("tracker (final)", tracker_points), ("commentary's prior", prior_points)])
+            ),
+            murphy=scores.murphy,
+            diagnostics=scores.diagnostics,
+            min_for_decomposition=scoring.MIN_FOR_DECOMPOSITION,
+            forecasters=scores.forecasters,
+        )
+        whose = f" ({self.by}'s forecasts)" if self.by else ""
+        title = f"Forecast scorecard, {dates.month_name(self.month)}{' (to date)' if self.to_date else ''}{whose}"
+        cards = [e.card for e in self.full]
+        card = Scorecard(self.month, self.as_of, title, sorted(self.titles), cards, resolved_now, track, dict(self.counts),
+                         to_date=self.to_date)  # fmt: skip
+        card.compact = [e.card for e in sorted(self.compact, key=lambda e: e.key)]
+        card.shared_defs = _trusted(charts.SHARED_DEFS)
+        moves = sorted(self.moves, key=lambda m: -abs(m.after - m.before))[:MOVES_SHOWN]
+        fired = sorted(self.fired, key=lambda f: (f.observed_on, f.indicator))
+        card.this_month = ThisMonth(moves, fired, review.ordered(self.needs))
+        return card
 
 
 def build_proposition_page(data: Dataset, p: dict[str, Any], as_of: str, months: list[str]) -> PropositionPage:
     """One proposition's whole record as of `as_of`: every observation since before it opened, every
     link of its chain, its whole trajectory."""
     prev_end = dates.month_end(dates.previous_month(as_of[:7]))
-    card, chart = _card(data, p, "all", "0001-01-01", as_of, prev_end)
+    card = _card(data, p, "all", "0001-01-01", as_of, prev_end)
     card.chart_file = f"charts/{p['id']}.svg"
-    _draw(card, chart)
+    _draw(card, _chart_data(data, p, as_of))
     shown = [m for m in months if dates.month_end(m) >= p["opened"]]
     return PropositionPage(f"{p['statement']} ({p['id']})", as_of, card, shown, _trusted(charts.SHARED_DEFS))
 
 
-def _this_month(cards: list[PropositionCard], first: str, needs: list[review.Item]) -> ThisMonth:
-    moves = []
-    for c in cards:
-        if c.change is None or abs(c.change) < MOVED_FROM or (c.resolved_on is not None and c.resolved_on < first):
-            continue
-        steps = [u for u in c.updates if u.method != "decay"] or c.updates
-        biggest = max(steps, key=lambda u: abs(u.probability - u.previous)) if steps else None
-        reason = biggest.rationale if biggest else "time passing with no decisive news (decay)"
-        moves.append(
-            Move(c.id, c.statement, c.probability - c.change, c.probability, reason, biggest.method if biggest else "decay")
-        )
-    moves.sort(key=lambda m: -abs(m.after - m.before))
-    fired = [
-        Fired(e.observed_on, e.indicator, c.id, e.direction)
-        for c in cards
-        for e in c.evidence
-        if not e.retracted and e.direction in ("supports", "opposes")
-    ]
-    fired.sort(key=lambda f: (f.observed_on, f.indicator))
-    return ThisMonth(moves[:MOVES_SHOWN], fired, needs)
+def _move(c: PropositionCard, first: str) -> Move | None:
+    """The card's line under "Biggest moves", if it moved by MOVED_FROM or more this month."""
+    if c.change is None or abs(c.change) < MOVED_FROM or (c.resolved_on is not None and c.resolved_on < first):
+        return None
+    steps = [u for u in c.updates if u.method != "decay"] or c.updates
+    biggest = max(steps, key=lambda u: abs(u.probability - u.previous)) if steps else None
+    reason = biggest.rationale if biggest else "time passing with no decisive news (decay)"
+    return Move(c.id, c.statement, c.probability - c.change, c.probability, reason, biggest.method if biggest else "decay")
 
 
 def _num(value: Any) -> float | None:
@@ -271,8 +315,8 @@ def _num(value: Any) -> float | None:
 
 
 def _card(data: Dataset, p: dict[str, Any], month: str, first: str, as_of: str, prev_end: str, flags: list[str] | None = None):
-    """One proposition's card for the month, and the data of its chart (drawn later). `flags`: what
-    needs a look, when the caller has already asked `review` (else it is asked here)."""
+    """One proposition's card for the month, its chart not yet drawn (`_draw`). `flags`: what needs a
+    look, when the caller has already asked `review` (else it is asked here)."""
     resolution = data.resolution(p["id"], as_of)
     end = resolution["resolved_on"] if resolution else as_of
     track = data.tracks[p["id"]]
@@ -312,7 +356,7 @@ def _card(data: Dataset, p: dict[str, Any], month: str, first: str, as_of: str, 
         shown_on = dates.previous_day(end) if resolution else as_of
         card.members = {name: p for name, p in track.members(shown_on).items() if name != MODEL}
         card.spread = track.spread(shown_on)
-    return card, _chart_data(data, p, track, live_obs, end, resolution)
+    return card
 
 
 def _evidence_rows(data: Dataset, p: dict[str, Any], indicators: dict[str, Any], observations: list[dict]) -> list[EvidenceRow]:
@@ -339,9 +383,12 @@ def _update_row(link: Link) -> UpdateRow:
 CHART_SAMPLE_DAYS = 7  # a decaying line is drawn as weekly steps: about two pixels each at the chart's width
 
 
-def _chart_data(
-    data: Dataset, p: dict[str, Any], track: Track, live_obs: list[dict], end: str, resolution
-) -> charts.TrajectoryData:
+def _chart_data(data: Dataset, p: dict[str, Any], as_of: str) -> charts.TrajectoryData:
+    """The numbers of a proposition's trajectory chart as of `as_of` (up to its resolution)."""
+    resolution = data.resolution(p["id"], as_of)
+    end = resolution["resolved_on"] if resolution else as_of
+    track = data.tracks[p["id"]]
+    live_obs = data.observations_by_prop.get(p["id"], ())
     # the line is drawn through every day something happened and through one day a week in between
     # (about two pixels at the chart's width): the probability is asked only on those days
     first, span = dates.day(p["opened"]), dates.days_between(p["opened"], end)

@@ -1,12 +1,17 @@
-"""The whole record loaded once and viewed at any date in memory: what scores and scorecards read.
+"""The record of a batch of propositions, loaded once and viewed at any date in memory: what scores,
+scorecards and `review` read.
 
 Everything a scorecard for month M shows is computed from data effective by the end of M. One derived
 track per proposition serves every date: a link dated after D never changes the probability on D.
+Each proposition's view needs only its own rows, so callers read the record in batches of
+propositions (`Dataset.batches`) and keep what they compute: memory is bounded by a batch, not by
+the whole history.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,6 +20,8 @@ from sqlalchemy import Connection
 from .. import store
 from ..evidence import Team, Track, build_tracks, resolution_in_force, shown_probability
 from ..probability import counted_ratio
+
+BATCH = 250  # propositions loaded at once: about 0.1 GB for the benchmark's histories (~250 rows each)
 
 
 @dataclass
@@ -35,6 +42,7 @@ class Dataset:
         self.evidence = [o for o in self.observations if o.get("applied_by") is not None and not o["retracted"]]
         self.tracks = build_tracks(self.propositions, self.indicators, self.updates, self.evidence, by=self.by)
         self.applied = {e["id"] for e in self.evidence}
+        self.by_id = {p["id"]: p for p in self.propositions}
         self.indicators_by_prop: dict[str, list[dict[str, Any]]] = defaultdict(list)
         for ind in self.indicators.values():
             self.indicators_by_prop[ind["proposition_id"]].append(ind)
@@ -52,17 +60,46 @@ class Dataset:
                 self.resolutions_by_prop[r["proposition"]].append(r)
 
     @classmethod
-    def load(cls, conn: Connection, by: str | None = None, texts: bool = True) -> Dataset:
-        """Everything, once. `texts=False` leaves out each observation's source and note (scores never
-        show them), which is most of the memory a large record takes."""
+    def load(
+        cls,
+        conn: Connection,
+        by: str | None = None,
+        texts: bool = True,
+        propositions: Sequence[str] | None = None,
+        until: str | None = None,
+    ) -> Dataset:
+        """The rows of `propositions` (default: every one). `texts=False` leaves out each observation's
+        source and note (scores never show them); `until` leaves out observations and updates dated
+        after it (no view as of `until` or earlier depends on them)."""
         return cls(
-            propositions=store.all_propositions(conn),
-            indicators={i["id"]: i for i in store.all_indicators(conn)},
-            observations=store.observations(conn, texts=texts),
-            updates=store.manual_updates(conn),
-            resolutions=store.resolutions(conn),
+            propositions=store.all_propositions(conn, propositions),
+            indicators={i["id"]: i for i in store.all_indicators(conn, propositions)},
+            observations=store.observations(conn, propositions, until=until, texts=texts),
+            updates=store.manual_updates(conn, propositions, until=until),
+            resolutions=store.resolutions(conn, propositions),
             by=by,
         )
+
+    @staticmethod
+    def plan(conn: Connection, size: int | None = None) -> list[list[str]]:
+        """The proposition ids of each batch, `size` (default BATCH) at a time by id: at least one
+        batch, empty if there are no propositions."""
+        ids, size = store.proposition_ids(conn), size or BATCH
+        return [ids[k : k + size] for k in range(0, max(len(ids), 1), size)]
+
+    @classmethod
+    def batches(
+        cls,
+        conn: Connection,
+        by: str | None = None,
+        texts: bool = True,
+        until: str | None = None,
+        plan: list[list[str]] | None = None,
+    ) -> Iterator[Dataset]:
+        """The record a batch of propositions at a time (`plan`, default `Dataset.plan(conn)`), each
+        loaded only when the previous one has been used."""
+        for ids in plan if plan is not None else cls.plan(conn):
+            yield cls.load(conn, by, texts, ids, until)
 
     def resolution(self, proposition: str, as_of: str) -> dict[str, Any] | None:
         """The resolution in force on `as_of` (one rule: `evidence.resolution_in_force`)."""

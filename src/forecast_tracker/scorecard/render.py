@@ -17,7 +17,7 @@ from ..dates import today
 from ..errors import InputError
 from ..faults import crash_point
 from ..io.files import atomic_write
-from .context import build_proposition_page, build_scorecard
+from .context import MonthBuilder, Scorecard, build_proposition_page
 from .dataset import Dataset
 from .filters import FILTERS
 
@@ -57,48 +57,38 @@ def render_reports(
     months: list[str],
     out: Path,
     formats: tuple[str, ...],
-    progress: Callable[[str], None] | None = None,
+    progress: Callable[[int, int], None] | None = None,
     by: str | None = None,
 ) -> list[Path]:
-    """Render each month's scorecard (the team's, or `by` one forecaster's) and refresh `index.html`.
-    Every file is written atomically."""
+    """Render each month's scorecard (the team's, or `by` one forecaster's), the page of every
+    proposition, and refresh `index.html`. The record is read a batch of propositions at a time; each
+    batch adds to every month and writes its propositions' pages. Every file is written atomically.
+    `progress(done, total)` is told of each batch read and each month written."""
     if out.exists() and not out.is_dir():
         raise InputError(f"{out} is not a folder", "out")
-    data = Dataset.load(conn, by)
     html_env = _environment(markdown=False) if "html" in formats else None
     md_env = _environment(markdown=True) if "md" in formats else None
-    written: list[Path] = []
     index = _read_index(out)
-    for month in months:
-        card = build_scorecard(data, month, today())
-        if html_env is not None:
-            path = out / f"{month}.html"
-            atomic_write(path, html_env.get_template("scorecard.html.j2").render(card=card))
-            written.append(path)
-        if md_env is not None:
-            for p in card.propositions:
-                atomic_write(out / p.chart_file, p.chart_svg)
-            atomic_write(out / "charts" / f"{month}-calibration.svg", card.track.calibration_svg)
-            path = out / f"{month}.md"
-            atomic_write(path, md_env.get_template("scorecard.md.j2").render(card=card))
-            written.append(path)
-        summary = card.track.summary
-        index[month] = asdict(
-            IndexRow(
-                month,
-                card.counts["open"],
-                card.counts["resolved"],
-                card.counts["observations"],
-                summary["mean_time_averaged_brier"],
-                summary["skill_vs_prior"],
-                (out / f"{month}.html").exists(),
-                (out / f"{month}.md").exists(),
-            )
-        )
-        crash_point("report-month")  # this month's files written, the next month's not begun
+    pages = _Pages(out, sorted(set(index) | set(months)), html_env, md_env)
+    builders = [MonthBuilder(month, today(), by) for month in months]
+    until = max([pages.as_of, *(b.as_of for b in builders)])
+    plan = Dataset.plan(conn)
+    total, done = len(plan) + len(months), 0
+    written: list[Path] = []
+    for data in Dataset.batches(conn, by, until=until, plan=plan):
+        for builder in builders:
+            builder.add(data)
+        written += pages.write(data)
+        done += 1
         if progress is not None:
-            progress(month)
-    written += _proposition_pages(data, out, sorted(index), html_env, md_env)
+            progress(done, total)
+    pages.save()
+    for builder in builders:
+        written += _write_month(builder.finish(), out, html_env, md_env, index)
+        crash_point("report-month")  # this month's files written, the next month's not begun
+        done += 1
+        if progress is not None:
+            progress(done, total)
     rows = [IndexRow(**index[m]) for m in sorted(index, reverse=True)]
     atomic_write(out / "index.json", json.dumps(index, indent=2, sort_keys=True) + "\n")
     index_env = html_env or _environment(markdown=False)
@@ -107,38 +97,79 @@ def render_reports(
     return written
 
 
-def _proposition_pages(data: Dataset, out: Path, months: list[str], html_env, md_env) -> list[Path]:
+def _write_month(card: Scorecard, out: Path, html_env, md_env, index: dict[str, Any]) -> list[Path]:
+    """A month's files (and its row of the index)."""
+    month, written = card.month, []
+    if html_env is not None:
+        path = out / f"{month}.html"
+        atomic_write(path, html_env.get_template("scorecard.html.j2").render(card=card))
+        written.append(path)
+    if md_env is not None:
+        for p in card.propositions:
+            atomic_write(out / p.chart_file, p.chart_svg)
+        atomic_write(out / "charts" / f"{month}-calibration.svg", card.track.calibration_svg)
+        path = out / f"{month}.md"
+        atomic_write(path, md_env.get_template("scorecard.md.j2").render(card=card))
+        written.append(path)
+    summary = card.track.summary
+    index[month] = asdict(
+        IndexRow(
+            month,
+            card.counts["open"],
+            card.counts["resolved"],
+            card.counts["observations"],
+            summary["mean_time_averaged_brier"],
+            summary["skill_vs_prior"],
+            (out / f"{month}.html").exists(),
+            (out / f"{month}.md").exists(),
+        )
+    )
+    return written
+
+
+class _Pages:
     """A page per proposition with its whole record, as of the latest month the folder holds, linked
     from every month's card (`propositions/ID.html` and `.md`). A page whose inputs (the proposition's
-    rows, the date, the months, the templates) are unchanged since it was written is not written again."""
-    last = months[-1]
-    as_of = min(dates.month_end(last), today()) if last == today()[:7] else dates.month_end(last)
-    formats = tuple(name for name, env in (("html", html_env), ("md", md_env)) if env is not None)
-    ledger_path = out / "propositions" / "fingerprints.json"
-    try:
-        ledger = json.loads(ledger_path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        ledger = {}
-    written = []
-    for p in data.opened_by(as_of):
-        fingerprint = _page_fingerprint(data, p, as_of, months, formats)
-        files = [out / "propositions" / f"{p['id']}.{ext}" for ext in formats]
-        if ledger.get(p["id"]) == fingerprint and all(f.exists() for f in files):
-            continue
-        page = build_proposition_page(data, p, as_of, months)
-        if html_env is not None:
-            path = out / "propositions" / f"{p['id']}.html"
-            atomic_write(path, html_env.get_template("proposition.html.j2").render(page=page))
-            written.append(path)
-        if md_env is not None:
-            atomic_write(out / page.card.chart_file, page.card.chart_svg)
-            path = out / "propositions" / f"{p['id']}.md"
-            atomic_write(path, md_env.get_template("proposition.md.j2").render(page=page))
-            written.append(path)
-        ledger[p["id"]] = fingerprint
-    if written:
-        atomic_write(ledger_path, json.dumps(ledger, indent=1, sort_keys=True) + "\n")
-    return written
+    rows, the date, the months, the templates) are unchanged since it was written is not written again:
+    `propositions/fingerprints.json` holds what each page was written from."""
+
+    def __init__(self, out: Path, months: list[str], html_env, md_env):
+        self.out, self.months, self.html_env, self.md_env = out, months, html_env, md_env
+        last = months[-1]
+        self.as_of = min(dates.month_end(last), today()) if last == today()[:7] else dates.month_end(last)
+        self.formats = tuple(name for name, env in (("html", html_env), ("md", md_env)) if env is not None)
+        self.ledger_path = out / "propositions" / "fingerprints.json"
+        try:
+            self.ledger = json.loads(self.ledger_path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            self.ledger = {}
+        self.changed = False
+
+    def write(self, data: Dataset) -> list[Path]:
+        """The pages of `data`'s propositions whose inputs changed."""
+        written = []
+        for p in data.opened_by(self.as_of):
+            fingerprint = _page_fingerprint(data, p, self.as_of, self.months, self.formats)
+            files = [self.out / "propositions" / f"{p['id']}.{ext}" for ext in self.formats]
+            if self.ledger.get(p["id"]) == fingerprint and all(f.exists() for f in files):
+                continue
+            page = build_proposition_page(data, p, self.as_of, self.months)
+            if self.html_env is not None:
+                path = self.out / "propositions" / f"{p['id']}.html"
+                atomic_write(path, self.html_env.get_template("proposition.html.j2").render(page=page))
+                written.append(path)
+            if self.md_env is not None:
+                atomic_write(self.out / page.card.chart_file, page.card.chart_svg)
+                path = self.out / "propositions" / f"{p['id']}.md"
+                atomic_write(path, self.md_env.get_template("proposition.md.j2").render(page=page))
+                written.append(path)
+            self.ledger[p["id"]] = fingerprint
+            self.changed = True
+        return written
+
+    def save(self) -> None:
+        if self.changed:
+            atomic_write(self.ledger_path, json.dumps(self.ledger, indent=1, sort_keys=True) + "\n")
 
 
 def _page_fingerprint(data: Dataset, p: dict[str, Any], as_of: str, months: list[str], formats: tuple[str, ...]) -> str:

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -66,7 +67,11 @@ def items_for(data: Dataset, p: dict[str, Any], as_of: str) -> list[Item]:
 
 
 def review(data: Dataset, as_of: str) -> list[Item]:
-    """Every item, the most urgent reason first, then by proposition."""
+    """Every item of `data`'s propositions, in `ordered`'s order."""
+    return ordered(item for p in data.opened_by(as_of) for item in items_for(data, p, as_of))
+
+
+def ordered(items: Iterable[Item]) -> list[Item]:
+    """The most urgent reason first, then by proposition (items of several batches merge into one list)."""
     order = list(REASONS)
-    items = [item for p in data.opened_by(as_of) for item in items_for(data, p, as_of)]
     return sorted(items, key=lambda item: (order.index(item.reason), item.proposition))

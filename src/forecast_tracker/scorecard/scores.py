@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -46,43 +47,67 @@ class ScoreResult:
         }
 
 
-def scores_as_of(data: Dataset, as_of: str) -> ScoreResult:
-    resolved, daily = [], {}
+@dataclass
+class ScoreParts:
+    """What one batch of propositions adds to the scores: a row per resolved proposition, a verdict per
+    signpost, and each forecaster's score per proposition (`scoring.forecaster_item`)."""
+
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    diagnostics: list[dict[str, Any]] = field(default_factory=list)
+    forecasters: list[tuple[str, float, float, int]] = field(default_factory=list)
+
+
+def score_parts(data: Dataset, as_of: str) -> ScoreParts:
+    """Everything the scores need from `data`'s propositions; the daily series are reduced here, so
+    nothing of a batch's size outlives it."""
+    rows, daily = [], {}
     for p in data.opened_by(as_of):
         r = data.resolution(p["id"], as_of)
         if r is None:
             continue
         track = data.tracks[p["id"]]
         daily[p["id"]] = track.daily(r["resolved_on"])  # computed once: the table and the forecasters use it
-        resolved.append(
-            {
+        rows.append(
+            scoring.score_row({
                 "id": p["id"], "origin": p.get("origin") or "commentary", "prior": p["prior"], "outcome": r["outcome"],
                 "resolved_on": r["resolved_on"], "daily": daily[p["id"]], "final": track.before(r["resolved_on"]),
                 "life": scoring.life_days(p["opened"], p["resolve_by"], r["resolved_on"]),
-            }
+            })
         )  # fmt: skip
-    table = scoring.score_propositions(resolved)
+    reduced = filter(None, map(scoring.forecaster_item, forecaster_items(data, as_of, daily)))
+    return ScoreParts(rows, indicator_diagnostics(data, as_of), list(reduced))
+
+
+def combine(as_of: str, parts: Iterable[ScoreParts]) -> ScoreResult:
+    """The scores across every batch: the table, the summary, calibration and Murphy's decomposition
+    over all of them."""
+    rows: list[dict[str, Any]] = []
+    diagnostics: list[dict[str, Any]] = []
+    forecasters: list[tuple[str, float, float, int]] = []
+    for part in parts:
+        rows += part.rows
+        diagnostics += part.diagnostics
+        forecasters += part.forecasters
+    table = scoring.score_table(rows)
     scored = table[table["outcome"].isin(["yes", "no"])]
     p = scored["final_probability"].astype(float).tolist()
     o = [1 if x == "yes" else 0 for x in scored["outcome"]]
     calibration = scoring.calibration_table(p, o)
     murphy = scoring.murphy_decomposition(p, o) if len(p) >= scoring.MIN_FOR_DECOMPOSITION else None
     return ScoreResult(
-        as_of,
-        table,
-        scoring.summarise(table),
-        calibration,
-        murphy,
-        indicator_diagnostics(data, as_of),
-        forecaster_rows(data, as_of, daily),
+        as_of, table, scoring.summarise(table), calibration, murphy, diagnostics, scoring.forecaster_table(forecasters)
     )
 
 
-def forecaster_rows(data: Dataset, as_of: str, daily: dict[str, list[float]] | None = None) -> list[dict[str, Any]]:
-    """Each forecaster on the resolved (yes/no) propositions they forecast, against the team median on
-    the same days (see `scoring.forecaster_scores`); `daily` holds team series already computed. Empty
-    when the dataset shows one forecaster's tracks (`--by`)."""
-    items = []
+def scores_as_of(data: Dataset, as_of: str) -> ScoreResult:
+    """The scores of the propositions in `data` alone."""
+    return combine(as_of, [score_parts(data, as_of)])
+
+
+def forecaster_items(data: Dataset, as_of: str, daily: dict[str, list[float]] | None = None) -> Iterator[dict[str, Any]]:
+    """Each forecaster on each resolved (yes/no) proposition they forecast, with the team median on
+    the same days (the items of `scoring.forecaster_scores`); `daily` holds team series already
+    computed. None when the dataset shows one forecaster's tracks (`--by`)."""
     for p in data.opened_by(as_of):
         r = data.resolution(p["id"], as_of)
         team = data.tracks[p["id"]]
@@ -94,12 +119,13 @@ def forecaster_rows(data: Dataset, as_of: str, daily: dict[str, list[float]] | N
             if offset >= len(team_days):
                 continue  # their first forecast came on or after the resolution
             mine = team_days if len(team.tracks) == 1 else track.daily(r["resolved_on"])  # alone, they are the team
-            items.append({"forecaster": name, "outcome": r["outcome"], "mine": mine[offset:], "team": team_days[offset:]})
-    return scoring.forecaster_scores(items)
+            yield {"forecaster": name, "outcome": r["outcome"], "mine": mine[offset:], "team": team_days[offset:]}
 
 
 def compute_scores(conn: Connection, as_of: str, by: str | None = None) -> ScoreResult:
-    return scores_as_of(Dataset.load(conn, by, texts=False), as_of)  # scores never show a note or source
+    """The scores as of `as_of`, reading the record a batch of propositions at a time (scores never
+    show a note or source, and nothing dated after `as_of` changes them)."""
+    return combine(as_of, (score_parts(data, as_of) for data in Dataset.batches(conn, by, texts=False, until=as_of)))
 
 
 def indicator_diagnostics(data: Dataset, as_of: str) -> list[dict[str, Any]]:
