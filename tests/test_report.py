@@ -281,3 +281,10 @@ def test_unchanged_proposition_pages_are_not_written_again(db, tmp_path):
     assert pages(again) == []  # nothing changed: the pages stand
     assert pages(third) == ["gadget-ban.md"]  # only the proposition whose record changed
     assert "second reading" in (out / "propositions" / "gadget-ban.md").read_text()
+    import sqlite3
+
+    with sqlite3.connect(db) as conn:  # what `sync` does when the catalog changes a signpost's ratio
+        conn.execute("UPDATE indicator SET likelihood_ratio = 4 WHERE id = 'widget-orders'")
+    with Tracker(db) as t:
+        fourth = t.report(["2025-03"], out, ("md",))
+    assert pages(fourth) == ["widget-launch.md"]  # its chain changed, though none of its own rows did

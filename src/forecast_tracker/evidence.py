@@ -272,6 +272,8 @@ class Team:
         return {name: self.tracks[name].at(day) for name in names} if names else {MODEL: self.model.at(day)}
 
     def at(self, day: str) -> float:
+        if len(self.tracks) <= 1:  # one forecaster (the model until they join): their track
+            return self._only().at(day)
         return _median(list(self.members(day).values()))
 
     def before(self, day: str) -> float:

@@ -55,8 +55,7 @@ class TrajectoryData:
 
 def _n(value: float) -> str:
     """A coordinate with one decimal and no trailing zero: short, and the same on every platform."""
-    text = f"{value:.1f}"
-    return text[:-2] if text.endswith(".0") else text
+    return f"{value:.1f}".removesuffix(".0")
 
 
 def _y(p: float, top: float = TOP, bottom: float = BOTTOM) -> float:
@@ -115,8 +114,17 @@ SHARED_DEFS = (
 )
 
 
+_USE_SHARED = f'<use href="#{SHARED_ID}"/>'
+_BACKGROUND = _background()
+
+
+def unshared(svg: str) -> str:
+    """A chart drawn with `shared=True` as a self-contained SVG (for a file): the background drawn in."""
+    return svg.replace(_USE_SHARED, _BACKGROUND, 1)
+
+
 def _axes(dates: _Dates, shared: bool = False) -> list[str]:
-    parts = [f'<use href="#{SHARED_ID}"/>' if shared else _background(), f'<g {FONT} fill="{INK}">']
+    parts = [_USE_SHARED if shared else _BACKGROUND, f'<g {FONT} fill="{INK}">']
     ticks = []
     for day, label in dates.ticks():
         x = dates.x(day)

@@ -420,8 +420,8 @@ FULL_CARDS = 50  # a month shows this many cards in full (the ones that matter m
 def _draw(card: PropositionCard, chart: charts.TrajectoryData) -> None:
     """The card's chart twice: self-contained (for Markdown's chart files) and for an HTML page that
     defines the shared background once. Each takes well under a millisecond, so nothing is cached."""
-    card.chart_svg = _trusted(charts.trajectory_svg(chart))
-    card.chart_inline = _trusted(charts.trajectory_svg(chart, shared=True))
+    inline = charts.trajectory_svg(chart, shared=True)
+    card.chart_svg, card.chart_inline = _trusted(charts.unshared(inline)), _trusted(inline)
 
 
 def _trusted(svg: str) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import json
+import operator
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -173,21 +174,32 @@ class _Pages:
 
 
 def _page_fingerprint(data: Dataset, p: dict[str, Any], as_of: str, months: list[str], formats: tuple[str, ...]) -> str:
+    """What a proposition's page is written from: its rows (catalog, observations and whether each is
+    applied, updates, resolutions), the date, the months it links to, the formats and the templates."""
     import hashlib
 
-    def content(rows: Any) -> Any:  # wall-clock times (recorded_at, created_at...) change no page
-        if isinstance(rows, dict):
-            return {k: v for k, v in rows.items() if not k.endswith("_at")}
-        return [content(r) for r in rows]
+    pid = p["id"]
+    observations = data.observations_by_prop.get(pid, ())
+    parts = (
+        as_of, [m for m in months if dates.month_end(m) >= p["opened"]], formats, data.by, _values([p]),
+        _values(data.indicators_by_prop.get(pid, ())), _values(observations),
+        [o["id"] for o in observations if o["id"] in data.applied], _values(data.updates_by_prop.get(pid, ())),
+        _values(data.resolutions_by_prop.get(pid, ())), _templates_digest(),
+    )  # fmt: skip
+    return hashlib.sha256(repr(parts).encode()).hexdigest()[:24]
 
-    rows = {
-        "as_of": as_of, "months": [m for m in months if dates.month_end(m) >= p["opened"]], "formats": formats,
-        "by": data.by, "proposition": content(p), "observations": content(data.observations_by_prop.get(p["id"], [])),
-        "applied": sorted(o["id"] for o in data.observations_by_prop.get(p["id"], ()) if o["id"] in data.applied),
-        "updates": content(data.updates_by_prop.get(p["id"], [])),
-        "resolutions": content(data.resolutions_by_prop.get(p["id"], [])), "templates": _templates_digest(),
-    }  # fmt: skip
-    return hashlib.sha256(json.dumps(rows, sort_keys=True, default=str).encode()).hexdigest()[:24]
+
+def _values(rows: Any) -> list[tuple]:
+    """Rows of one query as tuples of their values, without the wall-clock times (recorded_at,
+    created_at...), which change no page."""
+    rows = list(rows)
+    if not rows:
+        return []
+    keep = [k for k in rows[0] if not k.endswith("_at")]
+    if len(keep) == 1:
+        return [(r[keep[0]],) for r in rows]
+    pick = operator.itemgetter(*keep)
+    return [pick(r) for r in rows]
 
 
 @functools.cache
