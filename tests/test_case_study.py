@@ -278,20 +278,22 @@ def test_published_reports_are_what_the_documented_command_renders(cli, tmp_path
 
 def test_reading_the_record_in_batches_changes_no_byte_or_number(case_study, tmp_path, monkeypatch):
     """Scores, review and scorecards read the record a batch of propositions at a time; the batch size
-    (one proposition, three, all) and which batch a shown-in-full card came from change nothing."""
+    (one proposition, three, all), which batch a shown-in-full card came from, and whether the pages
+    are written by this process or a forked one change nothing."""
     from forecast_tracker.scorecard import context, dataset
 
     monkeypatch.setattr(context, "FULL_CARDS", 4)  # cards compete across batches for the full places
     months = ["2023-12", "2024-06", "2025-03", "2026-05"]
     seen = {}
-    for size in (1, 3, 1000):
+    for size, jobs in ((1, "1"), (1, ""), (3, ""), (1000, "1"), (1000, "")):  # pages in this process, or forked
         monkeypatch.setattr(dataset, "BATCH", size)
-        out = tmp_path / f"batch-{size}"
+        monkeypatch.setenv("FORECAST_TRACKER_JOBS", jobs)
+        out = tmp_path / f"batch-{size}-{jobs}"
         case_study.report(months, out, ("md", "html"))
         files = {str(p.relative_to(out)): p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()}
-        seen[size] = (files, case_study.scores("2026-06-30").as_json(), case_study.review("2025-03-31"))
-    assert seen[1] == seen[1000] and seen[3] == seen[1000]
-    files, scores, review = seen[1000]
+        seen[size, jobs] = (files, case_study.scores("2026-06-30").as_json(), case_study.review("2025-03-31"))
+    assert all(result == seen[1000, "1"] for result in seen.values())
+    files, scores, review = seen[1000, "1"]
     assert len(files) > 40 and len(scores["propositions"]) >= 5 and scores["indicator_diagnostics"] and review
     # the full cards really came from different batches: the month shows 4 in full and the rest as rows
     html = files["2024-06.html"].decode()

@@ -191,3 +191,32 @@ def test_the_team_chain_ends_on_the_number_shown_and_daily_agrees_with_at():
     first = dt.date(2025, 1, 1)
     for k in (0, 40, 59, 100, 151, 200, len(daily) - 1):
         assert daily[k] == pytest.approx(team.at((first + dt.timedelta(days=k)).isoformat())), k
+
+
+def test_daily_and_on_days_are_at_to_the_last_bit():
+    """Scores read `daily`, charts `on_days`; every other view reads `at`. They must be the same floats,
+    also on days with two anchors, past resolve_by, and with no decay."""
+    import datetime as dt
+
+    evidence = firings(ind(repeats="independent"), ["2025-02-01", "2025-02-01", "2025-06-30", "2025-12-31"])
+    judgements = [Judgement("2025-03-15", 100, 0.7), Judgement("2025-06-30", 101, 0.35)]
+    for decay in ("hazard", "none"):
+        t = track(evidence, judgements, decay=decay)
+        daily = t.daily("2026-03-01")  # two months past resolve_by
+        assert len(daily) == (dt.date(2026, 3, 1) - dt.date(2025, 1, 1)).days
+        at = [t.at((dt.date(2025, 1, 1) + dt.timedelta(days=k)).isoformat()) for k in range(len(daily))]
+        assert daily == at, decay
+        offsets = list(range(-3, len(daily) + 40, 3))  # before it opened, every third day, past the end
+        day = lambda k: (dt.date(2025, 1, 1) + dt.timedelta(days=k)).isoformat()  # noqa: E731
+        assert t.on_days(offsets) == [t.at(day(k)) for k in offsets], decay
+    # without decay, piecewise constant: prior 0.2, two firings on one day 0.8, 0.7, on 06-30 the firing
+    # then the judgement (evidence first on a judgement's day) 0.35, the last firing x4
+    assert sorted(set(daily)) == pytest.approx([0.2, 0.35, 0.35 * 4 / (0.65 + 0.35 * 4), 0.7, 0.8])
+
+
+def test_a_team_of_several_answers_on_days_as_at():
+    import datetime as dt
+
+    team = _team([("2025-02-01", 0.6, "ana"), ("2025-03-01", 0.9, "ben")], evidence=["2025-04-01"], decay="hazard")
+    offsets = [0, 31, 59, 90, 200]
+    assert team.on_days(offsets) == [team.at((dt.date(2025, 1, 1) + dt.timedelta(days=k)).isoformat()) for k in offsets]

@@ -3,6 +3,7 @@
 import json
 import os
 import re
+import sys
 from pathlib import Path
 
 import pytest
@@ -288,3 +289,36 @@ def test_unchanged_proposition_pages_are_not_written_again(db, tmp_path):
     with Tracker(db) as t:
         fourth = t.report(["2025-03"], out, ("md",))
     assert pages(fourth) == ["widget-launch.md"]  # its chain changed, though none of its own rows did
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux") or (os.cpu_count() or 1) < 2, reason="pages fork on Linux with 2 CPUs")
+def test_a_failure_while_writing_pages_in_the_second_process_is_reported_and_leaves_no_process(db, tmp_path, monkeypatch):
+    from forecast_tracker.scorecard import render
+
+    populate(db)
+    assert render.page_processes() == 2
+    monkeypatch.setenv("FORECAST_TRACKER_JOBS", "1")
+    assert render.page_processes() == 1
+    monkeypatch.delenv("FORECAST_TRACKER_JOBS")
+
+    def broken(*_args, **_kwargs):
+        raise ValueError("disk on fire")
+
+    forked = []
+    real_fork = os.fork
+
+    def fork():
+        pid = real_fork()
+        if pid:
+            forked.append(pid)
+        return pid
+
+    monkeypatch.setattr(render, "build_proposition_page", broken)
+    monkeypatch.setattr(os, "fork", fork)
+    out = tmp_path / "r"
+    with Tracker(db) as t, pytest.raises(RuntimeError, match="writing proposition pages failed: ValueError: disk on fire"):
+        t.report(["2025-03"], out, ("md",))
+    assert len(forked) == 1
+    with pytest.raises(ChildProcessError):
+        os.waitpid(forked[0], os.WNOHANG)  # the forked writer was waited for: gone, not even a zombie
+    assert not (out / "propositions" / "fingerprints.json").exists()  # nothing recorded as written

@@ -309,3 +309,30 @@ def test_two_forecasters_keep_separate_tracks_and_the_team_is_scored(cli, db, tm
     assert "<h3>Forecasters</h3>" in (tmp_path / "r" / "2025-04.html").read_text()
     cli.ok("report", "--month", "2025-03", "--out", tmp_path / "ana", "--format", "md", "--by", "ana")
     assert "Forecast scorecard, March 2025 (ana's forecasts)" in (tmp_path / "ana" / "2025-03.md").read_text()
+
+
+def test_an_import_gives_back_the_page_cache_it_enlarged(db, tmp_path):
+    from pathlib import Path
+
+    from forecast_tracker.api import Tracker
+    from forecast_tracker.io import importing
+
+    path = tmp_path / "obs.csv"
+    path.write_text("indicator,observed_on,value,source,note\nwidget-factory-built,2025-02-01,,a,\n")
+    seen = []
+    original = importing._import_observations
+
+    def spy(conn, *args, **kwargs):
+        seen.append(conn.exec_driver_sql("PRAGMA cache_size").scalar())
+        return original(conn, *args, **kwargs)
+
+    with Tracker(db) as t:
+        with t.db.write() as conn:
+            default = conn.exec_driver_sql("PRAGMA cache_size").scalar()
+            importing._import_observations, saved = spy, importing._import_observations
+            try:
+                importing.import_file(conn, Path(path), forecaster="ana")
+            finally:
+                importing._import_observations = saved
+            after = conn.exec_driver_sql("PRAGMA cache_size").scalar()
+    assert seen == [-importing.IMPORT_CACHE_KIB] and after == default != seen[0]

@@ -557,9 +557,16 @@ def _progress_bar() -> Iterator[Callable[[int, int], None]]:
     from rich.console import Console
     from rich.progress import Progress
 
-    with Progress(transient=True, console=Console(stderr=True)) as progress:
+    # no refresh thread (redrawn on each step): pages may be written by a forked process, and a fork
+    # must not copy a thread that could be holding a lock
+    with Progress(transient=True, console=Console(stderr=True), auto_refresh=False) as progress:
         task = progress.add_task("rendering scorecards", total=None)
-        yield lambda done, total: progress.update(task, completed=done, total=total)
+
+        def step(done: int, total: int) -> None:
+            progress.update(task, completed=done, total=total)
+            progress.refresh()
+
+        yield step
 
 
 @app.command()

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
+import functools
 
 from .errors import InputError
 
@@ -80,9 +81,15 @@ def day(text: str) -> dt.date:
     return dt.date.fromisoformat(text)
 
 
+@functools.lru_cache(maxsize=1 << 16)  # a record spans a few thousand distinct days, each asked often
+def ordinal(day: str) -> int:
+    """The day number of an ISO date (as `date.toordinal`)."""
+    return dt.date.fromisoformat(day).toordinal()
+
+
 def days_between(start: str, end: str) -> int:
     """Whole days from `start` to `end` (negative when `end` is earlier)."""
-    return (dt.date.fromisoformat(end) - dt.date.fromisoformat(start)).days
+    return ordinal(end) - ordinal(start)
 
 
 def next_day(text: str) -> str:

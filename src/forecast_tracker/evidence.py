@@ -30,8 +30,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .dates import previous_day
-from .probability import apply_likelihood_ratio, clamp, counted_ratio, decibans, describe, odds
+from .dates import ordinal, previous_day
+from .probability import P_MAX, P_MIN, apply_likelihood_ratio, clamp, counted_ratio, decibans, describe, odds
 
 REPEATS = ("once", "diminishing", "independent")  # the catalog's choices for `repeats`, `decay`
 DEFAULT_REPEATS = "once"  # chosen by tests/benchmarks/calibration.py: it beat diminishing in every world tried
@@ -62,21 +62,50 @@ class Judgement:
     forecaster: str = ""
 
 
-@dataclass(frozen=True)
 class Link:
-    """One step of the chain: what happened on `on`, and the probability before and after it."""
+    """One step of the chain: what happened on `on`, and the probability before and after it.
 
-    on: str
-    method: str  # prior | manual | indicator | decay
-    before: float
-    after: float
-    rationale: str
-    observation_id: int | None = None
-    indicator: str | None = None
-    likelihood_ratio: float | None = None  # the indicator's own ratio
-    counted_ratio: float | None = None  # what this observation counted for (repeats, groups)
-    update_id: int | None = None
-    forecaster: str = ""
+    `rationale` may be given as (evidence, its own ratio, its counted ratio): the sentence is then
+    written when first read. A record has hundreds of thousands of links and most views read few."""
+
+    __slots__ = ("on", "method", "before", "after", "_rationale", "observation_id", "indicator", "likelihood_ratio",
+                 "counted_ratio", "update_id", "forecaster")  # fmt: skip
+
+    def __init__(
+        self,
+        on: str,
+        method: str,  # prior | manual | indicator | decay
+        before: float,
+        after: float,
+        rationale: str | tuple[Evidence, float | None, float],
+        observation_id: int | None = None,
+        indicator: str | None = None,
+        likelihood_ratio: float | None = None,  # the indicator's own ratio
+        counted_ratio: float | None = None,  # what this observation counted for (repeats, groups)
+        update_id: int | None = None,
+        forecaster: str = "",
+    ):
+        self.on, self.method, self.before, self.after, self._rationale = on, method, before, after, rationale
+        self.observation_id, self.indicator, self.likelihood_ratio = observation_id, indicator, likelihood_ratio
+        self.counted_ratio, self.update_id, self.forecaster = counted_ratio, update_id, forecaster
+
+    @property
+    def rationale(self) -> str:
+        if not isinstance(self._rationale, str):
+            self._rationale = _evidence_rationale(*self._rationale)
+        return self._rationale
+
+    def _fields(self) -> tuple:
+        return (self.on, self.method, self.before, self.after, self.rationale, self.observation_id, self.indicator,
+                self.likelihood_ratio, self.counted_ratio, self.update_id, self.forecaster)  # fmt: skip
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Link) and self._fields() == other._fields()
+
+    __hash__ = None  # type: ignore[assignment]  # mutable cache inside: compared by value, never hashed
+
+    def __repr__(self) -> str:
+        return f"Link{self._fields()!r}"
 
     @property
     def decibans(self) -> float | None:
@@ -87,8 +116,7 @@ class Link:
         return None
 
 
-def _ordinal(day: str) -> int:
-    return dt.date.fromisoformat(day).toordinal()
+_ordinal = ordinal
 
 
 def _hazard(p: float, t: int, t2: int, r: int) -> float:
@@ -183,7 +211,7 @@ class Track:
                 p = apply_likelihood_ratio(before, ratio)
                 _fired, own = counted_ratio(event.indicator, event.value)
                 self.links.append(
-                    Link(day, "indicator", before, p, _evidence_rationale(event, own, ratio), event.observation_id,
+                    Link(day, "indicator", before, p, (event, own, ratio), event.observation_id,
                          event.indicator["id"], own, ratio, forecaster=event.applied_by)
                 )  # fmt: skip
             on = day
@@ -204,6 +232,21 @@ class Track:
         """The standing probability on the day before `day`."""
         return self.at(previous_day(day))
 
+    def on_days(self, offsets: Sequence[int]) -> list[float]:
+        """`at` on each day `offsets` (ascending) days after `opened`, in one pass over the anchors."""
+        first, r = _ordinal(self.opened), _ordinal(self.resolve_by)
+        starts = [_ordinal(day) for day in self.dates]
+        hazard, out, i = self.decay == "hazard", [], 0
+        for k in offsets:
+            d = first + k
+            while i < len(starts) and starts[i] <= d:
+                i += 1
+            if i == 0:
+                out.append(self.prior)
+            else:
+                out.append(_hazard(self.values[i - 1], starts[i - 1], d, r) if hazard else self.values[i - 1])
+        return out
+
     def last_moved(self, day: str) -> str | None:
         """The date of the last manual update or applied observation on or before `day`."""
         return last_moved(self.links, day)
@@ -218,18 +261,21 @@ class Track:
 
     def daily(self, end: str) -> list[float]:
         """The probability on each day from `opened` to the day before `end`."""
-        first, last = _ordinal(self.opened), _ordinal(end)
+        first, last, r = _ordinal(self.opened), _ordinal(end), _ordinal(self.resolve_by)
+        starts = [_ordinal(day) for day in self.dates] + [last]
         out: list[float] = []
-        for k, (start, p) in enumerate(zip(self.dates, self.values, strict=True)):
-            a = max(_ordinal(start), first)
-            b = min(_ordinal(self.dates[k + 1]) if k + 1 < len(self.dates) else last, last)
+        for k, p in enumerate(self.values):
+            a, b = max(starts[k], first), min(starts[k + 1], last)
             if b <= a:
                 continue
-            if self.decay != "hazard":
+            if self.decay != "hazard" or a >= r:
                 out.extend([p] * (b - a))
-            else:
-                r = _ordinal(self.resolve_by)
-                out.extend(_hazard(p, a, d, r) for d in range(a, b))
+                continue
+            # `_hazard(p, a, d, r)` for each day d, written out: this loop runs for every day of every
+            # scored proposition
+            q, span = 1.0 - p, r - a
+            out.append(p)
+            out.extend(min(P_MAX, max(P_MIN, 1.0 - q ** (max(r - d, 0) / span))) for d in range(a + 1, b))
         return out
 
 
@@ -278,6 +324,12 @@ class Team:
 
     def before(self, day: str) -> float:
         return self.at(previous_day(day))
+
+    def on_days(self, offsets: Sequence[int]) -> list[float]:
+        if len(self.tracks) <= 1:
+            return self._only().on_days(offsets)
+        first = _date(self.opened)
+        return [self.at((first + dt.timedelta(days=k)).isoformat()) for k in offsets]
 
     def last_moved(self, day: str) -> str | None:
         return last_moved(self.links, day)

@@ -275,9 +275,11 @@ def apply_new_observations(conn: Connection, after: int, forecaster: str) -> int
             ~select(a.c.id).where(a.c.observation_id == o.c.id).exists(),
         )
     )
-    count = int(conn.execute(select(func.count()).select_from(chosen.subquery())).scalar_one())
+    before = int(conn.execute(select(func.count()).select_from(a).where(a.c.observation_id > after)).scalar_one())
     conn.execute(insert(a).from_select(["observation_id", "forecaster", "recorded_at"], chosen))
-    return count  # counted, not the driver's rowcount: psycopg reports -1 for INSERT ... SELECT here
+    # counted on the application index, not by running the choice twice (psycopg reports -1 as the
+    # rowcount of INSERT ... SELECT, so the driver cannot say)
+    return int(conn.execute(select(func.count()).select_from(a).where(a.c.observation_id > after)).scalar_one()) - before
 
 
 def application_of(conn: Connection, observation_id: int) -> dict[str, Any] | None:

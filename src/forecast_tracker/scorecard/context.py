@@ -390,17 +390,18 @@ def _chart_data(data: Dataset, p: dict[str, Any], as_of: str) -> charts.Trajecto
     track = data.tracks[p["id"]]
     live_obs = data.observations_by_prop.get(p["id"], ())
     # the line is drawn through every day something happened and through one day a week in between
-    # (about two pixels at the chart's width): the probability is asked only on those days
+    # (about two pixels at the chart's width): the probability is read only on those days and on the
+    # days of the markers, in one pass over the track
     first, span = dates.day(p["opened"]), dates.days_between(p["opened"], end)
     keep = {dates.days_between(p["opened"], link.on) for link in track.links if link.on <= end}
-    days = sorted(keep | set(range(0, span + 1, CHART_SAMPLE_DAYS)))
-    steps = tuple(
-        (day, track.at(day)) for day in ((first + dt.timedelta(days=k)).isoformat() for k in days if 0 <= k <= span)
-    ) or ((p["opened"], float(p["prior"])),)
+    days = [k for k in sorted(keep | set(range(0, span + 1, CHART_SAMPLE_DAYS))) if 0 <= k <= span]
+    shown = [o for o in live_obs if not o["retracted"] and o["id"] in data.applied and o["observed_on"] <= end]
+    marked = [dates.days_between(p["opened"], o["observed_on"]) for o in shown]
+    wanted = sorted(set(days) | set(marked))
+    at = dict(zip(wanted, track.on_days(wanted), strict=True))
+    steps = tuple(((first + dt.timedelta(days=k)).isoformat(), at[k]) for k in days) or ((p["opened"], float(p["prior"])),)
     markers = tuple(
-        (max(o["observed_on"], p["opened"]), track.at(o["observed_on"]), _direction_of(data, p, o))
-        for o in live_obs
-        if not o["retracted"] and o["id"] in data.applied and o["observed_on"] <= end
+        (max(o["observed_on"], p["opened"]), at[k], _direction_of(data, p, o)) for o, k in zip(shown, marked, strict=True)
     )
     outcome_point = None
     if resolution and resolution["outcome"] != "annulled":

@@ -56,13 +56,18 @@ def _md(text: Any) -> str:
 # -- table rows -------------------------------------------------------------------------------------
 # A proposition's page has hundreds of rows; a row written by one Python expression costs a fraction
 # of the same row through the template engine. They write what the templates would, byte for byte:
-# in HTML every value is escaped as autoescaping escapes it (`_h`: markupsafe's five replacements),
-# in Markdown every text a user typed goes through `_md_text`.
+# in HTML every text that came from a user or a file is escaped as autoescaping escapes it (`_h`:
+# markupsafe's five replacements); dates, numbers formatted here and the tool's own words (a step's
+# method, an observation's direction) hold none of those characters. In Markdown every text a user
+# typed goes through `_md_text`.
+_HTML_SPECIAL = re.compile("[&<>'\"]")
 _RETRACTED = ' class="retracted"'
 
 
 def _h(value: Any) -> str:
     text = str(value)
+    if not _HTML_SPECIAL.search(text):
+        return text
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("'", "&#39;").replace('"', "&#34;")
 
 
@@ -70,9 +75,9 @@ def _evidence_rows_html(rows: list[Any]) -> Any:
     from markupsafe import Markup
 
     return Markup("".join(
-        f'<tr{_RETRACTED if e.retracted else ""}><td class="nowrap">{_h(e.observed_on)}</td>'
-        f'<td>{_h(e.indicator)}</td><td class="nowrap">{_h(_value(e.value))}</td>'
-        f'<td class="{_h(e.direction)}">{_h(e.direction)}</td><td class="nowrap">{_h(_db(e.decibans))}</td>'
+        f'<tr{_RETRACTED if e.retracted else ""}><td class="nowrap">{e.observed_on}</td>'
+        f'<td>{_h(e.indicator)}</td><td class="nowrap">{_value(e.value)}</td>'
+        f'<td class="{e.direction}">{e.direction}</td><td class="nowrap">{_db(e.decibans)}</td>'
         f'<td>{_h(e.note)}{f" (retracted: {_h(e.retracted)})" if e.retracted else ""}</td>'
         f"<td>{_h(e.source)}</td></tr>\n"
         for e in rows
@@ -83,8 +88,8 @@ def _step_rows_html(rows: list[Any]) -> Any:
     from markupsafe import Markup
 
     return Markup("".join(
-        f'<tr><td class="nowrap">{_h(u.as_of)}</td><td class="nowrap">{_h(_pct(u.previous))} &rarr; '
-        f'{_h(_pct(u.probability))}</td><td>{_h(u.method)}</td><td class="nowrap">{_h(_db(u.decibans))}</td>'
+        f'<tr><td class="nowrap">{u.as_of}</td><td class="nowrap">{_pct(u.previous)} &rarr; '
+        f'{_pct(u.probability)}</td><td>{u.method}</td><td class="nowrap">{_db(u.decibans)}</td>'
         f"<td>{_h(u.rationale)}</td><td>{_h(u.forecaster)}</td></tr>\n"
         for u in rows
     ))  # fmt: skip
