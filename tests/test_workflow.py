@@ -311,28 +311,34 @@ def test_two_forecasters_keep_separate_tracks_and_the_team_is_scored(cli, db, tm
     assert "Forecast scorecard, March 2025 (ana's forecasts)" in (tmp_path / "ana" / "2025-03.md").read_text()
 
 
-def test_an_import_gives_back_the_page_cache_it_enlarged(db, tmp_path):
-    from pathlib import Path
-
+def test_pragmas_for_large_reads_and_imports_hold_for_the_command_and_are_given_back(db, tmp_path, monkeypatch):
+    from forecast_tracker import db as database
     from forecast_tracker.api import Tracker
     from forecast_tracker.io import importing
+    from forecast_tracker.scorecard import scores
 
+    seen = {}
+
+    def spy(module, name, pragma):
+        original = getattr(module, name)
+
+        def call(conn, *args, **kwargs):
+            seen[name] = conn.exec_driver_sql(f"PRAGMA {pragma}").scalar()
+            return original(conn, *args, **kwargs)
+
+        monkeypatch.setattr(module, name, call)
+
+    spy(importing, "import_file", "cache_size")
+    spy(scores, "compute_scores", "mmap_size")
     path = tmp_path / "obs.csv"
     path.write_text("indicator,observed_on,value,source,note\nwidget-factory-built,2025-02-01,,a,\n")
-    seen = []
-    original = importing._import_observations
-
-    def spy(conn, *args, **kwargs):
-        seen.append(conn.exec_driver_sql("PRAGMA cache_size").scalar())
-        return original(conn, *args, **kwargs)
-
     with Tracker(db) as t:
-        with t.db.write() as conn:
+        t.import_csv(path)
+        t.scores()
+        with t.db.read() as conn:
             default = conn.exec_driver_sql("PRAGMA cache_size").scalar()
-            importing._import_observations, saved = spy, importing._import_observations
-            try:
-                importing.import_file(conn, Path(path), forecaster="ana")
-            finally:
-                importing._import_observations = saved
+            with database.sqlite_pragma(conn, "cache_size", -1234):
+                inside = conn.exec_driver_sql("PRAGMA cache_size").scalar()
             after = conn.exec_driver_sql("PRAGMA cache_size").scalar()
-    assert seen == [-importing.IMPORT_CACHE_KIB] and after == default != seen[0]
+    assert seen == {"import_file": -database.IMPORT_CACHE_KIB, "compute_scores": database.READ_MMAP_BYTES}
+    assert inside == -1234 and after == default != inside

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import math
 from collections.abc import Callable, Iterator
@@ -130,8 +129,7 @@ def import_file(conn: Connection, path: Path, *, forecaster: str, apply: bool = 
         propositions = {p["id"]: p for p in store.all_propositions(conn)}
         resolved = store.resolved_propositions(conn)
         if kind == "observations":
-            with _large_page_cache(conn):
-                _import_observations(conn, header, rows, problems, resolved, report, apply=apply, by=forecaster)
+            _import_observations(conn, header, rows, problems, resolved, report, apply=apply, by=forecaster)
         else:
             records = _records(header, rows, problems, report)
             if kind == "updates":
@@ -143,25 +141,6 @@ def import_file(conn: Connection, path: Path, *, forecaster: str, apply: bool = 
     finally:
         fh.close()
     return report
-
-
-IMPORT_CACHE_KIB = 256 * 1024  # SQLite's page cache while importing observations (its default is 2 MiB)
-
-
-@contextlib.contextmanager
-def _large_page_cache(conn: Connection) -> Iterator[None]:
-    """On SQLite, a page cache large enough to hold the observation index of a large record while rows
-    are inserted into it in random order: at 2 million rows the default cache made an import 15x
-    slower than at 200,000 (with this, 10x). Given back afterwards; memory is taken only as used."""
-    if conn.dialect.name != "sqlite":
-        yield
-        return
-    previous = conn.exec_driver_sql("PRAGMA cache_size").scalar()
-    conn.exec_driver_sql(f"PRAGMA cache_size = -{IMPORT_CACHE_KIB}")
-    try:
-        yield
-    finally:
-        conn.exec_driver_sql(f"PRAGMA cache_size = {int(previous)}")
 
 
 def _records(header: list[str], rows, problems: _Problems, report: ImportReport) -> list[tuple[int, dict[str, str]]]:
