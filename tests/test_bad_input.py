@@ -109,6 +109,8 @@ CASES = [
     ("update", "widget-launch", "0.5", "--by", " "),
     ("--db", "mysql://x/y", "list"),
     *[("demo", "--out", "demo-out", "--to", month) for month in ("2999-01", "2023-09", "October", "2025-13")],
+    ("demo", "--out", "empty.csv"),  # a file, not a folder
+    ("report", "--month", "2025-03", "--out", "empty.csv"),
     ("sync", "--catalog", "no-such-folder"),
     ("init", "--catalog", "no-such-folder"),
     ("no-such-command",),

@@ -592,6 +592,8 @@ def run_demo(
     if last > today()[:7]:
         raise InputError(f"{last} has not begun yet (today is {today()})", "to")
     months = month_range(FIRST_MONTH, last)
+    if out.exists() and not out.is_dir():
+        raise InputError(f"{out} is not a folder", "out")
     out.mkdir(parents=True, exist_ok=True)
     target = replace_atomically(out / "case-study.db", lambda tmp: build_case_study(tmp).close())
     reports = reports if reports is not None else out / "reports"

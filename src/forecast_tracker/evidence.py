@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .dates import ordinal, previous_day
-from .probability import P_MAX, P_MIN, apply_likelihood_ratio, clamp, counted_ratio, decibans, describe, odds
+from .probability import P_MIN, apply_likelihood_ratio, clamp, counted_ratio, decibans, describe, odds
 
 REPEATS = ("once", "diminishing", "independent")  # the catalog's choices for `repeats`, `decay`
 DEFAULT_REPEATS = "once"  # chosen by tests/benchmarks/calibration.py: it beat diminishing in every world tried
@@ -65,8 +65,8 @@ class Judgement:
 class Link:
     """One step of the chain: what happened on `on`, and the probability before and after it.
 
-    `rationale` may be given as (evidence, its own ratio, its counted ratio): the sentence is then
-    written when first read. A record has hundreds of thousands of links and most views read few."""
+    `rationale` may be given as (a function, its arguments...): the sentence is then written when first
+    read. A record has hundreds of thousands of links and most views read few of their sentences."""
 
     __slots__ = ("on", "method", "before", "after", "_rationale", "observation_id", "indicator", "likelihood_ratio",
                  "counted_ratio", "update_id", "forecaster")  # fmt: skip
@@ -77,7 +77,7 @@ class Link:
         method: str,  # prior | manual | indicator | decay
         before: float,
         after: float,
-        rationale: str | tuple[Evidence, float | None, float],
+        rationale: str | tuple,  # the text, or (a function that writes it, its arguments...)
         observation_id: int | None = None,
         indicator: str | None = None,
         likelihood_ratio: float | None = None,  # the indicator's own ratio
@@ -92,7 +92,8 @@ class Link:
     @property
     def rationale(self) -> str:
         if not isinstance(self._rationale, str):
-            self._rationale = _evidence_rationale(*self._rationale)
+            write, *args = self._rationale
+            self._rationale = write(*args)
         return self._rationale
 
     def _fields(self) -> tuple:
@@ -135,8 +136,11 @@ def _decay_link(p: float, after: float, start: str, end: str) -> Link | None:
     """A decay step as its own link, when it moves the probability visibly."""
     if abs(after - p) < DECAY_SHOWN_FROM:
         return None
-    days = _ordinal(end) - _ordinal(start)
-    return Link(end, "decay", p, after, f"no decisive news for {days} days: {describe(p)} → {describe(after)}")
+    return Link(end, "decay", p, after, (_decay_rationale, _ordinal(end) - _ordinal(start), p, after))
+
+
+def _decay_rationale(days: int, p: float, after: float) -> str:
+    return f"no decisive news for {days} days: {describe(p)} → {describe(after)}"
 
 
 def counted_ratios(evidence: Sequence[Evidence]) -> dict[int, float]:
@@ -211,7 +215,7 @@ class Track:
                 p = apply_likelihood_ratio(before, ratio)
                 _fired, own = counted_ratio(event.indicator, event.value)
                 self.links.append(
-                    Link(day, "indicator", before, p, (event, own, ratio), event.observation_id,
+                    Link(day, "indicator", before, p, (_evidence_rationale, event, own, ratio), event.observation_id,
                          event.indicator["id"], own, ratio, forecaster=event.applied_by)
                 )  # fmt: skip
             on = day
@@ -271,11 +275,13 @@ class Track:
             if self.decay != "hazard" or a >= r:
                 out.extend([p] * (b - a))
                 continue
-            # `_hazard(p, a, d, r)` for each day d, written out: this loop runs for every day of every
-            # scored proposition
-            q, span = 1.0 - p, r - a
+            # `_hazard(p, a, d, r)` for each day d, written out (this loop runs for every day of every
+            # scored proposition): up to r the value is at most p, so only the lower clamp can act;
+            # from r on it is the floor
+            q, span, upto = 1.0 - p, r - a, min(b, r + 1)
             out.append(p)
-            out.extend(min(P_MAX, max(P_MIN, 1.0 - q ** (max(r - d, 0) / span))) for d in range(a + 1, b))
+            out.extend(max(P_MIN, 1.0 - q ** ((r - d) / span)) for d in range(a + 1, upto))
+            out.extend([P_MIN] * (b - max(upto, a + 1)))
         return out
 
 

@@ -2,7 +2,7 @@
 installation (an earlier release) on the same database, at the default data and at ten times it.
 
     python tests/benchmarks/scorecards.py --before /path/to/earlier/venv/bin/python
-    python tests/benchmarks/scorecards.py --before ... --scales 1 --json
+    python tests/benchmarks/scorecards.py --before ... --scales 1 --json figures.json
 
 Whole processes are timed (wall clock) and their peak resident memory read from the kernel (wait4),
 so both installations are measured the same way whatever they do inside. Never part of the test
@@ -31,15 +31,19 @@ MONTH = "2025-06"
 ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
 
 
-def run(python: str, *args: str, out=subprocess.DEVNULL) -> tuple[float, int]:
-    """(wall seconds, peak resident bytes) of one whole process."""
+def run(python: str, *args: str, out=subprocess.DEVNULL, env: dict | None = None) -> tuple[float, int, float]:
+    """(wall seconds, peak resident bytes, CPU seconds) of one whole process, with any process it forked
+    (the kernel's figures for the process and its waited-for children: peak RSS is the largest of
+    them, CPU time their sum)."""
     started = time.perf_counter()
-    proc = subprocess.Popen([python, "-m", "forecast_tracker", *args], stdout=out, stderr=subprocess.PIPE, env=ENV)
+    proc = subprocess.Popen(
+        [python, "-m", "forecast_tracker", *args], stdout=out, stderr=subprocess.PIPE, env={**ENV, **(env or {})}
+    )
     _pid, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - started
     if os.waitstatus_to_exitcode(status) != 0:
         raise SystemExit(f"{python} {' '.join(args)} failed: {proc.stderr.read().decode()[-2000:]}")
-    return wall, usage.ru_maxrss * 1024
+    return wall, usage.ru_maxrss * 1024, usage.ru_utime + usage.ru_stime
 
 
 def build(work: Path, scale: int) -> tuple[Path, float, int]:
@@ -53,23 +57,32 @@ def build(work: Path, scale: int) -> tuple[Path, float, int]:
     bench.make_observations(obs, indicators, 200_000 * scale, start, days, rnd)
     db = work / "bench.db"
     run(sys.executable, "--db", str(db), "init", "--catalog", str(work / "indicators"))
-    t_import, _ = run(sys.executable, "--db", str(db), "import", str(obs), "--apply")
+    t_import, _, _ = run(sys.executable, "--db", str(db), "import", str(obs), "--apply")
     bench.add_updates(db, n_props, 50_000 * scale, start, days, rnd)
     bench.resolve_all(db, n_props, "2026-05-01", rnd)
     return db, t_import, n_props
 
 
-def measure(python: str, db: Path, out: Path, n_props: int, repeat: int) -> dict:
-    reports, scores = [], []
+def measure(python: str, db: Path, out: Path, n_props: int, repeat: int, one_process: bool = False) -> dict:
+    """Each run renders into a new folder: a first render, every proposition page written."""
+    reports, scores, serial = [], [], []
     for k in range(repeat):
-        target = out / f"r{k}"
-        reports.append(run(python, "--db", str(db), "report", "--month", MONTH, "--out", str(target)))
+        reports.append(run(python, "--db", str(db), "report", "--month", MONTH, "--out", str(out / f"r{k}")))
+        if one_process:
+            serial.append(run(python, "--db", str(db), "report", "--month", MONTH, "--out", str(out / f"s{k}"),
+                              env={"FORECAST_TRACKER_JOBS": "1"}))  # fmt: skip
         scores.append(run(python, "--db", str(db), "score", "--format", "json"))
     html = (out / "r0" / f"{MONTH}.html").stat().st_size
-    best = lambda runs: (sorted(w for w, _ in runs)[len(runs) // 2], max(m for _, m in runs))  # noqa: E731
-    (rw, rm), (sw, sm) = best(reports), best(scores)
-    return {"report_seconds": rw, "report_peak_bytes": rm, "score_seconds": sw, "score_peak_bytes": sm,
-            "html_bytes": html, "html_bytes_per_proposition": html / n_props}  # fmt: skip
+    median = lambda values: sorted(values)[len(values) // 2]  # noqa: E731
+    row = {
+        "report_seconds": median([w for w, _, _ in reports]), "report_peak_bytes": max(m for _, m, _ in reports),
+        "report_cpu_seconds": median([c for _, _, c in reports]),
+        "score_seconds": median([w for w, _, _ in scores]), "score_peak_bytes": max(m for _, m, _ in scores),
+        "html_bytes": html, "html_bytes_per_proposition": html / n_props,
+    }  # fmt: skip
+    if serial:
+        row["report_one_process_seconds"] = median([w for w, _, _ in serial])
+    return row
 
 
 def main() -> None:
@@ -77,7 +90,7 @@ def main() -> None:
     parser.add_argument("--before", help="python of the installation to compare with (e.g. an earlier release's venv)")
     parser.add_argument("--scales", default="1,10", help="comma-separated multiples of the default data (default 1,10)")
     parser.add_argument("--repeat", type=int, default=1)
-    parser.add_argument("--json", action="store_true")
+    parser.add_argument("--json", metavar="FILE", help="also write the figures as JSON to FILE")
     args = parser.parse_args()
     base = Path(tempfile.mkdtemp(prefix="ft-scorecards-"))
     results: dict[str, dict] = {}
@@ -88,7 +101,7 @@ def main() -> None:
             row = {
                 "propositions": n_props,
                 "import_seconds": t_import,
-                "now": measure(sys.executable, db, work / "now", n_props, args.repeat),
+                "now": measure(sys.executable, db, work / "now", n_props, args.repeat, one_process=True),
             }
             if args.before:
                 row["before"] = measure(args.before, db, work / "before", n_props, args.repeat)
@@ -97,19 +110,22 @@ def main() -> None:
     finally:
         shutil.rmtree(base, ignore_errors=True)
     if args.json:
-        print(json.dumps(results, indent=2))
-        return
+        Path(args.json).write_text(json.dumps(results, indent=2) + "\n")
     mib = 2**20
     for scale, row in results.items():
         now, before = row["now"], row.get("before")
         print(f"scale {scale}x ({row['propositions']} propositions), import {row['import_seconds']:.1f} s")
-        for key, label, unit in (("report_seconds", "report one month", "s"), ("score_seconds", "score", "s"),
+        for key, label, unit in (("report_seconds", "report one month", "s"), ("report_cpu_seconds", "report CPU time", "s"),
+                                 ("report_one_process_seconds", "report, one process", "s"), ("score_seconds", "score", "s"),
                                  ("report_peak_bytes", "report peak RSS", "MiB"), ("score_peak_bytes", "score peak RSS", "MiB"),
                                  ("html_bytes_per_proposition", "HTML per proposition", "KB")):  # fmt: skip
             div = mib if unit == "MiB" else 1000 if unit == "KB" else 1
+            if key not in now:
+                continue
             line = f"  {label:22} now {now[key] / div:9.1f} {unit}"
-            if before:
-                line += f"   before {before[key] / div:9.1f} {unit}   ratio {now[key] / before[key]:.2f}x"
+            base = "report_seconds" if key == "report_one_process_seconds" else key  # against the same work before
+            if before and base in before:
+                line += f"   before {before[base] / div:9.1f} {unit}   ratio {now[key] / before[base]:.2f}x"
             print(line)
     if "1" in results and "10" in results:
         a, b = results["1"], results["10"]
