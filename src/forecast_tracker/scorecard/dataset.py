@@ -10,6 +10,7 @@ the whole history.
 
 from __future__ import annotations
 
+import gc
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -99,7 +100,16 @@ class Dataset:
         """The record a batch of propositions at a time (`plan`, default `Dataset.plan(conn)`), each
         loaded only when the previous one has been used."""
         for ids in plan if plan is not None else cls.plan(conn):
-            yield cls.load(conn, by, texts, ids, until)
+            # Loading makes a million objects and no garbage: the cyclic collector would walk the whole
+            # heap again and again for nothing (a fifth of `score`'s time); it runs after each batch.
+            collecting = gc.isenabled()
+            gc.disable()
+            try:
+                data = cls.load(conn, by, texts, ids, until)
+            finally:
+                if collecting:
+                    gc.enable()
+            yield data
 
     def resolution(self, proposition: str, as_of: str) -> dict[str, Any] | None:
         """The resolution in force on `as_of` (one rule: `evidence.resolution_in_force`)."""
