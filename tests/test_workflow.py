@@ -342,3 +342,29 @@ def test_pragmas_for_large_reads_and_imports_hold_for_the_command_and_are_given_
             after = conn.exec_driver_sql("PRAGMA cache_size").scalar()
     assert seen == {"import_file": -database.IMPORT_CACHE_KIB, "compute_scores": database.READ_MMAP_BYTES}
     assert inside == -1234 and after == default != inside
+
+
+def test_import_apply_chunk_by_chunk_applies_what_one_pass_would(cli, db, tmp_path, monkeypatch):
+    """An import written in several chunks applies what it would in one: context stays unapplied,
+    a duplicate is skipped, and everything else is credited to --by."""
+    from forecast_tracker import store
+
+    monkeypatch.setattr(store, "CHUNK", 2)
+    path = tmp_path / "obs.csv"
+    path.write_text(
+        "indicator,observed_on,value,source,note\n"
+        "widget-factory-built,2025-02-01,,a,\n"
+        "widget-recall,2024-12-01,,c,\n"  # before widget-launch opened: context, never applied
+        "widget-orders,2025-03-01,400,b,\n"
+        "widget-factory-built,2025-02-01,,a,\n"  # a duplicate of the first row: skipped
+        "widget-orders,2025-03-02,500,b,\n"
+    )
+    result = cli("import", path, "--apply", "--by", "ben")
+    assert result.code == 0 and "4 observations" in result.out and "3 applied as evidence" in result.out, result.out
+    rows = cli("export", "observations", "--format", "json").json
+    assert [(r["indicator"], r["applied_by"]) for r in rows] == [
+        ("widget-factory-built", "ben"),
+        ("widget-recall", None),
+        ("widget-orders", "ben"),
+        ("widget-orders", "ben"),
+    ]
