@@ -265,28 +265,29 @@ def measure(scale: dict, work: Path, repeat: int, profile: bool) -> dict:
 
 
 def profile_report(db: Path, work: Path) -> list[str]:
-    """Where a one-month report spends its time (charts drawn in-process so the profile sees them)."""
+    """Where a one-month report spends its time, in one process (pages not forked) so the profile sees
+    everything; buckets overlap (charts and templates are inside pages and the month)."""
     prof = work / "report.prof"
-    env = {**ENV, "FORECAST_TRACKER_WORKERS": "1"}
+    env = {**ENV, "FORECAST_TRACKER_JOBS": "1"}
     run([PY, "-m", "cProfile", "-o", str(prof), "-m", "forecast_tracker", "--db", str(db), "report", "--month", "2025-06", "--out",
          str(work / "profiled")], env=env)  # fmt: skip
     import pstats
 
     stats = pstats.Stats(str(prof))
     total = stats.total_tt
-    buckets = {
-        "charts": "forecast_tracker/scorecard/charts.py:",
-        "scorecard context": "forecast_tracker/report.py:",
-        "loading the dataset (SQL)": "forecast_tracker/scorecard.py:",
-        "templates (jinja2)": "jinja2/environment.py:",
-        "writing files": "forecast_tracker/files.py:",
+    buckets = {  # label: (file, function); cumulative time
+        "reading the record (SQL, tracks)": ("forecast_tracker/scorecard/dataset.py", "load"),
+        "month scorecard": ("forecast_tracker/scorecard/context.py", "add"),
+        "proposition pages": ("forecast_tracker/scorecard/render.py", "_write"),
+        "charts": ("forecast_tracker/scorecard/charts.py", "trajectory_svg"),
+        "templates (jinja2)": ("jinja2/environment.py", "render"),
+        "writing files": ("forecast_tracker/io/files.py", "atomic_write"),
     }
     lines = []
-    for label, needle in buckets.items():
-        cum = max((v[3] for k, v in stats.stats.items() if needle in f"{k[0]}:" and k[2] in
-                   ("trajectory_svg", "build_scorecard", "load", "render", "atomic_write")), default=0.0)  # fmt: skip
-        lines.append(f"{label}: {cum:.1f} s of {total:.1f} s")
-    return lines
+    for label, (path, function) in buckets.items():
+        cum = sum(v[3] for k, v in stats.stats.items() if k[0].endswith(path) and k[2] == function)
+        lines.append(f"{label}: {cum:.1f} s")
+    return [*lines, f"(whole profiled run {total:.1f} s)"]
 
 
 def demo_time(work: Path, repeat: int) -> dict:
