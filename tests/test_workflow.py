@@ -340,8 +340,13 @@ def test_pragmas_for_large_reads_and_imports_hold_for_the_command_and_are_given_
             with database.sqlite_pragma(conn, "cache_size", -1234):
                 inside = conn.exec_driver_sql("PRAGMA cache_size").scalar()
             after = conn.exec_driver_sql("PRAGMA cache_size").scalar()
+        with t.db.read(batches=True) as conn:
+            mapped = conn.exec_driver_sql("PRAGMA mmap_size").scalar()
+            raw = conn.connection.driver_connection  # the same SQLite connection, after the block
+        unmapped = raw.execute("PRAGMA mmap_size").fetchone()[0]
     assert seen == {"import_file": -database.IMPORT_CACHE_KIB, "compute_scores": database.READ_MMAP_BYTES}
     assert inside == -1234 and after == default != inside
+    assert mapped == database.READ_MMAP_BYTES and unmapped == 0
 
 
 def test_import_apply_chunk_by_chunk_applies_what_one_pass_would(cli, db, tmp_path, monkeypatch):

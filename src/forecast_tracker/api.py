@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import store
 from .dates import as_of_or_today, month_end, month_range, parse_date, parse_month, previous_day, previous_month, today
-from .db import IMPORT_CACHE_KIB, READ_MMAP_BYTES, Database, sqlite_pragma
+from .db import Database
 from .errors import InputError, ValidationErrors
 from .evidence import Link, Team, Track, build_tracks, resolution_in_force, shown_probability
 from .formats import change_points as change_points  # re-exported for the CLI
@@ -180,7 +180,7 @@ class Tracker:
         from .scorecard.review import ordered, review
 
         day = as_of_or_today(as_of)
-        with self.db.read() as conn, sqlite_pragma(conn, "mmap_size", READ_MMAP_BYTES):  # texts never shown
+        with self.db.read(batches=True) as conn:  # details name indicators and dates: no texts read
             items = ordered(item for data in Dataset.batches(conn, texts=False, until=day) for item in review(data, day))
         return [item.as_json() for item in items]
 
@@ -461,7 +461,7 @@ class Tracker:
         from .io.importing import import_file
 
         who = forecaster(by)
-        with self.db.write() as conn, sqlite_pragma(conn, "cache_size", -IMPORT_CACHE_KIB):
+        with self.db.write(bulk=True) as conn:
             return import_file(conn, Path(path), apply=apply, forecaster=who, excel_safe=excel_safe)
 
     def export(self, what: str, fmt: str = "csv", excel_safe: bool = False) -> str:
@@ -489,7 +489,7 @@ class Tracker:
         from .scorecard.scores import compute_scores
 
         day = as_of_or_today(as_of)
-        with self.db.read() as conn, sqlite_pragma(conn, "mmap_size", READ_MMAP_BYTES):
+        with self.db.read(batches=True) as conn:
             return compute_scores(conn, day, self._forecaster(conn, by))
 
     def report(
@@ -509,7 +509,7 @@ class Tracker:
             if parse_month(month, "month") > today()[:7]:
                 raise InputError(f"{month} has not begun yet (today is {today()})", "month")
 
-        with self.db.read() as conn, sqlite_pragma(conn, "mmap_size", READ_MMAP_BYTES):
+        with self.db.read(batches=True) as conn:
             return render_reports(conn, months, Path(out), formats, progress=progress, by=self._forecaster(conn, by))
 
 

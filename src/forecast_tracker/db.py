@@ -95,10 +95,11 @@ class Database:
 
     # -- transactions -------------------------------------------------------------------------
     @contextlib.contextmanager
-    def write(self) -> Iterator[Connection]:
+    def write(self, bulk: bool = False) -> Iterator[Connection]:
         """One write transaction. SQLite takes the write lock at BEGIN (IMMEDIATE), so two writers
         queue on the busy timeout instead of failing on a lock upgrade; a lock that outlasts the
-        timeout is retried a bounded number of times before it reaches the user."""
+        timeout is retried a bounded number of times before it reaches the user. `bulk`: many rows
+        (an import), with a page cache to match (`sqlite_pragma`)."""
         for attempt in range(LOCK_RETRIES):
             conn = self.engine.connect().execution_options(sqlite_immediate=True)
             try:
@@ -113,8 +114,9 @@ class Database:
                 raise _translate(exc, self.location) from None
             break
         try:
-            yield conn
-            conn.commit()
+            with sqlite_pragma(conn, "cache_size", -IMPORT_CACHE_KIB) if bulk else contextlib.nullcontext():
+                yield conn
+                conn.commit()
         except OperationalError as exc:
             conn.rollback()
             raise _translate(exc, self.location) from None
@@ -133,12 +135,14 @@ class Database:
             conn.close()
 
     @contextlib.contextmanager
-    def read(self) -> Iterator[Connection]:
-        """A read transaction: a consistent snapshot for a whole command."""
+    def read(self, batches: bool = False) -> Iterator[Connection]:
+        """A read transaction: a consistent snapshot for a whole command. `batches`: the command reads
+        the whole record a batch at a time, with the file mapped (`sqlite_pragma`)."""
         conn = self.engine.connect()
         try:
             conn.begin()
-            yield conn
+            with sqlite_pragma(conn, "mmap_size", READ_MMAP_BYTES) if batches else contextlib.nullcontext():
+                yield conn
             conn.rollback()
         except OperationalError as exc:
             raise _translate(exc, self.location) from None
@@ -264,12 +268,13 @@ READ_MMAP_BYTES = 1 << 30  # how much of the database file a batch reader maps i
 def sqlite_pragma(conn: Connection, name: str, value: int) -> Iterator[None]:
     """On SQLite, `PRAGMA name = value` for the block, then the previous value; elsewhere nothing.
 
-    Two uses, each measured at 10x the benchmark's data: `cache_size` for imports (rows go into the
-    observation index in random order, and with the default 2 MiB cache 2 million rows took 15x the
-    time of 200,000; with this 10x), and `mmap_size` for the commands that read the record a batch of
-    propositions at a time (each batch's rows are scattered over the file, and with a 2 MiB cache
-    every batch read most pages again: ~400,000 read calls at 1x; mapped, they are memory reads).
-    Memory is taken only as used; mapped pages are the operating system's file cache."""
+    Two uses (`Database.write(bulk=True)`, `Database.read(batches=True)`), each measured at 10x the
+    benchmark's data: `cache_size` for imports (rows go into the observation index in random order;
+    with the default 2 MiB cache 2 million rows took 55 s, with this 28-31 s), and `mmap_size` for the
+    commands that read the record a batch of propositions at a time (each batch's rows are scattered
+    over the file, and with a 2 MiB cache every batch read most pages again: ~400,000 read calls at
+    1x; mapped, they are memory reads). Memory is taken only as used; mapped pages are the operating
+    system's file cache."""
     if conn.dialect.name != "sqlite":
         yield
         return

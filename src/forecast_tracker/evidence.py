@@ -117,9 +117,6 @@ class Link:
         return None
 
 
-_ordinal = ordinal
-
-
 def _hazard(p: float, t: int, t2: int, r: int) -> float:
     """The decay rule on day numbers: p at t, seen at t2, for a question that closes on day r."""
     if t2 <= t or t >= r:
@@ -129,14 +126,14 @@ def _hazard(p: float, t: int, t2: int, r: int) -> float:
 
 def decayed(p: float, start: str, end: str, resolve_by: str) -> float:
     """Constant-hazard decay of `p` from `start` to `end` for a question that closes on `resolve_by`."""
-    return _hazard(p, _ordinal(start), _ordinal(end), _ordinal(resolve_by))
+    return _hazard(p, ordinal(start), ordinal(end), ordinal(resolve_by))
 
 
 def _decay_link(p: float, after: float, start: str, end: str) -> Link | None:
     """A decay step as its own link, when it moves the probability visibly."""
     if abs(after - p) < DECAY_SHOWN_FROM:
         return None
-    return Link(end, "decay", p, after, (_decay_rationale, _ordinal(end) - _ordinal(start), p, after))
+    return Link(end, "decay", p, after, (_decay_rationale, ordinal(end) - ordinal(start), p, after))
 
 
 def _decay_rationale(days: int, p: float, after: float) -> str:
@@ -238,8 +235,8 @@ class Track:
 
     def on_days(self, offsets: Sequence[int]) -> list[float]:
         """`at` on each day `offsets` (ascending) days after `opened`, in one pass over the anchors."""
-        first, r = _ordinal(self.opened), _ordinal(self.resolve_by)
-        starts = [_ordinal(day) for day in self.dates]
+        first, r = ordinal(self.opened), ordinal(self.resolve_by)
+        starts = [ordinal(day) for day in self.dates]
         hazard, out, i = self.decay == "hazard", [], 0
         for k in offsets:
             d = first + k
@@ -265,8 +262,8 @@ class Track:
 
     def daily(self, end: str) -> list[float]:
         """The probability on each day from `opened` to the day before `end`."""
-        first, last, r = _ordinal(self.opened), _ordinal(end), _ordinal(self.resolve_by)
-        starts = [_ordinal(day) for day in self.dates] + [last]
+        first, last, r = ordinal(self.opened), ordinal(end), ordinal(self.resolve_by)
+        starts = [ordinal(day) for day in self.dates] + [last]
         out: list[float] = []
         for k, p in enumerate(self.values):
             a, b = max(starts[k], first), min(starts[k + 1], last)
@@ -348,9 +345,9 @@ class Team:
     def daily(self, end: str) -> list[float]:
         if len(self.tracks) <= 1:
             return self._only().daily(end)
-        start = _ordinal(self.opened)
+        start = ordinal(self.opened)
         series = {MODEL: self.model.daily(end), **{n: t.daily(end) for n, t in self.tracks.items()}}
-        joined = {n: _ordinal(first) - start for n, first in self.joined.items()}
+        joined = {n: ordinal(first) - start for n, first in self.joined.items()}
         out = []
         for k, model_p in enumerate(series[MODEL]):
             active = [series[n][k] for n in self.tracks if joined[n] <= k]

@@ -135,21 +135,16 @@ def summarise(scores: pd.DataFrame) -> dict[str, float | int | None]:
     }
 
 
-def forecaster_scores(items: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """Forecasters side by side, each on the propositions they forecast.
-
-    Each item: forecaster, outcome (yes/no), `mine` (their probability on each of their forecast days:
-    from their first update to the day before resolution) and `team` (the team median on the same
-    days). Per proposition, the time-averaged Brier over their forecast days (as Good Judgment Open
-    scores a question) and the relative Brier: theirs minus the team median's on the same days
-    (negative is better than the team, as Fatebook's relative score). Then the mean of each over their
-    propositions. Returned best relative score first."""
-    return forecaster_table(filter(None, map(forecaster_item, items)))
-
-
 def forecaster_item(item: Mapping[str, Any]) -> tuple[str, float, float, int] | None:
-    """One item of `forecaster_scores` reduced to (forecaster, own time-averaged Brier, relative Brier,
-    forecast days); None when it has no forecast days."""
+    """Forecasters are scored side by side, each on the propositions they forecast; this is one of
+    them on one proposition, reduced to (forecaster, own time-averaged Brier, relative Brier, forecast
+    days), or None when they have no forecast days there; `forecaster_table` combines them.
+
+    `item`: forecaster, outcome (yes/no), `mine` (their probability on each of their forecast days:
+    from their first update to the day before resolution) and `team` (the team median on the same
+    days). Own: the time-averaged Brier over their forecast days (as Good Judgment Open scores a
+    question). Relative: theirs minus the team median's on the same days (negative is better than the
+    team, as Fatebook's relative score)."""
     o = 1.0 if item["outcome"] == "yes" else 0.0
     mine, team = list(item["mine"]), list(item["team"])
     if not mine or len(mine) != len(team):
@@ -160,7 +155,8 @@ def forecaster_item(item: Mapping[str, Any]) -> tuple[str, float, float, int] | 
 
 
 def forecaster_table(reduced: Iterable[tuple[str, float, float, int]]) -> list[dict[str, Any]]:
-    """The side-by-side rows from items reduced by `forecaster_item` (from any number of batches)."""
+    """The side-by-side rows from items reduced by `forecaster_item` (from any number of batches): the
+    mean of each score over a forecaster's propositions, best relative score first."""
     per: dict[str, list[tuple[float, float, int]]] = {}
     for name, own, relative, days in reduced:
         per.setdefault(name, []).append((own, relative, days))

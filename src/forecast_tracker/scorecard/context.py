@@ -180,7 +180,6 @@ class _Entry:
 
     key: tuple
     card: PropositionCard
-    drawn: bool = False
 
 
 class MonthBuilder:
@@ -225,9 +224,8 @@ class MonthBuilder:
         ranked = sorted(self.full + new, key=lambda e: e.key)
         self.full, demoted = ranked[:FULL_CARDS], ranked[FULL_CARDS:]
         for entry in self.full:  # the compact rows carry no chart: their own pages do
-            if not entry.drawn:
+            if not entry.card.chart_inline:  # drawn in an earlier batch, if it entered the top then
                 _draw(entry.card, _chart_data(data, data.by_id[entry.card.id], self.as_of))
-                entry.drawn = True
         for entry in demoted:  # a row shows no evidence or steps: drop them
             entry.card.evidence, entry.card.updates, entry.card.chart_svg, entry.card.chart_inline = [], [], "", ""
         self.compact += demoted

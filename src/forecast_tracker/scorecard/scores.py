@@ -99,14 +99,9 @@ def combine(as_of: str, parts: Iterable[ScoreParts]) -> ScoreResult:
     )
 
 
-def scores_as_of(data: Dataset, as_of: str) -> ScoreResult:
-    """The scores of the propositions in `data` alone."""
-    return combine(as_of, [score_parts(data, as_of)])
-
-
 def forecaster_items(data: Dataset, as_of: str, daily: dict[str, list[float]] | None = None) -> Iterator[dict[str, Any]]:
     """Each forecaster on each resolved (yes/no) proposition they forecast, with the team median on
-    the same days (the items of `scoring.forecaster_scores`); `daily` holds team series already
+    the same days (reduced by `scoring.forecaster_item`); `daily` holds team series already
     computed. None when the dataset shows one forecaster's tracks (`--by`)."""
     for p in data.opened_by(as_of):
         r = data.resolution(p["id"], as_of)
