@@ -261,27 +261,6 @@ def insert_application(conn: Connection, observation_id: int, forecaster: str, r
     return int(conn.execute(insert(T_APPLICATION).values(**row)).inserted_primary_key[0])
 
 
-def apply_new_observations(conn: Connection, after: int, forecaster: str) -> int:
-    """Apply every observation with id > `after` that is live, not yet applied and dated on or after its
-    proposition opened (earlier ones are context), in one statement. Returns how many."""
-    o, a, i, p = T_OBSERVATION, T_APPLICATION, T_INDICATOR, T_PROPOSITION
-    chosen = (
-        select(o.c.id, literal(forecaster), literal(utc_now()))
-        .select_from(o.join(i, o.c.indicator_id == i.c.id).join(p, i.c.proposition_id == p.c.id))
-        .where(
-            o.c.id > after,
-            o.c.observed_on >= p.c.opened,
-            _not_retracted("observation", o.c.id),
-            ~select(a.c.id).where(a.c.observation_id == o.c.id).exists(),
-        )
-    )
-    before = int(conn.execute(select(func.count()).select_from(a).where(a.c.observation_id > after)).scalar_one())
-    conn.execute(insert(a).from_select(["observation_id", "forecaster", "recorded_at"], chosen))
-    # counted on the application index, not by running the choice twice (psycopg reports -1 as the
-    # rowcount of INSERT ... SELECT, so the driver cannot say)
-    return int(conn.execute(select(func.count()).select_from(a).where(a.c.observation_id > after)).scalar_one()) - before
-
-
 def application_of(conn: Connection, observation_id: int) -> dict[str, Any] | None:
     a = T_APPLICATION
     row = conn.execute(select(a).where(a.c.observation_id == observation_id)).mappings().first()
@@ -322,22 +301,34 @@ _PLACEHOLDER = {"qmark": "?", "format": "%s", "pyformat": "%s"}
 
 
 def insert_observations(conn: Connection, rows: list[tuple]) -> int:
-    """Bulk insert of (indicator_id, observed_on, value, source, note, recorded_at) tuples.
+    """Bulk insert of (indicator_id, observed_on, value, source, note, recorded_at) tuples."""
+    return _insert_many(conn, T_OBSERVATION, OBSERVATION_COLUMNS, rows)
 
-    One executemany straight to the driver: SQLAlchemy's Core insert builds a parameter dict per
+
+def insert_applications(conn: Connection, rows: list[tuple]) -> int:
+    """Bulk insert of (observation_id, forecaster, recorded_at) tuples."""
+    return _insert_many(conn, T_APPLICATION, ("observation_id", "forecaster", "recorded_at"), rows)
+
+
+def insert_retractions(conn: Connection, target: str, rows: list[tuple]) -> int:
+    """Bulk insert of (target_id, reason) tuples, all retracting rows of `target`."""
+    now = utc_now()
+    return _insert_many(
+        conn, T_RETRACTION, ("target", "target_id", "reason", "recorded_at"), [(target, i, why, now) for i, why in rows]
+    )
+
+
+def _insert_many(conn: Connection, table: Any, columns: Sequence[str], rows: list[tuple]) -> int:
+    """One executemany straight to the driver: SQLAlchemy's Core insert builds a parameter dict per
     row, which cost a third of an import's time. The placeholder follows the driver's paramstyle,
-    so this stays portable (SQLite's qmark, psycopg's format); any other style uses Core.
-    """
+    so this stays portable (SQLite's qmark, psycopg's format); any other style uses Core."""
     if not rows:
         return 0
     mark = _PLACEHOLDER.get(conn.dialect.paramstyle)
     if mark is None:
-        conn.execute(insert(T_OBSERVATION), [dict(zip(OBSERVATION_COLUMNS, r, strict=True)) for r in rows])
+        conn.execute(insert(table), [dict(zip(columns, r, strict=True)) for r in rows])
     else:
-        sql = (
-            f"INSERT INTO observation ({', '.join(OBSERVATION_COLUMNS)}) VALUES ({', '.join([mark] * len(OBSERVATION_COLUMNS))})"
-        )
-        conn.exec_driver_sql(sql, rows)
+        conn.exec_driver_sql(f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({', '.join([mark] * len(columns))})", rows)
     return len(rows)
 
 
