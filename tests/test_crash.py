@@ -13,7 +13,8 @@ from pathlib import Path
 
 from forecast_tracker.api import Tracker
 
-ROWS = 12_000  # three chunks of the importer's 5,000 rows: crash points after the first and the second
+ROWS = 12_000  # three chunks of the importer's 5,000 rows: crash points after the first and the second,
+# and once the observation index is dropped for the third (past importing.DEFER_INDEX_ROWS, 10,000)
 
 
 def _cli(*args: str) -> list[str]:
@@ -25,6 +26,14 @@ def _count(db: Path) -> int:
     try:
         assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
         return conn.execute("SELECT count(*) FROM observation").fetchone()[0]
+    finally:
+        conn.close()
+
+
+def _indexes(db: Path) -> list[tuple]:
+    conn = sqlite3.connect(db)
+    try:
+        return conn.execute("SELECT name, sql FROM sqlite_master WHERE type = 'index' ORDER BY name").fetchall()
     finally:
         conn.close()
 
@@ -43,12 +52,14 @@ def test_killed_import_keeps_all_or_nothing(db, tmp_path):
             writer.writerow(["widget-orders", f"2025-{1 + i % 12:02d}-{1 + i % 28:02d}", i, "bulk", f"row {i}"])
     template = tmp_path / "template.db"
     shutil.copy(db, template)
-    for chunk in (1, 2):  # killed with 5,000 and then 10,000 rows written but not committed
-        target = tmp_path / f"kill-{chunk}.db"
+    # killed with 5,000 and then 10,000 rows written but not committed, and with the observation index
+    # dropped for the last chunk (past DEFER_INDEX_ROWS): the rows are gone and the index is back
+    for k, point in enumerate(("import-chunk:1", "import-chunk:2", "import-index:1")):
+        target = tmp_path / f"kill-{k}.db"
         shutil.copy(template, target)
-        result = _crash_at(f"import-chunk:{chunk}", "--db", str(target), "import", str(big))
+        result = _crash_at(point, "--db", str(target), "import", str(big))
         assert result.returncode == -signal.SIGKILL, result.stderr  # it really died there
-        assert _count(target) == 0
+        assert _count(target) == 0 and _indexes(target) == _indexes(template)
         with Tracker(target) as t:  # and the database works normally afterwards
             t.update("gadget-ban", 0.3, date="2025-03-01", rationale="after the crash")
     done = subprocess.run(_cli("--db", str(db), "import", str(big)), capture_output=True, text=True)

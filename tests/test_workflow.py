@@ -373,3 +373,128 @@ def test_import_apply_chunk_by_chunk_applies_what_one_pass_would(cli, db, tmp_pa
         ("widget-orders", "ben"),
         ("widget-orders", "ben"),
     ]
+
+
+def _schema(db) -> list[tuple]:
+    import sqlite3
+
+    conn = sqlite3.connect(db)
+    try:
+        assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        return conn.execute("SELECT type, name, tbl_name, sql FROM sqlite_master ORDER BY name").fetchall()
+    finally:
+        conn.close()
+
+
+def _index_calls(monkeypatch) -> list[str]:
+    from forecast_tracker import store
+
+    calls = []
+    for name in ("drop_observation_index", "create_observation_index"):
+        original = getattr(store, name)
+        monkeypatch.setattr(store, name, lambda conn, _f=original, _n=name: (calls.append(_n), _f(conn))[1])
+    return calls
+
+
+LARGE_IMPORT = (
+    "indicator,observed_on,value,source,note,retracted,applied_by,applied_at\n"
+    "widget-factory-built,2025-02-01,,a,,,ana,2025-02-02T00:00:00.000000Z\n"
+    "widget-recall,2024-12-01,,c,,,,\n"  # context: never applied
+    "widget-orders,2025-03-01,400,b,,,,\n"
+    "widget-orders,2025-03-02,500,b,,wrong shop,,\n"  # retracted in the file: not applied
+    "widget-orders,2025-03-03,600,b,,,,\n"
+    "widget-orders,2025-03-04,700,b,,,,\n"
+    "widget-orders,2025-03-05,800,b,,,,\n"
+)
+
+
+def test_a_large_import_defers_the_index_and_ends_as_one_written_with_it(cli, db, tmp_path, monkeypatch):
+    """Rows beyond DEFER_INDEX_ROWS (and beyond what the table held) go in without the observation
+    index, which is built once at the end: the rows, ids, retractions and applications are those of
+    the same import written with the index in place, and so is the schema."""
+    import shutil
+
+    from forecast_tracker import store
+    from forecast_tracker.io import importing
+
+    monkeypatch.setattr(store, "CHUNK", 2)
+    monkeypatch.setattr(importing, "DEFER_INDEX_ROWS", 2)
+    plain = tmp_path / "plain.db"
+    shutil.copy(db, plain)
+    path = tmp_path / "obs.csv"
+    path.write_text(LARGE_IMPORT)
+    calls = _index_calls(monkeypatch)
+    result = cli("import", path, "--apply", "--by", "ben")
+    assert result.code == 0 and "7 observations" in result.out and "5 applied as evidence" in result.out, result.out
+    assert calls == ["drop_observation_index", "create_observation_index"]
+    deferred = cli("export", "observations", "--format", "json").json
+
+    calls.clear()
+    monkeypatch.setattr(store, "may_defer_indexes", lambda conn: False)
+    assert cli("--db", plain, "import", path, "--apply", "--by", "ben").code == 0
+    assert calls == []
+    strip = [{k: v for k, v in r.items() if k not in ("recorded_at", "applied_at")} for r in deferred]
+    kept = cli("--db", plain, "export", "observations", "--format", "json").json
+    assert strip == [{k: v for k, v in r.items() if k not in ("recorded_at", "applied_at")} for r in kept]
+    assert [(r["indicator"], r["retracted"], r["applied_by"]) for r in deferred[-7:]] == [
+        ("widget-factory-built", None, "ana"),
+        ("widget-recall", None, None),
+        ("widget-orders", None, "ben"),
+        ("widget-orders", "wrong shop", None),
+        ("widget-orders", None, "ben"),
+        ("widget-orders", None, "ben"),
+        ("widget-orders", None, "ben"),
+    ]
+    assert _schema(db) == _schema(plain)
+    import sqlite3
+
+    conn = sqlite3.connect(db)
+    plan = conn.execute(
+        "EXPLAIN QUERY PLAN SELECT id FROM observation WHERE indicator_id = 'widget-orders' AND observed_on = '2025-03-01'"
+    ).fetchall()
+    conn.close()
+    assert "ix_observation_indicator_date" in str(plan)
+
+
+def test_a_possible_duplicate_builds_the_deferred_index_at_once(cli, db, tmp_path, monkeypatch):
+    from forecast_tracker import store
+    from forecast_tracker.io import importing
+
+    monkeypatch.setattr(store, "CHUNK", 2)
+    monkeypatch.setattr(importing, "DEFER_INDEX_ROWS", 2)
+    calls = _index_calls(monkeypatch)
+    path = tmp_path / "obs.csv"
+    path.write_text(LARGE_IMPORT + "widget-orders,2025-03-03,600,b,,,,\nwidget-orders,2025-03-06,900,b,,,,\n")
+    result = cli("import", path, "--apply")
+    assert result.code == 0 and "8 observations" in result.out and "1 duplicate(s) skipped" in result.out, result.out
+    assert calls == ["drop_observation_index", "create_observation_index"]  # built for the check, never dropped again
+    assert "ix_observation_indicator_date" in str(_schema(db))
+
+
+def test_a_refused_large_import_leaves_rows_and_index_as_they_were(cli, db, tmp_path, monkeypatch):
+    from forecast_tracker import store
+    from forecast_tracker.io import importing
+
+    monkeypatch.setattr(store, "CHUNK", 2)
+    monkeypatch.setattr(importing, "DEFER_INDEX_ROWS", 2)
+    calls = _index_calls(monkeypatch)
+    path = tmp_path / "obs.csv"
+    path.write_text(LARGE_IMPORT + "widget-orders,2025-03-07,lots,b,,,,\n")  # the last row is bad
+    before, schema = snapshot(db), _schema(db)
+    result = cli("import", path)
+    assert result.code == 2 and "line 9" in result.err and "'lots' is not a number" in result.err, result.err
+    assert calls == ["drop_observation_index"]  # dropped, then rolled back with everything else
+    assert snapshot(db) == before and _schema(db) == schema
+
+
+def test_only_a_bulk_writer_on_sqlite_may_defer_indexes(db):
+    from forecast_tracker import store
+
+    with Tracker(db) as t:
+        with t.db.write(bulk=True) as conn:
+            bulk = store.may_defer_indexes(conn)
+        with t.db.write() as conn:
+            single = store.may_defer_indexes(conn)
+        with t.db.write(bulk=True) as conn:  # the option belongs to the connection, not the pool
+            again = store.may_defer_indexes(conn)
+    assert (bulk, single, again) == (True, False, True)

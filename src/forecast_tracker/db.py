@@ -99,7 +99,8 @@ class Database:
         """One write transaction. SQLite takes the write lock at BEGIN (IMMEDIATE), so two writers
         queue on the busy timeout instead of failing on a lock upgrade; a lock that outlasts the
         timeout is retried a bounded number of times before it reaches the user. `bulk`: many rows
-        (an import), with a page cache to match (`sqlite_pragma`)."""
+        (an import), with a page cache to match (`sqlite_pragma`); on SQLite the connection is also
+        marked `may_defer_indexes` (see `store.may_defer_indexes`)."""
         for attempt in range(LOCK_RETRIES):
             conn = self.engine.connect().execution_options(sqlite_immediate=True)
             try:
@@ -114,6 +115,8 @@ class Database:
                 raise _translate(exc, self.location) from None
             break
         try:
+            if bulk and self.is_sqlite:
+                conn.execution_options(may_defer_indexes=True)
             with sqlite_pragma(conn, "cache_size", -IMPORT_CACHE_KIB) if bulk else contextlib.nullcontext():
                 yield conn
                 conn.commit()

