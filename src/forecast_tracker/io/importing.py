@@ -207,7 +207,7 @@ class _ObservationBatch:
     def __init__(self, conn: Connection, problems: _Problems, after: int, by: str):
         self.conn, self.problems, self.after, self.by = conn, problems, after, by
         self.now = utc_now()
-        # ids are never reused, so the largest id bounds the rows already stored
+        # rows are never deleted, so the largest id is at least the number already stored
         self.index = _DeferredIndex(conn, stored=after)
         self.rows: list[tuple] = []
         self.retract: list[tuple[int, str]] = []  # (position in the chunk, reason)
