@@ -60,3 +60,24 @@ def test_workflow_on_postgresql(cli, catalog, tmp_path, pg_url):
     exported = {what: cli(*db, "export", what).out for what in ("observations", "updates", "resolutions")}
     assert "misread" in exported["observations"]
     assert cli(*db, "db", "check").code == 0
+
+
+def test_a_large_import_on_postgresql_keeps_the_index(cli, catalog, tmp_path, pg_url, monkeypatch):
+    """Dropping an index there would lock readers out until the commit: a bulk writer may not defer it."""
+    from forecast_tracker import store
+    from forecast_tracker.api import Tracker
+    from forecast_tracker.io import importing
+
+    monkeypatch.setattr(store, "CHUNK", 2)
+    monkeypatch.setattr(importing, "DEFER_INDEX_ROWS", 2)
+    dropped = []
+    monkeypatch.setattr(store, "drop_observation_index", lambda conn: dropped.append(conn))
+    assert cli("--db", pg_url, "init", "--catalog", catalog).code == 0
+    csv_path = tmp_path / "obs.csv"
+    csv_path.write_text(
+        "indicator,observed_on,value,source,note\n" + "".join(f"gadget-sales,2025-02-{d:02d},{d},s,\n" for d in range(1, 9))
+    )
+    imported = cli("--db", pg_url, "import", csv_path, "--apply")
+    assert imported.code == 0 and "imported 8 observations" in imported.out and dropped == []
+    with Tracker(pg_url) as t, t.db.write(bulk=True) as conn:
+        assert store.may_defer_indexes(conn) is False
