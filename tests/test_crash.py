@@ -64,7 +64,7 @@ def test_killed_import_keeps_all_or_nothing(db, tmp_path):
             t.update("gadget-ban", 0.3, date="2025-03-01", rationale="after the crash")
     done = subprocess.run(_cli("--db", str(db), "import", str(big)), capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
-    assert _count(db) == ROWS
+    assert _count(db) == ROWS and _indexes(db) == _indexes(template)  # the index was built again, as declared
 
 
 def test_killed_report_leaves_each_file_old_or_new(db, tmp_path):

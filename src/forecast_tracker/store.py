@@ -346,7 +346,7 @@ def may_defer_indexes(conn: Connection) -> bool:
 
 def drop_observation_index(conn: Connection) -> None:
     """Drop the (indicator, date) index for a bulk load; `create_observation_index` builds it again.
-    Only inside a write transaction, and only where `db.may_defer_indexes` says so."""
+    Only inside a write transaction, and only where `may_defer_indexes` says so."""
     _observation_index().drop(conn)
 
 
