@@ -256,9 +256,8 @@ def applied_evidence(conn: Connection, proposition_id: Which = None) -> list[dic
     return _dicts(conn.execute(_only(query, i.c.proposition_id, proposition_id)))
 
 
-def insert_application(conn: Connection, observation_id: int, forecaster: str, recorded_at: str | None = None) -> int:
-    row = {"observation_id": observation_id, "forecaster": forecaster, "recorded_at": recorded_at or utc_now()}
-    return int(conn.execute(insert(T_APPLICATION).values(**row)).inserted_primary_key[0])
+def insert_application(conn: Connection, observation_id: int, forecaster: str) -> None:
+    insert_applications(conn, [(observation_id, forecaster, utc_now())])
 
 
 def application_of(conn: Connection, observation_id: int) -> dict[str, Any] | None:
@@ -367,12 +366,8 @@ def insert_resolution(conn: Connection, row: dict[str, Any]) -> int:
     return int(conn.execute(insert(T_RESOLUTION).values(**values)).inserted_primary_key[0])
 
 
-def insert_retraction(conn: Connection, target: str, target_id: int, reason: str) -> int:
-    return int(
-        conn.execute(
-            insert(T_RETRACTION).values(target=target, target_id=target_id, reason=reason, recorded_at=utc_now())
-        ).inserted_primary_key[0]
-    )
+def insert_retraction(conn: Connection, target: str, target_id: int, reason: str) -> None:
+    insert_retractions(conn, target, [(target_id, reason)])
 
 
 def get_row(conn: Connection, target: str, row_id: int) -> dict[str, Any] | None:

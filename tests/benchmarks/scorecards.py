@@ -46,10 +46,10 @@ def run(python: str, *args: str, out=subprocess.DEVNULL, env: dict | None = None
     return wall, usage.ru_maxrss * 1024, usage.ru_utime + usage.ru_stime
 
 
-def build(work: Path, scale: int, repeat: int = 1) -> tuple[Path, float, int]:
-    """The benchmark's data at `scale`; returns the database, the import's wall time (the median of
-    `repeat` imports, each into a fresh copy of the catalog-only database) and the number of
-    propositions."""
+def build(work: Path, scale: int, repeat: int = 1) -> tuple[Path, tuple[float, int], int]:
+    """The benchmark's data at `scale`; returns the database, the import's (wall time, peak RSS) (the
+    median time and the largest peak of `repeat` imports, each into a fresh copy of the catalog-only
+    database) and the number of propositions."""
     rnd = random.Random(20231001)
     start, days = dt.date(2023, 7, 1), 36 * 30
     n_props = 1000 * scale
@@ -63,8 +63,8 @@ def build(work: Path, scale: int, repeat: int = 1) -> tuple[Path, float, int]:
         for leftover in (db, db.with_name(db.name + "-wal"), db.with_name(db.name + "-shm")):
             leftover.unlink(missing_ok=True)
         shutil.copy(empty, db)
-        imports.append(run(sys.executable, "--db", str(db), "import", str(obs), "--apply")[0])
-    t_import = sorted(imports)[len(imports) // 2]
+        imports.append(run(sys.executable, "--db", str(db), "import", str(obs), "--apply"))
+    t_import = (sorted(w for w, _, _ in imports)[len(imports) // 2], max(m for _, m, _ in imports))
     bench.add_updates(db, n_props, 50_000 * scale, start, days, rnd)
     bench.resolve_all(db, n_props, "2026-05-01", rnd)
     return db, t_import, n_props
@@ -107,7 +107,8 @@ def main() -> None:
             db, t_import, n_props = build(work, scale, args.repeat)
             row = {
                 "propositions": n_props,
-                "import_seconds": t_import,
+                "import_seconds": t_import[0],
+                "import_peak_bytes": t_import[1],
                 "now": measure(sys.executable, db, work / "now", n_props, args.repeat, one_process=True),
             }
             if args.before:
@@ -121,7 +122,8 @@ def main() -> None:
     mib = 2**20
     for scale, row in results.items():
         now, before = row["now"], row.get("before")
-        print(f"scale {scale}x ({row['propositions']} propositions), import {row['import_seconds']:.1f} s")
+        print(f"scale {scale}x ({row['propositions']} propositions), import {row['import_seconds']:.1f} s, "
+              f"peak RSS {row['import_peak_bytes'] / mib:.0f} MiB")  # fmt: skip
         for key, label, unit in (("report_seconds", "report one month", "s"), ("report_cpu_seconds", "report CPU time", "s"),
                                  ("report_one_process_seconds", "report, one process", "s"), ("score_seconds", "score", "s"),
                                  ("report_peak_bytes", "report peak RSS", "MiB"), ("score_peak_bytes", "score peak RSS", "MiB"),
