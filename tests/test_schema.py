@@ -131,3 +131,36 @@ def test_read_only_file(cli, db):
     db.chmod(0o444)
     result = cli("update", "widget-launch", "0.5", "--date", "2025-02-01", "--rationale", "r")
     assert result.code == 2 and "read-only" in result.err
+
+
+
+ADD_A_COLUMN = """
+import sys
+from sqlalchemy import Column, Text, text
+from forecast_tracker import migrations, models
+from forecast_tracker.db import Database
+
+models.TABLES["application"].append_column(Column("channel", Text, nullable=True))
+
+@migrations.migration("9000_application_channel")
+def add_channel(conn):
+    conn.execute(text("ALTER TABLE application ADD COLUMN channel TEXT"))
+
+Database(sys.argv[1]).dispose()
+Database(sys.argv[2], create=True).dispose()
+"""
+
+
+def test_a_column_added_later_does_not_break_an_old_databases_upgrade(tmp_path, old_db):
+    # The next release adds a column to `application` in the models and a migration that adds it. An
+    # old database must run 0003 as it shipped (without the column), then the new migration. In a
+    # process of its own, so the changed models touch no other test.
+    import subprocess
+    import sys
+
+    fresh = tmp_path / "fresh.db"
+    done = subprocess.run([sys.executable, "-c", ADD_A_COLUMN, str(old_db), str(fresh)], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert _shape(fresh) == _shape(old_db)
+    columns = [r[1] for r in sqlite3.connect(old_db).execute("PRAGMA table_info(application)")]
+    assert columns == ["id", "observation_id", "forecaster", "recorded_at", "channel"]

@@ -46,7 +46,6 @@ def _err(line: str) -> None:
 
 def _guarded(call, debug: bool) -> int:
     """Run the CLI; turn every error into one line on stderr and an exit code (0, 1 or 2)."""
-    from typer._click.exceptions import ClickException
     from typer.exceptions import Abort, Exit
 
     try:
@@ -64,22 +63,28 @@ def _guarded(call, debug: bool) -> int:
     except TrackerError as exc:
         _err(f"error: {_message(exc)}")
         return exc.exit_code
-    except ClickException as exc:
-        message = " ".join(exc.format_message().split())
-        if message:  # no arguments at all: the help was printed, nothing more to say
-            _err(f"error: {message} (see --help)")
-        return 2
     except Exit as exc:
         return int(exc.exit_code or 0)
     except (Abort, KeyboardInterrupt):
         typer.echo("error: aborted", err=True)
         return 1
     except Exception as exc:
+        if _is_usage_error(exc):
+            message = " ".join(exc.format_message().split())  # type: ignore[attr-defined]
+            if message:  # no arguments at all: the help was printed, nothing more to say
+                _err(f"error: {message} (see --help)")
+            return 2
         if debug:
             raise
         _err(f"error: unexpected {type(exc).__name__}: {' '.join(str(exc).split())[:300]} (run with --debug for details)")
         return 1
     return int(result) if isinstance(result, int) else 0
+
+
+def _is_usage_error(exc: Exception) -> bool:
+    """Whether `exc` is click's usage error (bad option, missing argument...). Typer bundles its own
+    copy of click in a private module, so the class is recognised by name, not imported from there."""
+    return any(cls.__name__ == "ClickException" for cls in type(exc).__mro__) and hasattr(exc, "format_message")
 
 
 class TrackerGroup(TyperGroup):
@@ -116,6 +121,14 @@ TABLE_FORMATS = ("table", "csv", "json")
 SHOW_LATEST = 20
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        from . import __version__
+
+        typer.echo(f"forecast-tracker {__version__}")
+        raise typer.Exit(0)
+
+
 @app.callback()
 def _global(
     ctx: typer.Context,
@@ -124,6 +137,9 @@ def _global(
         typer.Option("--db", help="Database file or SQLAlchemy URL (env FORECAST_TRACKER_DB; default ./forecast.db)."),
     ] = None,
     debug: Annotated[bool, typer.Option("--debug", help="Show a traceback on unexpected errors.")] = False,
+    version: Annotated[
+        bool, typer.Option("--version", help="Print the version and exit.", is_eager=True, callback=_print_version)
+    ] = False,
 ) -> None:
     ctx.obj = {"db": db, "debug": debug}
 

@@ -1,6 +1,11 @@
 """Named, append-only schema migrations, registered with `@migration`, each applied in the same
 transaction as its record.
 
+Each migration states its own DDL, as the schema stood when it shipped: building from today's models
+would make an old database's upgrade depend on columns added later (a migration that adds a column to
+`application` would find it already there). Only `0001_initial`, which only an empty database ever
+runs, creates from the models.
+
 A new database is created from the tables in `models.py` and every migration is recorded as applied
 (it already has their result). An older database runs the migrations it lacks, in order. Never edit a
 migration that has shipped: register a new one. Each is written so SQLite and PostgreSQL both run it.
@@ -10,9 +15,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from sqlalchemy import Connection, text
+from sqlalchemy import Column, Connection, ForeignKey, Integer, MetaData, Table, Text, text
 
-from .models import METADATA, TABLES
+from .models import METADATA
 
 Migration = Callable[[Connection], None]
 MIGRATIONS: list[tuple[str, Migration]] = []
@@ -45,10 +50,14 @@ def m0001_initial(conn: Connection) -> None:
 @migration("0002_lookup_indexes")
 def m0002_lookup_indexes(conn: Connection) -> None:
     # The as-of query ("latest update on or before D") and duplicate detection on import read these
-    # in index order instead of scanning. The index definitions live with their tables.
-    for table in ("probability_update", "observation", "indicator", "resolution"):
-        for index in TABLES[table].indexes:
-            index.create(conn, checkfirst=True)
+    # in index order instead of scanning.
+    for name, table, columns in (
+        ("ix_update_proposition_as_of", "probability_update", "proposition_id, as_of, id"),
+        ("ix_observation_indicator_date", "observation", "indicator_id, observed_on"),
+        ("ix_indicator_proposition", "indicator", "proposition_id"),
+        ("ix_resolution_proposition", "resolution", "proposition_id, id"),
+    ):
+        conn.execute(text(f"CREATE INDEX IF NOT EXISTS {name} ON {table} ({columns})"))
 
 
 @migration("0003_evidence_model")
@@ -66,7 +75,18 @@ def m0003_evidence_model(conn: Connection) -> None:
     ):
         extra = f" NOT NULL DEFAULT {default}" if default else ""
         conn.execute(text(f"ALTER TABLE {table} ADD COLUMN {column} TEXT{extra}"))
-    TABLES["application"].create(conn)
+    # `application` as it shipped here (a Table of its own, so each backend gets its own DDL: SQLite's
+    # INTEGER PRIMARY KEY, PostgreSQL's SERIAL).
+    shipped = MetaData()
+    Table("observation", shipped, Column("id", Integer, primary_key=True))  # the key it refers to
+    Table(
+        "application",
+        shipped,
+        Column("id", Integer, primary_key=True),
+        Column("observation_id", Integer, ForeignKey("observation.id"), nullable=False, unique=True),
+        Column("forecaster", Text, nullable=False),
+        Column("recorded_at", Text, nullable=False),
+    ).create(conn)
     conn.execute(
         text(
             """
