@@ -293,12 +293,12 @@ def test_unchanged_proposition_pages_are_not_written_again(db, tmp_path):
 
 @pytest.mark.skipif(not sys.platform.startswith("linux") or (os.cpu_count() or 1) < 2, reason="pages fork on Linux with 2 CPUs")
 def test_a_failure_while_writing_pages_in_the_second_process_is_reported_and_leaves_no_process(db, tmp_path, monkeypatch):
-    from forecast_tracker.scorecard import render
+    from forecast_tracker.scorecard import pages as page_writer
 
     populate(db)
-    assert render.page_processes() == 2
+    assert page_writer.page_processes() == 2
     monkeypatch.setenv("FORECAST_TRACKER_JOBS", "1")
-    assert render.page_processes() == 1
+    assert page_writer.page_processes() == 1
     monkeypatch.delenv("FORECAST_TRACKER_JOBS")
 
     def broken(*_args, **_kwargs):
@@ -313,7 +313,7 @@ def test_a_failure_while_writing_pages_in_the_second_process_is_reported_and_lea
             forked.append(pid)
         return pid
 
-    monkeypatch.setattr(render, "build_proposition_page", broken)
+    monkeypatch.setattr(page_writer, "build_proposition_page", broken)
     monkeypatch.setattr(os, "fork", fork)
     out = tmp_path / "r"
     with Tracker(db) as t, pytest.raises(RuntimeError, match="writing proposition pages failed: ValueError: disk on fire"):
@@ -322,3 +322,39 @@ def test_a_failure_while_writing_pages_in_the_second_process_is_reported_and_lea
     with pytest.raises(ChildProcessError):
         os.waitpid(forked[0], os.WNOHANG)  # the forked writer was waited for: gone, not even a zombie
     assert not (out / "propositions" / "fingerprints.json").exists()  # nothing recorded as written
+
+
+RENDER_WITH = """
+import sys
+from forecast_tracker.api import Tracker
+with Tracker(sys.argv[1]) as t:
+    t.report(["2025-03"], sys.argv[2], ("md", "html"))
+"""
+
+
+def test_a_changed_sentence_in_any_module_rewrites_every_page_that_shows_it(db, tmp_path):
+    # The decay sentence is written by evidence.py, which no template names: changing it must still
+    # rewrite the proposition pages, not only the month page (they would disagree otherwise).
+    import shutil
+    import subprocess
+
+    import forecast_tracker
+
+    populate(db)
+    package = tmp_path / "src" / "forecast_tracker"
+    shutil.copytree(Path(forecast_tracker.__file__).parent, package, ignore=shutil.ignore_patterns("__pycache__"))
+    out = tmp_path / "r"
+
+    def render_copy() -> str:
+        env = {**os.environ, "PYTHONPATH": str(package.parent)}
+        done = subprocess.run([sys.executable, "-c", RENDER_WITH, str(db), str(out)], env=env, capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr
+        return (out / "propositions" / "gadget-ban.md").read_text(encoding="utf-8")
+
+    before = render_copy()
+    assert "no decisive news for" in before
+    evidence = package / "evidence.py"
+    evidence.write_text(evidence.read_text().replace('f"no decisive news for', 'f"quiet for'))
+    after = render_copy()
+    assert "no decisive news for" not in after and "quiet for" in after
+    assert "quiet for" in (out / "2025-03.md").read_text(encoding="utf-8")

@@ -123,7 +123,7 @@ SHOW_LATEST = 20
 
 def _print_version(value: bool) -> None:
     if value:
-        from . import __version__
+        from forecast_tracker import __version__
 
         typer.echo(f"forecast-tracker {__version__}")
         raise typer.Exit(0)

@@ -3,11 +3,7 @@ atomically, and the index of every month rendered so far."""
 
 from __future__ import annotations
 
-import functools
 import json
-import operator
-import os
-import sys
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -15,14 +11,14 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from .. import dates
 from ..dates import today
 from ..errors import InputError
 from ..faults import crash_point
 from ..io.files import atomic_write, flush_to_disk
-from .context import MonthBuilder, Scorecard, build_proposition_page
+from .context import MonthBuilder, Scorecard
 from .dataset import Dataset
 from .filters import FILTERS
+from .pages import Pages, put
 
 
 @dataclass
@@ -72,7 +68,7 @@ def render_reports(
     html_env = _environment(markdown=False) if "html" in formats else None
     md_env = _environment(markdown=True) if "md" in formats else None
     index = _read_index(out)
-    pages = _Pages(out, sorted(set(index) | set(months)), html_env, md_env)
+    pages = Pages(out, sorted(set(index) | set(months)), html_env, md_env)
     builders = [MonthBuilder(month, today(), by) for month in months]
     until = max([pages.as_of, *(b.as_of for b in builders)])
     plan = Dataset.plan(conn)
@@ -104,25 +100,19 @@ def render_reports(
     return written
 
 
-def _put(path: Path, text: str) -> None:
-    """One of a run's many files: atomic, flushed to disk with the rest (`flush_to_disk`) before the
-    ledger and the index that list them are written."""
-    atomic_write(path, text, durable=False)
-
-
 def _write_month(card: Scorecard, out: Path, html_env, md_env, index: dict[str, Any]) -> list[Path]:
     """A month's files (and its row of the index)."""
     month, written = card.month, []
     if html_env is not None:
         path = out / f"{month}.html"
-        _put(path, html_env.get_template("scorecard.html.j2").render(card=card))
+        put(path, html_env.get_template("scorecard.html.j2").render(card=card))
         written.append(path)
     if md_env is not None:
         for p in card.propositions:
-            _put(out / p.chart_file, p.chart_svg)
-        _put(out / "charts" / f"{month}-calibration.svg", card.track.calibration_svg)
+            put(out / p.chart_file, p.chart_svg)
+        put(out / "charts" / f"{month}-calibration.svg", card.track.calibration_svg)
         path = out / f"{month}.md"
-        _put(path, md_env.get_template("scorecard.md.j2").render(card=card))
+        put(path, md_env.get_template("scorecard.md.j2").render(card=card))
         written.append(path)
     summary = card.track.summary
     index[month] = asdict(
@@ -138,169 +128,6 @@ def _write_month(card: Scorecard, out: Path, html_env, md_env, index: dict[str, 
         )
     )
     return written
-
-
-def page_processes() -> int:
-    """How many processes write proposition pages: 2 on Linux with a second CPU (a forked process
-    writes one batch's pages while the next batch is read), else 1. `FORECAST_TRACKER_JOBS=1` keeps
-    everything in one process."""
-    if os.environ.get("FORECAST_TRACKER_JOBS", "").strip() == "1" or not sys.platform.startswith("linux"):
-        return 1
-    return 2 if (os.cpu_count() or 1) > 1 else 1
-
-
-class _Pages:
-    """A page per proposition with its whole record, as of the latest month the folder holds, linked
-    from every month's card (`propositions/ID.html` and `.md`). A page whose inputs (the proposition's
-    rows, the date, the months, the templates) are unchanged since it was written is not written again:
-    `propositions/fingerprints.json` holds what each page was written from.
-
-    With two processes (`page_processes`), each batch's pages are written by a forked copy of this
-    process, which reports back through a pipe; it touches no database connection and ends with
-    `os._exit`. Only one such process runs at a time."""
-
-    def __init__(self, out: Path, months: list[str], html_env, md_env):
-        self.out, self.months, self.html_env, self.md_env = out, months, html_env, md_env
-        last = months[-1]
-        self.as_of = min(dates.month_end(last), today()) if last == today()[:7] else dates.month_end(last)
-        self.formats = tuple(name for name, env in (("html", html_env), ("md", md_env)) if env is not None)
-        self.ledger_path = out / "propositions" / "fingerprints.json"
-        try:
-            self.ledger = json.loads(self.ledger_path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            self.ledger = {}
-        self.changed = False
-        self.forked = page_processes() > 1
-        self.child: tuple[int, int] | None = None  # (pid, read end of its pipe)
-
-    def write(self, data: Dataset) -> list[Path]:
-        """Write the pages of `data`'s propositions whose inputs changed (or start a process that does);
-        returns the pages known to be written by now."""
-        if not self.forked:
-            return self._record(*self._write(data))
-        written = self._collect()
-        read, write = os.pipe()
-        pid = os.fork()
-        if pid == 0:  # the child: write, report, and leave without running any of the parent's cleanup
-            code, report = 1, {"error": "no report"}
-            try:
-                os.close(read)
-                fingerprints, paths = self._write(data)
-                code, report = 0, {"fingerprints": fingerprints, "written": [str(p) for p in paths]}
-            except BaseException as error:  # noqa: BLE001 - reported to the parent, which raises it
-                report = {"error": f"{type(error).__name__}: {error}"}
-            finally:
-                try:
-                    with os.fdopen(write, "w", encoding="utf-8") as fh:
-                        json.dump(report, fh)
-                finally:
-                    os._exit(code)
-        os.close(write)
-        self.child = (pid, read)
-        return written
-
-    def _write(self, data: Dataset) -> tuple[dict[str, str], list[Path]]:
-        fingerprints, written = {}, []
-        for p in data.opened_by(self.as_of):
-            fingerprint = _page_fingerprint(data, p, self.as_of, self.months, self.formats)
-            files = [self.out / "propositions" / f"{p['id']}.{ext}" for ext in self.formats]
-            if self.ledger.get(p["id"]) == fingerprint and all(f.exists() for f in files):
-                continue
-            page = build_proposition_page(data, p, self.as_of, self.months)
-            if self.html_env is not None:
-                path = self.out / "propositions" / f"{p['id']}.html"
-                _put(path, self.html_env.get_template("proposition.html.j2").render(page=page))
-                written.append(path)
-            if self.md_env is not None:
-                _put(self.out / page.card.chart_file, page.card.chart_svg)
-                path = self.out / "propositions" / f"{p['id']}.md"
-                _put(path, self.md_env.get_template("proposition.md.j2").render(page=page))
-                written.append(path)
-            fingerprints[p["id"]] = fingerprint
-        return fingerprints, written
-
-    def _record(self, fingerprints: dict[str, str], written: list[Path]) -> list[Path]:
-        self.ledger.update(fingerprints)
-        self.changed = self.changed or bool(fingerprints)
-        return written
-
-    def _collect(self) -> list[Path]:
-        """Wait for the running child, if any, and take in what it wrote."""
-        if self.child is None:
-            return []
-        pid, read = self.child
-        self.child = None
-        with os.fdopen(read, encoding="utf-8") as fh:
-            text = fh.read()
-        _pid, status = os.waitpid(pid, 0)
-        try:
-            report = json.loads(text)
-        except ValueError:
-            report = {"error": f"the page writer ended without a report (status {status})"}
-        if "error" in report or os.waitstatus_to_exitcode(status) != 0:
-            raise RuntimeError(f"writing proposition pages failed: {report.get('error', status)}")
-        return self._record(report["fingerprints"], [Path(p) for p in report["written"]])
-
-    def save(self) -> list[Path]:
-        """Wait for the last pages, then record what every page was written from."""
-        written = self._collect()
-        if self.changed:
-            flush_to_disk()  # the pages, before the ledger that says they are written
-            atomic_write(self.ledger_path, json.dumps(self.ledger, indent=1, sort_keys=True) + "\n")
-        return written
-
-    def close(self) -> None:
-        """Leave no child behind (after an error elsewhere: its pages stand, unrecorded, and are written
-        again next time)."""
-        if self.child is not None:
-            pid, read = self.child
-            self.child = None
-            os.close(read)
-            os.waitpid(pid, 0)
-
-
-def _page_fingerprint(data: Dataset, p: dict[str, Any], as_of: str, months: list[str], formats: tuple[str, ...]) -> str:
-    """What a proposition's page is written from: its rows (catalog, observations and whether each is
-    applied, updates, resolutions), the date, the months it links to, the formats and the templates."""
-    import hashlib
-
-    pid = p["id"]
-    observations = data.observations_by_prop.get(pid, ())
-    parts = (
-        as_of, [m for m in months if dates.month_end(m) >= p["opened"]], formats, data.by, _values([p]),
-        _values(data.indicators_by_prop.get(pid, ())), _values(observations),
-        [o["id"] for o in observations if o["id"] in data.applied], _values(data.updates_by_prop.get(pid, ())),
-        _values(data.resolutions_by_prop.get(pid, ())), _templates_digest(),
-    )  # fmt: skip
-    return hashlib.sha256(repr(parts).encode()).hexdigest()[:24]
-
-
-def _values(rows: Any) -> list[tuple]:
-    """Rows of one query as tuples of their values, without the wall-clock times (recorded_at,
-    created_at...), which change no page."""
-    rows = list(rows)
-    if not rows:
-        return []
-    keep = [k for k in rows[0] if not k.endswith("_at")]
-    if len(keep) == 1:
-        return [(r[keep[0]],) for r in rows]
-    pick = operator.itemgetter(*keep)
-    return [pick(r) for r in rows]
-
-
-@functools.cache
-def _templates_digest() -> str:
-    """The templates and the code that fills them: a change to any renders every page again."""
-    import hashlib
-    from importlib import resources
-
-    package = resources.files("forecast_tracker.scorecard")
-    digest = hashlib.sha256()
-    for entry in sorted(package.joinpath("templates").iterdir(), key=lambda e: e.name):
-        digest.update(entry.name.encode() + entry.read_bytes())
-    for module in ("context.py", "charts.py", "filters.py"):
-        digest.update(package.joinpath(module).read_bytes())
-    return digest.hexdigest()
 
 
 def _read_index(out: Path) -> dict[str, dict[str, Any]]:
