@@ -13,6 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 from forecast_tracker.cli import app
+from forecast_tracker.records import IndicatorRow, ObservationRow, PropositionRow, UpdateRow
 
 WIDGET = textwrap.dedent(
     """\
@@ -261,3 +262,24 @@ def snapshot(path: Path | PgDatabase) -> dict[str, list[tuple]]:
         return {t: conn.execute(f"SELECT * FROM {t} ORDER BY 1").fetchall() for t in tables}
     finally:
         conn.close()
+
+
+# -- rows for the pure tests: the record's own types, with defaults --------------------------------
+def indicator_row(id="a", ratio=4.0, repeats=None, group=None, kind="event", threshold=None, fires_when=None,
+                  if_not_met=None, proposition="p") -> IndicatorRow:  # fmt: skip
+    return IndicatorRow(id, proposition, f"signpost {id}", kind, threshold, ratio, if_not_met, None, repeats, group, fires_when)
+
+
+def proposition_row(
+    id="p", prior=0.2, opened="2025-01-01", resolve_by="2026-01-01", decay="hazard", prior_phrase=""
+) -> PropositionRow:
+    return PropositionRow(id, f"statement {id}", f"question {id}?", "criteria", opened, resolve_by, prior, prior_phrase,
+                          None, "[]", None, decay, "commentary", None, None, None, None, None)  # fmt: skip
+
+
+def update_row(id, as_of, probability, forecaster="", rationale="", proposition="p") -> UpdateRow:
+    return UpdateRow(id, proposition, as_of, probability, "manual", rationale, None, None, None, forecaster, "", None)
+
+
+def observation_row(id, indicator, observed_on, value=None, proposition="p", applied_by="") -> ObservationRow:
+    return ObservationRow(id, indicator, proposition, observed_on, value, "", "", "", None, applied_by, None)

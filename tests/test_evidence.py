@@ -7,10 +7,11 @@ import pytest
 from forecast_tracker.evidence import Evidence, Judgement, Track, counted_ratios, decayed
 from forecast_tracker.probability import probability_from_odds
 
+from conftest import indicator_row, observation_row, proposition_row, update_row
+
 
 def ind(id_="a", ratio=4.0, repeats=None, group=None, kind="event", threshold=None, fires_when=None, if_not_met=None):
-    return {"id": id_, "kind": kind, "threshold": threshold, "likelihood_ratio": ratio, "likelihood_ratio_if_not_met": if_not_met,
-            "repeats": repeats, "group_name": group, "fires_when": fires_when}  # fmt: skip
+    return indicator_row(id_, ratio, repeats, group, kind, threshold, fires_when, if_not_met)
 
 
 def track(evidence=(), judgements=(), decay="none", prior=0.2):
@@ -141,11 +142,10 @@ def test_a_catalog_prior_outside_the_stored_range_is_an_error():
 def _team(updates, evidence=(), decay="hazard", by=None):
     from forecast_tracker.evidence import build_tracks
 
-    prop = {"id": "p", "prior": 0.2, "opened": "2025-01-01", "resolve_by": "2026-01-01", "decay": decay, "prior_phrase": ""}
-    indicators = {"a": {**ind("a", 3.0), "proposition_id": "p"}}
-    rows = [{"proposition_id": "p", "as_of": d, "id": i, "probability": pr, "rationale": f"{who} {pr}", "forecaster": who}
-            for i, (d, pr, who) in enumerate(updates, start=1)]  # fmt: skip
-    ev = [{"id": 100 + k, "indicator_id": "a", "observed_on": d, "value": None} for k, d in enumerate(evidence)]
+    prop = proposition_row(decay=decay)
+    indicators = {"a": ind("a", 3.0)}
+    rows = [update_row(i, d, pr, who, f"{who} {pr}") for i, (d, pr, who) in enumerate(updates, start=1)]
+    ev = [observation_row(100 + k, "a", d) for k, d in enumerate(evidence)]
     return build_tracks([prop], indicators, rows, ev, by=by)["p"]
 
 

@@ -133,7 +133,6 @@ def test_read_only_file(cli, db):
     assert result.code == 2 and "read-only" in result.err
 
 
-
 ADD_A_COLUMN = """
 import sys
 from sqlalchemy import Column, Text, text

@@ -19,6 +19,8 @@ from forecast_tracker.probability import (
     probability_from_odds,
 )
 
+from conftest import indicator_row
+
 
 def test_prior_point_two_with_ratios_four_two_half_gives_even():
     p = 0.2
@@ -97,7 +99,7 @@ def test_icd203_term_bands(p, term):
 
 
 def _ind(kind, threshold=None, ratio=3.0, if_not_met=None):
-    return {"kind": kind, "threshold": threshold, "likelihood_ratio": ratio, "likelihood_ratio_if_not_met": if_not_met}
+    return indicator_row(kind=kind, threshold=threshold, ratio=ratio, if_not_met=if_not_met)
 
 
 def test_fires_by_kind():

@@ -10,14 +10,25 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from . import store
-from .dates import as_of_or_today, month_end, month_range, parse_date, parse_month, previous_day, previous_month, today
+from . import rules, store
+from .dates import (
+    as_of_or_today,
+    month_begun,
+    month_end,
+    month_range,
+    parse_date,
+    parse_month,
+    previous_day,
+    previous_month,
+    today,
+)
 from .db import Database
 from .errors import InputError, ValidationErrors
 from .evidence import Link, Team, Track, build_tracks, resolution_in_force, shown_probability
 from .formats import change_points as change_points  # re-exported for the CLI
 from .formats import table_cell
 from .probability import counted_ratio, decibans, describe, icd203_term, parse_probability
+from .records import IndicatorRow, ObservationRow, PropositionRow, ResolutionRow, exported
 from .scoring import SCORE_COLUMNS
 from .validate import (
     OUTCOMES,
@@ -26,8 +37,6 @@ from .validate import (
     check_text,
     choice,
     forecaster,
-    not_before_opened,
-    parse_value,
     unknown,
 )
 
@@ -132,32 +141,26 @@ class Tracker:
         return SyncReport(**result)
 
     # -- lookups ------------------------------------------------------------------------------
-    def _proposition(self, conn, proposition_id: str) -> dict[str, Any]:
+    def _proposition(self, conn, proposition_id: str) -> PropositionRow:
         row = store.get_proposition(conn, proposition_id)
         if row is None:
             raise unknown("proposition", proposition_id, store.proposition_ids(conn))
         return row
 
-    def _indicator(self, conn, indicator_id: str) -> dict[str, Any]:
+    def _indicator(self, conn, indicator_id: str) -> IndicatorRow:
         row = store.get_indicator(conn, indicator_id)
         if row is None:
             raise unknown("indicator", indicator_id, store.indicator_ids(conn))
         return row
 
-    def _refuse_if_resolved(self, conn, proposition_id: str, what: str) -> None:
-        resolution = store.current_resolution(conn, proposition_id)
-        if resolution is not None:
-            raise InputError(
-                f"{proposition_id} was resolved {resolution['outcome']} on {resolution['resolved_on']}: "
-                f"no new {what} (retract the resolution first if it was a mistake)"
-            )
-
     # -- state --------------------------------------------------------------------------------
-    def _track(self, conn, prop: dict[str, Any], extra: list[dict] | None = None, by: str | None = None) -> Team | Track:
+    def _track(
+        self, conn, prop: PropositionRow, extra: list[ObservationRow] | None = None, by: str | None = None
+    ) -> Team | Track:
         """One proposition's derived track (see `evidence`): the team's, or with `by` that forecaster's;
         optionally with `extra` observations counted as if applied. Reads only that proposition's rows."""
-        pid = prop["id"]
-        indicators = {i["id"]: i for i in store.indicators_of(conn, pid)}
+        pid = prop.id
+        indicators = {i.id: i for i in store.indicators_of(conn, pid)}
         evidence = store.applied_evidence(conn, pid) + (extra or [])
         return build_tracks([prop], indicators, store.manual_updates(conn, pid), evidence, by=by)[pid]
 
@@ -189,17 +192,21 @@ class Tracker:
         with self.db.read() as conn:
             return store.forecasters(conn)
 
-    def _in_force(self, conn, day: str, proposition_id: str | None = None, *days: str) -> dict[str, Any]:
-        """proposition -> the resolution in force on `day` (with more `days`: a dict per day, one query)."""
-        live: dict[str, list] = {}
-        for r in store.resolutions(conn, proposition_id):
-            if not r["retracted"]:
-                live.setdefault(r["proposition"], []).append(r)
+    def _in_force(self, conn, day: str, proposition_id: str | None = None) -> dict[str, ResolutionRow]:
+        """proposition -> the resolution in force on `day`."""
+        return self._in_force_on(conn, [day], proposition_id)[day]
 
-        def on(d: str) -> dict[str, Any]:
+    def _in_force_on(self, conn, days: list[str], proposition_id: str | None = None) -> dict[str, dict[str, ResolutionRow]]:
+        """day -> proposition -> the resolution in force on that day, for each of `days` (one query)."""
+        live: dict[str, list[ResolutionRow]] = {}
+        for r in store.resolutions(conn, proposition_id):
+            if not r.retraction:
+                live.setdefault(r.proposition_id, []).append(r)
+
+        def on(d: str) -> dict[str, ResolutionRow]:
             return {pid: found for pid, rows in live.items() if (found := resolution_in_force(rows, d)) is not None}
 
-        return on(day) if not days else {d: on(d) for d in (day, *days)}
+        return {d: on(d) for d in days}
 
     def standing(
         self, as_of: str | None = None, status: str | None = None, by: str | None = None, since: str | None = None
@@ -217,22 +224,22 @@ class Tracker:
         with self.db.read() as conn:
             by = self._forecaster(conn, by)
             props = store.all_propositions(conn)
-            indicators = {i["id"]: i for i in store.all_indicators(conn)}
+            indicators = {i.id: i for i in store.all_indicators(conn)}
             tracks = build_tracks(props, indicators, store.manual_updates(conn), store.applied_evidence(conn), by=by)
-            in_force = self._in_force(conn, day, None, since or day)
+            in_force = self._in_force_on(conn, [day, since or day])
             resolved, resolved_then = in_force[day], in_force[since or day]
         out = []
         for p in props:
-            track, resolution = tracks[p["id"]], resolved.get(p["id"])
-            state = resolution["outcome"] if resolution else "open"
-            if p["opened"] > day or (status is not None and state != status):
+            track, resolution = tracks[p.id], resolved.get(p.id)
+            state = resolution.outcome if resolution else "open"
+            if p.opened > day or (status is not None and state != status):
                 continue
             probability = shown_probability(track, resolution, day)
             change = None
-            if since is not None and p["opened"] <= since:
-                change = probability - shown_probability(track, resolved_then.get(p["id"]), since)
+            if since is not None and p.opened <= since:
+                change = probability - shown_probability(track, resolved_then.get(p.id), since)
             out.append(
-                Standing(p["id"], p["statement"], state, probability, day, p["resolve_by"], float(p["prior"]),
+                Standing(p.id, p.statement, state, probability, day, p.resolve_by, float(p.prior),
                          track.last_moved(day), change, since)
             )  # fmt: skip
         return out
@@ -248,21 +255,27 @@ class Tracker:
         forecaster's; with each forecaster's number when several count), and its evidence so far."""
         day = as_of_or_today(as_of)
         with self.db.read() as conn:
-            prop = self._proposition(conn, proposition_id)
+            row = self._proposition(conn, proposition_id)
             by = self._forecaster(conn, by)
-            track = self._track(conn, prop, by=by)
+            track = self._track(conn, row, by=by)
             resolution = self._in_force(conn, day, proposition_id).get(proposition_id)
+            prop: dict[str, Any] = exported(row)
             prop["probability"] = shown_probability(track, resolution, day)
-            shown_on = previous_day(resolution["resolved_on"]) if resolution else day
+            shown_on = previous_day(resolution.resolved_on) if resolution else day
             prop["forecasters"] = track.members(shown_on) if isinstance(track, Team) else {by or "model": prop["probability"]}
-            prop["status"] = resolution["outcome"] if resolution else "open"
+            prop["status"] = resolution.outcome if resolution else "open"
             prop["as_of"] = day
-            prop["indicators"] = store.indicators_of(conn, proposition_id)
-            prop["observations"] = store.observations(conn, proposition_id, until=day)
-            prop["resolutions"] = store.resolutions(conn, proposition_id)
+            prop["indicators"] = [exported(i) for i in store.indicators_of(conn, proposition_id)]
+            prop["observations"] = [exported(o) for o in store.observations(conn, proposition_id, until=day)]
+            prop["resolutions"] = [exported(r) for r in store.resolutions(conn, proposition_id)]
         return prop
 
     # -- evidence and judgements ------------------------------------------------------------
+    def _snapshot(self, conn, prop: PropositionRow, indicators: tuple[IndicatorRow, ...] = ()) -> rules.Snapshot:
+        """What the write rules read for a row of `prop` (and its `indicators`)."""
+        resolution = store.current_resolution(conn, prop.id)
+        return rules.Snapshot({prop.id: prop}, {i.id: i for i in indicators}, {prop.id: resolution} if resolution else {})
+
     def observe(
         self,
         indicator: str,
@@ -274,58 +287,60 @@ class Tracker:
         apply: bool = False,
         by: str | None = None,
     ) -> ObserveResult:
-        """Record an observation and say what it does on its date; with `apply`, it counts as evidence.
+        """Record an observation and say what it does on its date; with `apply`, it counts as evidence
+        (when `rules.may_apply` allows: otherwise it is stored, not applied, and `applied` is False).
         An observation identical in all five fields to a stored one is refused as a duplicate."""
         with self.db.write() as conn:
             ind = self._indicator(conn, indicator)
-            prop = self._proposition(conn, ind["proposition_id"])
-            day = parse_date(date, "date")
-            number = parse_value(value, ind["kind"], "value")
-            source = check_text(source, "source", required=True)
-            note = check_text(note, "note")
+            prop = self._proposition(conn, ind.proposition_id)
+            snap = self._snapshot(conn, prop, (ind,))
+            row = _one_row(rules.observation, snap, indicator, date or "today", value, source, note)
+            _one_row(rules.may_record, snap, prop.id, "observations")
             who = forecaster(by)
-            self._refuse_if_resolved(conn, prop["id"], "observations")
-            if store.observation_exists(conn, (indicator, day, number, source, note)):
-                raise InputError(f"an identical observation of {indicator} on {day} is already stored (see 'show {prop['id']}')")
-            obs_id = store.insert_observation(
-                conn, {"indicator_id": indicator, "observed_on": day, "value": number, "source": source, "note": note}
-            )
-            result = self._effect(conn, prop, ind, obs_id, day, number)
-            if apply and result.link is not None:
+            if store.observation_exists(conn, tuple(row)):
+                raise InputError(
+                    f"an identical observation of {indicator} on {row.observed_on} is already stored (see 'show {prop.id}')"
+                )
+            obs_id = store.insert_observation(conn, row._asdict())
+            result = self._effect(conn, prop, ind, obs_id, row)
+            if apply and rules.may_apply(snap, row) is None:
                 store.insert_application(conn, obs_id, who)
                 result.applied = True
         return result
 
-    def _effect(self, conn, prop: dict, ind: dict, obs_id: int, day: str, value: float | None) -> ObserveResult:
+    def _effect(self, conn, prop: PropositionRow, ind: IndicatorRow, obs_id: int, row: rules.NewObservation) -> ObserveResult:
         """What observation `obs_id` does on its date, counted as if applied (repeats and groups included)."""
-        fired = counted_ratio(ind, value)[0]
-        result = ObserveResult(obs_id, ind["id"], prop["id"], day, None, fired=fired, context=day < prop["opened"])
+        fired = counted_ratio(ind, row.value)[0]
+        day = row.observed_on
+        result = ObserveResult(obs_id, ind.id, prop.id, day, None, fired=fired, context=day < prop.opened)
         if result.context:
             return result
-        extra = [{"id": obs_id, "indicator_id": ind["id"], "observed_on": day, "value": value}]
+        extra = [ObservationRow(obs_id, ind.id, prop.id, day, row.value, "", "", "", None, "", None)]
         track = self._track(conn, prop, extra=extra)
         link = next(link for link in track.links if link.observation_id == obs_id)
         result.link = link if link.likelihood_ratio is not None else None
         return result
 
     def apply(self, observation_id: int | str, *, by: str | None = None) -> ObserveResult:
-        """Count a stored observation as evidence from its date on."""
+        """Count a stored observation as evidence from its date on (refused where `rules.may_apply` says)."""
         obs_id = _row_id(observation_id)
         with self.db.write() as conn:
-            row = store.get_row(conn, "observation", obs_id)
-            if row is None:
+            stored = store.get_observation(conn, obs_id)
+            if stored is None:
                 raise InputError(f"unknown observation id {obs_id}", "id")
-            ind = store.get_indicator(conn, row["indicator_id"])
-            prop = self._proposition(conn, ind["proposition_id"])
-            if store.retraction_of(conn, "observation", obs_id) is not None:
+            if stored.retraction is not None:
                 raise InputError(f"observation {obs_id} is retracted", "id")
-            if store.application_of(conn, obs_id) is not None:
+            if stored.applied_by is not None:
                 raise InputError(f"observation {obs_id} is already applied", "id")
-            self._refuse_if_resolved(conn, prop["id"], "evidence")
-            result = self._effect(conn, prop, ind, obs_id, row["observed_on"], row["value"])
-            if result.link is None:
-                why = "it is dated before its proposition opened" if row["observed_on"] < prop["opened"] else "no ratio applies"
-                raise InputError(f"observation {obs_id} moves nothing: {why}", "id")
+            ind = store.get_indicator(conn, stored.indicator_id)
+            assert ind is not None  # a foreign key
+            prop = self._proposition(conn, ind.proposition_id)
+            snap = self._snapshot(conn, prop, (ind,))
+            row = rules.NewObservation(stored.indicator_id, stored.observed_on, stored.value, stored.source, stored.note)
+            refused = rules.may_apply(snap, row)
+            if refused is not None:
+                raise InputError(f"observation {obs_id}: {refused.message}", "id")
+            result = self._effect(conn, prop, ind, obs_id, row)
             store.insert_application(conn, obs_id, forecaster(by))
             result.applied = True
         return result
@@ -345,21 +360,13 @@ class Tracker:
         track on that date, the new probability)."""
         with self.db.write() as conn:
             prop = self._proposition(conn, proposition)
-            p = parse_probability(probability, field="probability")
-            day = parse_date(date, "date")
-            not_before_opened(day, prop, "date")
-            rationale = check_text(rationale, "rationale")
             who = forecaster(by)
-            self._refuse_if_resolved(conn, proposition, "updates")
-            if require_rationale and not rationale:
-                raise InputError("say why the probability changed (--rationale TEXT), or pass --no-rationale", "rationale")
-            before = self._track(conn, prop, by=who).at(day)
-            update_id = store.insert_update(
-                conn,
-                {"proposition_id": proposition, "as_of": day, "probability": p, "method": "manual", "rationale": rationale,
-                 "forecaster": who},
-            )  # fmt: skip
-        return update_id, before, p
+            snap = self._snapshot(conn, prop)
+            _one_row(rules.may_record, snap, proposition, "updates")
+            row = _one_row(rules.update, snap, proposition, date or "today", probability, rationale, who, require_rationale)
+            before = self._track(conn, prop, by=who).at(row.as_of)
+            update_id = store.insert_update(conn, {**row._asdict(), "method": "manual"})
+        return update_id, before, row.probability
 
     def resolve(
         self, proposition: str, outcome: str, *, date: str | None = None, source: str = "", note: str = "", force: bool = False
@@ -367,20 +374,10 @@ class Tracker:
         """Record the outcome. Resolving again needs `force`; the earlier resolution stays on record."""
         with self.db.write() as conn:
             prop = self._proposition(conn, proposition)
-            outcome = choice(outcome, "outcome", OUTCOMES)
-            day = parse_date(date, "date")
-            not_before_opened(day, prop, "date")
-            source = check_text(source, "source")
-            note = check_text(note, "note")
-            previous = store.current_resolution(conn, proposition)
-            if previous is not None and not force:
-                raise InputError(
-                    f"{proposition} is already resolved {previous['outcome']} on {previous['resolved_on']}; "
-                    "resolve again with force (--force) to record a new resolution; the earlier one stays on record"
-                )
-            return store.insert_resolution(
-                conn, {"proposition_id": proposition, "outcome": outcome, "resolved_on": day, "source": source, "note": note}
-            )
+            snap = self._snapshot(conn, prop)
+            row = _one_row(rules.resolution, snap, proposition, outcome, date or "today", source, note)
+            _one_row(rules.may_resolve, snap, proposition, force)
+            return store.insert_resolution(conn, row._asdict())
 
     def retract(self, kind: str, row_id: int | str, *, reason: str) -> list[tuple[str, int]]:
         """Mark a row as no longer counting. A retracted observation's evidence leaves every track, on
@@ -390,9 +387,9 @@ class Tracker:
         target_id = _row_id(row_id)
         reason = check_text(reason, "reason", required=True)
         with self.db.write() as conn:
-            if store.get_row(conn, kind, target_id) is None:
+            if not store.row_exists(conn, kind, target_id):
                 raise InputError(f"unknown {kind} id {target_id}")
-            if store.retraction_of(conn, kind, target_id) is not None:
+            if store.is_retracted(conn, kind, target_id):
                 raise InputError(f"{kind} {target_id} is already retracted")
             done = [(kind, target_id)]
             store.insert_retraction(conn, kind, target_id, reason)
@@ -415,9 +412,9 @@ class Tracker:
             resolution = self._in_force(conn, day, proposition).get(proposition)
             retracted = [
                 u for u in store.updates(conn, proposition)
-                if u["retracted"] and u["method"] == "manual" and (by is None or u["forecaster"] == by)
+                if u.retraction and u.method == "manual" and (by is None or u.forecaster == by)
             ]  # fmt: skip
-        end = previous_day(resolution["resolved_on"]) if resolution else day  # the final forecast, as scored
+        end = previous_day(resolution.resolved_on) if resolution else day  # the final forecast, as scored
         rows = [
             {
                 "as_of": link.on, "probability": link.after, "previous": link.before, "method": link.method,
@@ -429,8 +426,8 @@ class Tracker:
             for link in track.links_until(end)
         ]  # fmt: skip
         rows += [
-            {**{k: None for k in rows[0]}, "as_of": u["as_of"], "probability": u["probability"], "method": "manual",
-             "rationale": u["rationale"], "forecaster": u["forecaster"], "id": u["id"], "retracted": u["retracted"]}
+            {**{k: None for k in rows[0]}, "as_of": u.as_of, "probability": u.probability, "method": "manual",
+             "rationale": u.rationale, "forecaster": u.forecaster, "id": u.id, "retracted": u.retraction}
             for u in retracted
         ]  # fmt: skip
         rows.sort(key=lambda r: r["as_of"])  # stable: the chain's own order within a day is kept
@@ -445,7 +442,7 @@ class Tracker:
         import pandas as pd
 
         with self.db.read() as conn:
-            return pd.DataFrame(store.observations(conn, proposition))
+            return pd.DataFrame([exported(o) for o in store.observations(conn, proposition)])
 
     def propositions_frame(self, as_of: str | None = None) -> pd.DataFrame:
         import pandas as pd
@@ -506,11 +503,25 @@ class Tracker:
         from .scorecard.render import render_reports
 
         for month in months:
-            if parse_month(month, "month") > today()[:7]:
-                raise InputError(f"{month} has not begun yet (today is {today()})", "month")
+            month_begun(month, "month")
 
         with self.db.read(batches=True) as conn:
             return render_reports(conn, months, Path(out), formats, progress=progress, by=self._forecaster(conn, by))
+
+
+# The record's field names that a Tracker method takes under another name (its parameters, and so
+# the CLI's flags): the rules name the field, the caller the argument.
+_PARAMETERS = {"observed_on": "date", "as_of": "date", "resolved_on": "date", "forecaster": "by", "proposition_id": None,
+               "indicator_id": None}  # fmt: skip
+
+
+def _one_row(rule: Callable[..., Any], *args: Any) -> Any:
+    """A row the write rules accept, or its first problem, named as the Tracker method's parameter."""
+    try:
+        return rule(*args)
+    except InputError as exc:
+        first = exc.problems[0] if isinstance(exc, rules.Rejected) else exc
+        raise InputError(first.message, _PARAMETERS.get(first.field or "", first.field)) from None
 
 
 def _row_id(value: int | str) -> int:
@@ -535,8 +546,7 @@ def report_months(month: str | None = None, first: str | None = None, last: str 
         field = "to"
     else:
         months, field = [parse_month(month, "month") if month else today()[:7]], "month"
-    if months[-1] > today()[:7]:
-        raise InputError(f"{months[-1]} has not begun yet (today is {today()})", field)
+    month_begun(months[-1], field)
     return months
 
 
@@ -589,8 +599,7 @@ def run_demo(
     last = parse_month(until_month, "to") if until_month else today()[:7]
     if last < FIRST_MONTH:
         raise InputError(f"the case study starts in {FIRST_MONTH}; {last} is before it", "to")
-    if last > today()[:7]:
-        raise InputError(f"{last} has not begun yet (today is {today()})", "to")
+    month_begun(last, "to")
     months = month_range(FIRST_MONTH, last)
     if out.exists() and not out.is_dir():
         raise InputError(f"{out} is not a folder", "out")

@@ -77,6 +77,14 @@ def parse_timestamp(value: str, field: str) -> str:
     return parsed.astimezone(dt.UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
+def month_begun(month: str, field: str = "month") -> str:
+    """`month` (YYYY-MM), refused when it has not begun yet: the one rule for every report and demo."""
+    month = parse_month(month, field)
+    if month > today()[:7]:
+        raise InputError(f"{month} has not begun yet (today is {today()})", field)
+    return month
+
+
 def day(text: str) -> dt.date:
     return dt.date.fromisoformat(text)
 

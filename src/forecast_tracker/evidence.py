@@ -31,7 +31,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from .dates import ordinal, previous_day
-from .probability import P_MIN, apply_likelihood_ratio, clamp, counted_ratio, decibans, describe, odds
+from .probability import P_MIN, Signpost, apply_likelihood_ratio, clamp, counted_ratio, decibans, describe, odds
+from .records import ObservationRow, PropositionRow, ResolutionRow, UpdateRow
 
 REPEATS = ("once", "diminishing", "independent")  # the catalog's choices for `repeats`, `decay`
 DEFAULT_REPEATS = "once"  # chosen by tests/benchmarks/calibration.py: it beat diminishing in every world tried
@@ -46,7 +47,7 @@ class Evidence:
 
     observation_id: int
     observed_on: str
-    indicator: Mapping[str, Any]  # kind, threshold, ratios, repeats, group_name, fires_when, id
+    indicator: Signpost
     value: float | None
     applied_by: str = ""
 
@@ -147,24 +148,24 @@ def counted_ratios(evidence: Sequence[Evidence]) -> dict[int, float]:
     group_db: dict[str, float] = defaultdict(float)
     members: dict[str, set[str]] = defaultdict(set)
     for e in evidence:
-        if e.indicator.get("group_name"):
-            members[e.indicator["group_name"]].add(e.indicator["id"])
+        if e.indicator.group_name:
+            members[e.indicator.group_name].add(e.indicator.id)
     counted: dict[int, float] = {}
     for e in sorted(evidence, key=lambda e: (e.observed_on, e.observation_id)):
         fired, ratio = counted_ratio(e.indicator, e.value)
         if ratio is None:
             counted[e.observation_id] = 1.0
             continue
-        ind_id = e.indicator["id"]
+        ind_id = e.indicator.id
         k = streams[(ind_id, fired)]
         streams[(ind_id, fired)] = k + 1
-        repeats = e.indicator.get("repeats") or DEFAULT_REPEATS
+        repeats = e.indicator.repeats or DEFAULT_REPEATS
         weight = decibans(ratio)
         if repeats == "once":
             weight = weight if k == 0 else 0.0
         elif repeats == "diminishing":
             weight = weight / 2**k
-        group = e.indicator.get("group_name")
+        group = e.indicator.group_name
         if not group:
             counted[e.observation_id] = 10 ** (weight / 10)
             continue
@@ -213,7 +214,7 @@ class Track:
                 _fired, own = counted_ratio(event.indicator, event.value)
                 self.links.append(
                     Link(day, "indicator", before, p, (_evidence_rationale, event, own, ratio), event.observation_id,
-                         event.indicator["id"], own, ratio, forecaster=event.applied_by)
+                         event.indicator.id, own, ratio, forecaster=event.applied_by)
                 )  # fmt: skip
             on = day
         self.dates = [link.on for link in self.links if link.method != "decay"]
@@ -284,16 +285,16 @@ class Track:
 
 def _evidence_rationale(e: Evidence, own: float | None, counted: float) -> str:
     state = "fired" if counted_ratio(e.indicator, e.value)[0] else "did not fire"
-    text = f"{e.indicator['id']} {state}: likelihood ratio {own:g} ({decibans(own):+.1f} dB)" if own else e.indicator["id"]
+    text = f"{e.indicator.id} {state}: likelihood ratio {own:g} ({decibans(own):+.1f} dB)" if own else e.indicator.id
     if own and abs(decibans(counted) - decibans(own)) > 1e-9:
         text += f", counted {decibans(counted):+.1f} dB ({_why_less(e)})"
     return text
 
 
 def _why_less(e: Evidence) -> str:
-    if e.indicator.get("group_name"):
-        return f"group {e.indicator['group_name']}: one development counted once"
-    return f"repeats: {e.indicator.get('repeats') or DEFAULT_REPEATS}"
+    if e.indicator.group_name:
+        return f"group {e.indicator.group_name}: one development counted once"
+    return f"repeats: {e.indicator.repeats or DEFAULT_REPEATS}"
 
 
 # -- the team ------------------------------------------------------------------------------------------
@@ -427,62 +428,60 @@ def _date(text: str) -> dt.date:
 
 # -- from stored rows ---------------------------------------------------------------------------------
 def build_tracks(
-    propositions: Iterable[Mapping[str, Any]],
-    indicators: Mapping[str, Mapping[str, Any]],
-    updates: Iterable[Mapping[str, Any]],
-    evidence: Iterable[Mapping[str, Any]],
+    propositions: Iterable[PropositionRow],
+    indicators: Mapping[str, Signpost],
+    updates: Iterable[UpdateRow],
+    evidence: Iterable[ObservationRow],
     by: str | None = None,
 ) -> dict[str, Team | Track]:
     """The team's track per proposition (or, with `by`, that forecaster's; the model's where they made
-    no update) from stored rows: live manual `updates` (proposition_id, as_of, id, probability,
-    rationale, forecaster) and applied `evidence` (id, indicator_id, observed_on, value)."""
+    no update) from stored rows: live manual `updates` and applied `evidence`."""
     judgements: dict[str, dict[str, list[Judgement]]] = defaultdict(lambda: defaultdict(list))
     for u in updates:
-        j = Judgement(u["as_of"], int(u["id"]), float(u["probability"]), u["rationale"] or "", u["forecaster"] or "")
-        judgements[u["proposition_id"]][j.forecaster].append(j)
+        j = Judgement(u.as_of, u.id, float(u.probability), u.rationale or "", u.forecaster or "")
+        judgements[u.proposition_id][j.forecaster].append(j)
     seen: dict[str, list[Evidence]] = defaultdict(list)
     for e in evidence:
-        ind = indicators[e.get("indicator_id") or e["indicator"]]  # a store row, or an observation row
-        seen[ind["proposition_id"]].append(Evidence(int(e["id"]), e["observed_on"], ind, e["value"], e.get("applied_by") or ""))
+        seen[e.proposition_id].append(Evidence(e.id, e.observed_on, indicators[e.indicator_id], e.value, e.applied_by or ""))
     out: dict[str, Team | Track] = {}
     for p in propositions:
 
-        def track(own: Iterable[Judgement], p: Mapping[str, Any] = p) -> Track:
+        def track(own: Iterable[Judgement], p: PropositionRow = p) -> Track:
             return Track(
-                prior=float(p["prior"]),
-                opened=p["opened"],
-                resolve_by=p["resolve_by"],
-                decay=p.get("decay") or DEFAULT_DECAY,
+                prior=float(p.prior),
+                opened=p.opened,
+                resolve_by=p.resolve_by,
+                decay=p.decay or DEFAULT_DECAY,
                 judgements=own,
-                evidence=seen.get(p["id"], ()),
-                prior_rationale=f"commentary: {p['prior_phrase']!r}" if p.get("prior_phrase") else "prior",
+                evidence=seen.get(p.id, ()),
+                prior_rationale=f"commentary: {p.prior_phrase!r}" if p.prior_phrase else "prior",
             )
 
-        people = {name: js for name, js in judgements.get(p["id"], {}).items() if any(j.as_of >= p["opened"] for j in js)}
+        people = {name: js for name, js in judgements.get(p.id, {}).items() if any(j.as_of >= p.opened for j in js)}
         if by is not None:
-            out[p["id"]] = track(people.get(by, ()))
+            out[p.id] = track(people.get(by, ()))
             continue
-        joined = {name: min(j.as_of for j in js if j.as_of >= p["opened"]) for name, js in people.items()}
+        joined = {name: min(j.as_of for j in js if j.as_of >= p.opened) for name, js in people.items()}
         tracks = {name: track(js) for name, js in people.items()}
         # Before their first update a forecaster's track is the model's (prior, evidence, decay), so
         # any of them stands in for the model; only a proposition nobody has forecast needs its own.
         model = next(iter(tracks.values())) if tracks else track(())
-        out[p["id"]] = Team(tracks, model, joined)
+        out[p.id] = Team(tracks, model, joined)
     return out
 
 
-def resolution_in_force(resolutions: Sequence[Mapping[str, Any]], as_of: str) -> Mapping[str, Any] | None:
+def resolution_in_force(resolutions: Sequence[ResolutionRow], as_of: str) -> ResolutionRow | None:
     """The one rule for a proposition's outcome as of a date: the latest recorded live resolution
     (a forced re-resolution supersedes the earlier ones), once its `resolved_on` has come."""
     if not resolutions:
         return None
-    latest = max(resolutions, key=lambda r: r["id"])
-    return latest if latest["resolved_on"] <= as_of else None
+    latest = max(resolutions, key=lambda r: r.id)
+    return latest if latest.resolved_on <= as_of else None
 
 
-def shown_probability(track: Track | Team, resolution: Mapping[str, Any] | None, day: str) -> float:
+def shown_probability(track: Track | Team, resolution: ResolutionRow | None, day: str) -> float:
     """What every view shows as the probability on `day`: the standing probability, or, once resolved,
     the final forecast (the standing probability on the day before `resolved_on`)."""
     if resolution is not None:
-        return track.before(resolution["resolved_on"])
+        return track.before(resolution.resolved_on)
     return track.at(day)

@@ -7,8 +7,7 @@ Nothing here touches a database or a file.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
-from typing import Any
+from typing import Protocol
 
 from .errors import InputError
 
@@ -102,23 +101,45 @@ def apply_likelihood_ratio(prior: float, likelihood_ratio: float) -> float:
     return clamp(probability_from_odds(odds(prior) * likelihood_ratio))
 
 
-def fires(indicator: Mapping[str, Any], value: float | None) -> bool:
+class Signpost(Protocol):
+    """What the firing rule reads of an indicator: a stored row (`records.IndicatorRow`) and a catalog
+    definition (`catalog.IndicatorDef`) both have it."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def threshold(self) -> float | None: ...
+    @property
+    def likelihood_ratio(self) -> float: ...
+    @property
+    def likelihood_ratio_if_not_met(self) -> float | None: ...
+    @property
+    def repeats(self) -> str | None: ...
+    @property
+    def group_name(self) -> str | None: ...
+    @property
+    def fires_when(self) -> str | None: ...
+
+
+def fires(indicator: Signpost, value: float | None) -> bool:
     """Whether an observation of `indicator` counts as its signpost firing: an event that happened;
     a count or level at or above its threshold (at or below it with `fires_when: below`)."""
-    if indicator["kind"] == "event":
+    if indicator.kind == "event":
         return value is None or value >= 1
-    if value is None or indicator["threshold"] is None:
+    if value is None or indicator.threshold is None:
         return False
-    if indicator.get("fires_when") == "below":
-        return value <= indicator["threshold"]
-    return value >= indicator["threshold"]
+    if indicator.fires_when == "below":
+        return value <= indicator.threshold
+    return value >= indicator.threshold
 
 
-def counted_ratio(indicator: Mapping[str, Any], value: float | None) -> tuple[bool, float | None]:
+def counted_ratio(indicator: Signpost, value: float | None) -> tuple[bool, float | None]:
     """(fired, ratio): the one rule for what an observation says. The ratio is the indicator's
     `likelihood_ratio` when it fires, else `likelihood_ratio_if_not_met` (None: it says nothing)."""
     fired = fires(indicator, value)
-    return fired, indicator["likelihood_ratio"] if fired else indicator["likelihood_ratio_if_not_met"]
+    return fired, indicator.likelihood_ratio if fired else indicator.likelihood_ratio_if_not_met
 
 
 def direction(ratio: float | None) -> str:

@@ -25,6 +25,7 @@ from .models import (
     Source,
     Update,
 )
+from .records import IndicatorRow, ObservationRow, PropositionRow, ResolutionRow, UpdateRow
 
 if TYPE_CHECKING:
     from .catalog import IndicatorDef, PropositionDef
@@ -54,10 +55,27 @@ def _only(query: Any, column: Any, which: Which) -> Any:
     return query.where(column.in_(list(which)))
 
 
-def _dicts(result: Any) -> list[dict[str, Any]]:
-    """Rows as plain dicts (zipping tuples with the column names: several times faster than mappings)."""
-    keys = list(result.keys())
-    return [dict(zip(keys, row, strict=True)) for row in result]
+def _rows(conn: Connection, record: Any, query: Any) -> list[Any]:
+    """The query's rows as `record`s (a NamedTuple of `records`): the query selects the record's fields
+    in its order, which `_check_columns` holds it to."""
+    result = conn.execute(query)
+    _check_columns(record, tuple(result.keys()))
+    return list(map(record._make, result))
+
+
+def _first(conn: Connection, record: Any, query: Any) -> Any:
+    found = _rows(conn, record, query.limit(1))
+    return found[0] if found else None
+
+
+def _check_columns(record: Any, keys: tuple[str, ...]) -> None:
+    if keys != record._fields:
+        raise RuntimeError(f"{record.__name__}: the query gives {keys}, the record wants {record._fields}")
+
+
+def _select(record: Any, **columns: Any) -> Any:
+    """SELECT of `record`'s fields, each from `columns` by name (a column or a labelled expression)."""
+    return select(*[columns[name].label(name) for name in record._fields])
 
 
 def _not_retracted(target: str, id_column) -> Any:
@@ -172,69 +190,56 @@ def _no_such_key(conn: Connection, key: str | int) -> bool:
     return conn.dialect.name == "postgresql" and not -(2**31) <= key < 2**31
 
 
-def get_proposition(conn: Connection, proposition_id: str) -> dict[str, Any] | None:
+def _propositions() -> Any:
+    p, s = T_PROPOSITION, T_SOURCE
+    sources = {f"source_{name}": s.c[name] for name in ("title", "author", "publisher", "published", "url")}
+    columns = {**{c.name: c for c in p.c}, **sources}
+    return _select(PropositionRow, **columns).select_from(p.outerjoin(s, p.c.source_id == s.c.id)).order_by(p.c.id)
+
+
+def get_proposition(conn: Connection, proposition_id: str) -> PropositionRow | None:
     if _no_such_key(conn, proposition_id):
         return None
-    p, s = T_PROPOSITION, T_SOURCE
-    row = (
-        conn.execute(
-            select(
-                p,
-                s.c.title.label("source_title"),
-                s.c.author.label("source_author"),
-                s.c.publisher.label("source_publisher"),
-                s.c.published.label("source_published"),
-                s.c.url.label("source_url"),
-            )
-            .select_from(p.outerjoin(s, p.c.source_id == s.c.id))
-            .where(p.c.id == proposition_id)
-        )
-        .mappings()
-        .first()
-    )
-    return dict(row) if row else None
+    return _first(conn, PropositionRow, _propositions().where(T_PROPOSITION.c.id == proposition_id))
 
 
-def get_indicator(conn: Connection, indicator_id: str) -> dict[str, Any] | None:
+def all_propositions(conn: Connection, propositions: Which = None) -> list[PropositionRow]:
+    return _rows(conn, PropositionRow, _only(_propositions(), T_PROPOSITION.c.id, propositions))
+
+
+def _indicators() -> Any:
+    i = T_INDICATOR
+    return _select(IndicatorRow, **{c.name: c for c in i.c}).order_by(i.c.id)
+
+
+def get_indicator(conn: Connection, indicator_id: str) -> IndicatorRow | None:
     if _no_such_key(conn, indicator_id):
         return None
-    row = conn.execute(select(T_INDICATOR).where(T_INDICATOR.c.id == indicator_id)).mappings().first()
-    return dict(row) if row else None
+    return _first(conn, IndicatorRow, _indicators().where(T_INDICATOR.c.id == indicator_id))
 
 
-def indicators_of(conn: Connection, proposition_id: str) -> list[dict[str, Any]]:
-    rows = conn.execute(select(T_INDICATOR).where(T_INDICATOR.c.proposition_id == proposition_id).order_by(T_INDICATOR.c.id))
-    return [dict(r) for r in rows.mappings()]
+def indicators_of(conn: Connection, proposition_id: str) -> list[IndicatorRow]:
+    return all_indicators(conn, proposition_id)
 
 
-def all_indicators(conn: Connection, propositions: Which = None) -> list[dict[str, Any]]:
-    i = T_INDICATOR
-    return _dicts(conn.execute(_only(select(i).order_by(i.c.id), i.c.proposition_id, propositions)))
-
-
-def all_propositions(conn: Connection, propositions: Which = None) -> list[dict[str, Any]]:
-    p, s = T_PROPOSITION, T_SOURCE
-    query = (
-        select(p, s.c.title.label("source_title"), s.c.author.label("source_author"))
-        .select_from(p.outerjoin(s, p.c.source_id == s.c.id))
-        .order_by(p.c.id)
-    )
-    return _dicts(conn.execute(_only(query, p.c.id, propositions)))
+def all_indicators(conn: Connection, propositions: Which = None) -> list[IndicatorRow]:
+    return _rows(conn, IndicatorRow, _only(_indicators(), T_INDICATOR.c.proposition_id, propositions))
 
 
 # -- what the evidence chain reads ---------------------------------------------------------------
-def manual_updates(conn: Connection, proposition_id: Which = None, until: str | None = None) -> list[dict[str, Any]]:
+def manual_updates(conn: Connection, proposition_id: Which = None, until: str | None = None) -> list[UpdateRow]:
     """Live (not retracted) manual updates, by date then id. Indicator updates of the first release are
     not judgements: their observations' applications carry that evidence now."""
     u = T_UPDATE
+    none = literal(None)
     query = (
-        select(u.c.id, u.c.proposition_id, u.c.as_of, u.c.probability, u.c.rationale, u.c.forecaster)
+        _select(UpdateRow, **{c.name: c for c in u.c}, indicator_id=none, retraction=none)
         .where(u.c.method == "manual", _not_retracted("update", u.c.id))
         .order_by(u.c.as_of, u.c.id)
     )
     if until is not None:
         query = query.where(u.c.as_of <= until)
-    return _dicts(conn.execute(_only(query, u.c.proposition_id, proposition_id)))
+    return _rows(conn, UpdateRow, _only(query, u.c.proposition_id, proposition_id))
 
 
 def forecasters(conn: Connection) -> list[str]:
@@ -244,47 +249,49 @@ def forecasters(conn: Connection) -> list[str]:
     return sorted(r[0] for r in conn.execute(query) if r[0])
 
 
-def applied_evidence(conn: Connection, proposition_id: Which = None) -> list[dict[str, Any]]:
-    """Applied, non-retracted observations with their proposition, by date then id."""
+def applied_evidence(conn: Connection, proposition_id: Which = None) -> list[ObservationRow]:
+    """Applied, non-retracted observations, by date then id (their texts left empty: the chain never
+    reads them)."""
     o, a, i = T_OBSERVATION, T_APPLICATION, T_INDICATOR
+    empty = literal("")
     query = (
-        select(o.c.id, o.c.indicator_id, i.c.proposition_id, o.c.observed_on, o.c.value, a.c.forecaster.label("applied_by"))
+        _select(
+            ObservationRow,
+            id=o.c.id,
+            indicator_id=o.c.indicator_id,
+            proposition_id=i.c.proposition_id,
+            observed_on=o.c.observed_on,
+            value=o.c.value,
+            source=empty,
+            note=empty,
+            recorded_at=o.c.recorded_at,
+            retraction=literal(None),
+            applied_by=a.c.forecaster,
+            applied_at=a.c.recorded_at,
+        )  # fmt: skip
         .select_from(o.join(a, a.c.observation_id == o.c.id).join(i, o.c.indicator_id == i.c.id))
         .where(_not_retracted("observation", o.c.id))
         .order_by(o.c.observed_on, o.c.id)
     )
-    return _dicts(conn.execute(_only(query, i.c.proposition_id, proposition_id)))
+    return _rows(conn, ObservationRow, _only(query, i.c.proposition_id, proposition_id))
 
 
 def insert_application(conn: Connection, observation_id: int, forecaster: str) -> None:
     insert_applications(conn, [(observation_id, forecaster, utc_now())])
 
 
-def application_of(conn: Connection, observation_id: int) -> dict[str, Any] | None:
-    a = T_APPLICATION
-    row = conn.execute(select(a).where(a.c.observation_id == observation_id)).mappings().first()
-    return dict(row) if row else None
-
-
-def resolved_propositions(conn: Connection) -> set[str]:
-    """Propositions with a live (not retracted) resolution, whatever its date."""
+def current_resolutions(conn: Connection) -> dict[str, ResolutionRow]:
+    """proposition -> its live resolution recorded last, whatever its date (as `current_resolution`)."""
     r = T_RESOLUTION
-    return set(conn.execute(select(r.c.proposition_id).where(_not_retracted("resolution", r.c.id)).distinct()).scalars())
+    rows = _rows(conn, ResolutionRow, _resolutions().where(_not_retracted("resolution", r.c.id)))
+    return {row.proposition_id: row for row in rows}  # by id: the last recorded wins
 
 
-def current_resolution(conn: Connection, proposition_id: str) -> dict[str, Any] | None:
+def current_resolution(conn: Connection, proposition_id: str) -> ResolutionRow | None:
+    """The live resolution recorded last, whatever its date (a forced re-resolution supersedes)."""
     r = T_RESOLUTION
-    row = (
-        conn.execute(
-            select(r)
-            .where(r.c.proposition_id == proposition_id, _not_retracted("resolution", r.c.id))
-            .order_by(r.c.id.desc())
-            .limit(1)
-        )
-        .mappings()
-        .first()
-    )
-    return dict(row) if row else None
+    query = _resolutions().where(r.c.proposition_id == proposition_id, _not_retracted("resolution", r.c.id))
+    return _first(conn, ResolutionRow, query.order_by(None).order_by(r.c.id.desc()))
 
 
 # -- writes -------------------------------------------------------------------------------------
@@ -370,18 +377,23 @@ def insert_retraction(conn: Connection, target: str, target_id: int, reason: str
     insert_retractions(conn, target, [(target_id, reason)])
 
 
-def get_row(conn: Connection, target: str, row_id: int) -> dict[str, Any] | None:
+def row_exists(conn: Connection, target: str, row_id: int) -> bool:
     if _no_such_key(conn, row_id):
-        return None
+        return False
     table = RETRACTABLE[target]
-    row = conn.execute(select(table).where(table.c.id == row_id)).mappings().first()
-    return dict(row) if row else None
+    return conn.execute(select(table.c.id).where(table.c.id == row_id)).first() is not None
 
 
-def retraction_of(conn: Connection, target: str, row_id: int) -> dict[str, Any] | None:
+def get_observation(conn: Connection, observation_id: int) -> ObservationRow | None:
+    """One observation, with its retraction and application."""
+    if _no_such_key(conn, observation_id):
+        return None
+    return _first(conn, ObservationRow, _observations(True).where(T_OBSERVATION.c.id == observation_id))
+
+
+def is_retracted(conn: Connection, target: str, row_id: int) -> bool:
     r = T_RETRACTION
-    row = conn.execute(select(r).where(r.c.target == target, r.c.target_id == row_id)).mappings().first()
-    return dict(row) if row else None
+    return conn.execute(select(r.c.id).where(r.c.target == target, r.c.target_id == row_id)).first() is not None
 
 
 def updates_from_observation(conn: Connection, observation_id: int) -> list[int]:
@@ -446,69 +458,61 @@ def _retraction_reason(target: str, id_column):
     return select(r.c.reason).where(r.c.target == target, r.c.target_id == id_column).limit(1).scalar_subquery()
 
 
-def observations(
-    conn: Connection, proposition_id: Which = None, until: str | None = None, texts: bool = True
-) -> list[dict[str, Any]]:
-    """Observations with their proposition, retraction and application; `texts=False` leaves out the
-    source and note (empty strings instead), for callers that only count and weigh."""
-    o, i = T_OBSERVATION, T_INDICATOR
-    text_columns = (o.c.source, o.c.note) if texts else (literal("").label("source"), literal("").label("note"))
-    query = (
-        select(
-            o.c.id,
-            o.c.indicator_id.label("indicator"),
-            i.c.proposition_id.label("proposition"),
-            o.c.observed_on,
-            o.c.value,
-            *text_columns,
-            o.c.recorded_at,
-            _retraction_reason("observation", o.c.id).label("retracted"),
-            T_APPLICATION.c.forecaster.label("applied_by"),
-            T_APPLICATION.c.recorded_at.label("applied_at"),
-        )
-        .select_from(o.join(i, o.c.indicator_id == i.c.id).outerjoin(T_APPLICATION, T_APPLICATION.c.observation_id == o.c.id))
+def _observations(texts: bool) -> Any:
+    o, i, a = T_OBSERVATION, T_INDICATOR, T_APPLICATION
+    text_columns = {"source": o.c.source, "note": o.c.note} if texts else {"source": literal(""), "note": literal("")}
+    return (
+        _select(
+            ObservationRow,
+            id=o.c.id,
+            indicator_id=o.c.indicator_id,
+            proposition_id=i.c.proposition_id,
+            observed_on=o.c.observed_on,
+            value=o.c.value,
+            **text_columns,
+            recorded_at=o.c.recorded_at,
+            retraction=_retraction_reason("observation", o.c.id),
+            applied_by=a.c.forecaster,
+            applied_at=a.c.recorded_at,
+        )  # fmt: skip
+        .select_from(o.join(i, o.c.indicator_id == i.c.id).outerjoin(a, a.c.observation_id == o.c.id))
         .order_by(o.c.id)
     )
+
+
+def observations(
+    conn: Connection, proposition_id: Which = None, until: str | None = None, texts: bool = True
+) -> list[ObservationRow]:
+    """Observations with their proposition, retraction and application; `texts=False` leaves out the
+    source and note (empty strings instead), for callers that only count and weigh."""
+    query = _observations(texts)
     if until is not None:
-        query = query.where(o.c.observed_on <= until)
-    return _dicts(conn.execute(_only(query, i.c.proposition_id, proposition_id)))
+        query = query.where(T_OBSERVATION.c.observed_on <= until)
+    return _rows(conn, ObservationRow, _only(query, T_INDICATOR.c.proposition_id, proposition_id))
 
 
-def updates(conn: Connection, proposition_id: Which = None, until: str | None = None) -> list[dict[str, Any]]:
+def updates(conn: Connection, proposition_id: Which = None, until: str | None = None) -> list[UpdateRow]:
+    """Every update, retracted ones included (with their reason), by id."""
     u, o = T_UPDATE, T_OBSERVATION
     query = (
-        select(
-            u.c.id,
-            u.c.proposition_id.label("proposition"),
-            u.c.as_of,
-            u.c.probability,
-            u.c.method,
-            u.c.rationale,
-            u.c.observation_id,
-            o.c.indicator_id.label("indicator"),
-            u.c.likelihood_ratio,
-            u.c.forecaster,
-            u.c.recorded_at,
-            _retraction_reason("update", u.c.id).label("retracted"),
-        )
+        _select(
+            UpdateRow, **{c.name: c for c in u.c}, indicator_id=o.c.indicator_id, retraction=_retraction_reason("update", u.c.id)
+        )  # fmt: skip
         .select_from(u.outerjoin(o, u.c.observation_id == o.c.id))
         .order_by(u.c.id)
     )
     if until is not None:
         query = query.where(u.c.as_of <= until)
-    return _dicts(conn.execute(_only(query, u.c.proposition_id, proposition_id)))
+    return _rows(conn, UpdateRow, _only(query, u.c.proposition_id, proposition_id))
 
 
-def resolutions(conn: Connection, proposition_id: Which = None) -> list[dict[str, Any]]:
+def _resolutions() -> Any:
     r = T_RESOLUTION
-    query = select(
-        r.c.id,
-        r.c.proposition_id.label("proposition"),
-        r.c.outcome,
-        r.c.resolved_on,
-        r.c.source,
-        r.c.note,
-        r.c.recorded_at,
-        _retraction_reason("resolution", r.c.id).label("retracted"),
-    ).order_by(r.c.id)
-    return _dicts(conn.execute(_only(query, r.c.proposition_id, proposition_id)))
+    return _select(ResolutionRow, **{c.name: c for c in r.c}, retraction=_retraction_reason("resolution", r.c.id)).order_by(
+        r.c.id
+    )
+
+
+def resolutions(conn: Connection, proposition_id: Which = None) -> list[ResolutionRow]:
+    """Every resolution, retracted ones included (with their reason), by id."""
+    return _rows(conn, ResolutionRow, _only(_resolutions(), T_RESOLUTION.c.proposition_id, proposition_id))

@@ -28,6 +28,7 @@ import sys
 from dataclasses import dataclass
 
 from forecast_tracker.evidence import Evidence, Track
+from forecast_tracker.records import IndicatorRow
 
 DAY0 = 738_000  # an ordinal; only differences matter
 
@@ -88,8 +89,8 @@ def score(questions: list[Question], args: argparse.Namespace) -> dict[str, dict
                 daily = [question.q] * close
             else:
                 repeats, decay = model
-                ind = {k: {"id": f"s{k}", "kind": "event", "threshold": None, "likelihood_ratio": ratio,
-                           "likelihood_ratio_if_not_met": None, "repeats": repeats} for k in range(args.signposts)}  # fmt: skip
+                ind = {k: IndicatorRow(f"s{k}", "q", "", "event", None, ratio, None, None, repeats, None, None)
+                       for k in range(args.signposts)}  # fmt: skip
                 evidence = [Evidence(n, iso(DAY0 + d), ind[k], None) for n, (d, k) in enumerate(question.firings)]
                 track = Track(
                     prior=question.q, opened=iso(DAY0), resolve_by=iso(DAY0 + args.horizon), decay=decay, evidence=evidence

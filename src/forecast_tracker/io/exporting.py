@@ -13,6 +13,7 @@ from sqlalchemy import Connection
 from .. import store
 from ..errors import InputError
 from ..formats import format_number
+from ..records import exported
 from ..validate import choice
 
 COLUMNS: dict[str, tuple[str, ...]] = {
@@ -77,16 +78,16 @@ NUMERIC = {"value", "probability", "prior", "threshold", "likelihood_ratio", "li
 def rows_for(conn: Connection, what: str, standing: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
     """The rows of one export; `propositions` carry their `standing` (id -> status, probability)."""
     if what == "observations":
-        rows = store.observations(conn)
+        rows = [exported(r) for r in store.observations(conn)]
     elif what == "updates":
-        rows = store.updates(conn)
+        rows = [exported(r) for r in store.updates(conn)]
     elif what == "resolutions":
-        rows = store.resolutions(conn)
+        rows = [exported(r) for r in store.resolutions(conn)]
     elif what == "indicators":
-        rows = [{**r, "proposition": r["proposition_id"]} for r in store.all_indicators(conn)]
+        rows = [exported(r) for r in store.all_indicators(conn)]
     else:
         rows = [
-            {**p, "status": "open", "probability": p["prior"], **standing.get(p["id"], {}), "tags": json.loads(p["tags"])}
+            {**exported(p), "status": "open", "probability": p.prior, **standing.get(p.id, {}), "tags": p.tag_list}
             for p in store.all_propositions(conn)
         ]
     return [{col: row.get(col) for col in COLUMNS[what]} for row in rows]

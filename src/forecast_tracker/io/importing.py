@@ -11,12 +11,12 @@ from typing import Any, TextIO
 
 from sqlalchemy import Connection
 
-from .. import store
-from ..dates import parse_date, parse_timestamp, today, utc_now
+from .. import rules, store
+from ..dates import parse_timestamp, today, utc_now
 from ..errors import InputError, ValidationErrors
 from ..faults import crash_point
-from ..probability import parse_probability
-from ..validate import OUTCOMES, check_name, check_text, choice, not_before_opened, parse_value, unknown
+from ..records import ResolutionRow
+from ..validate import check_name, check_text, choice
 from .exporting import excel_unsafe_cell
 
 KINDS: dict[str, tuple[str, ...]] = {
@@ -25,6 +25,8 @@ KINDS: dict[str, tuple[str, ...]] = {
     "resolutions": ("proposition", "outcome", "resolved_on", "source", "note"),
 }
 MAX_PROBLEMS_LISTED = 200
+# the file's column for a field the rules name (the rest have the field's own name)
+COLUMN_OF = {"indicator_id": "indicator", "proposition_id": "proposition"}
 
 
 @dataclass
@@ -51,6 +53,11 @@ class _Problems:
 
     def add(self, line: int, column: str, message: str) -> None:
         self.items.append(f"line {line}: {column}: {message}")
+
+    def rejected(self, line: int, exc: InputError) -> None:
+        """Every problem of a row the rules refused, each under its column."""
+        for problem in exc.problems if isinstance(exc, rules.Rejected) else [exc]:
+            self.add(line, COLUMN_OF.get(problem.field or "", problem.field or "row"), problem.message)
 
     def check(self, line: int, column: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         """`fn(*args, **kwargs)`, or `_BAD` with the problem recorded against the line and column."""
@@ -118,37 +125,55 @@ def detect_kind(header: list[str], name: str) -> str:
     )
 
 
+@dataclass
+class ImportContext:
+    """What every row of one import reads and adds to: the connection, the rules' snapshot of the
+    record (added to as rows are accepted), the problems found so far and the counts reported."""
+
+    conn: Connection
+    snapshot: rules.Snapshot
+    problems: _Problems
+    report: ImportReport
+    forecaster: str  # who the import's own applications and updates without a forecaster are credited to
+    apply: bool = False
+    now: str = ""
+
+    @classmethod
+    def open(cls, conn: Connection, kind: str, name: str, forecaster: str, apply: bool) -> ImportContext:
+        snapshot = rules.Snapshot(
+            {p.id: p for p in store.all_propositions(conn)},
+            {i.id: i for i in store.all_indicators(conn)},
+            store.current_resolutions(conn),
+            today(),
+        )
+        return cls(conn, snapshot, _Problems(name), ImportReport(kind=kind), forecaster, apply, utc_now())
+
+
 def import_file(conn: Connection, path: Path, *, forecaster: str, apply: bool = False, excel_safe: bool = False) -> ImportReport:
     """Validate every row and write all of them, or none: the caller's transaction is rolled back on
     any problem. `forecaster` is who applied updates are credited to (and updates without one)."""
     header, rows, fh = open_csv(path, excel_safe)
     try:
         kind = detect_kind(header, path.name)
-        report = ImportReport(kind=kind)
-        problems = _Problems(path.name)
-        propositions = {p["id"]: p for p in store.all_propositions(conn)}
-        resolved = store.resolved_propositions(conn)
+        ctx = ImportContext.open(conn, kind, path.name, forecaster, apply)
         if kind == "observations":
-            _import_observations(conn, header, rows, problems, propositions, resolved, report, apply=apply, by=forecaster)
+            _import_observations(ctx, header, rows)
         else:
-            records = _records(header, rows, problems, report)
-            if kind == "updates":
-                valid = _validate_updates(conn, records, problems, propositions, resolved, utc_now(), report, forecaster)
-            else:
-                valid = _validate_resolutions(conn, records, problems, propositions, resolved, utc_now(), report)
-            problems.raise_if_any()
-            _insert_rows(conn, kind, valid, report)
+            records = _records(header, rows, ctx)
+            valid = _validate_updates(ctx, records) if kind == "updates" else _validate_resolutions(ctx, records)
+            ctx.problems.raise_if_any()
+            _insert_rows(conn, kind, valid, ctx.report)
     finally:
         fh.close()
-    return report
+    return ctx.report
 
 
-def _records(header: list[str], rows, problems: _Problems, report: ImportReport) -> list[tuple[int, dict[str, str]]]:
+def _records(header: list[str], rows, ctx: ImportContext) -> list[tuple[int, dict[str, str]]]:
     out = []
     for line, cells in rows:
-        report.rows += 1
+        ctx.report.rows += 1
         if len(cells) != len(header):
-            problems.add(line, "row", f"expected {len(header)} columns, found {len(cells)}")
+            ctx.problems.add(line, "row", f"expected {len(header)} columns, found {len(cells)}")
         else:
             out.append((line, dict(zip(header, cells, strict=True))))
     return out
@@ -247,46 +272,45 @@ class _ObservationBatch:
         self.apply.clear()
 
 
-def _import_observations(conn, header, rows, problems: _Problems, propositions: dict[str, dict], resolved: set[str],
-                         report: ImportReport, *, apply: bool, by: str) -> None:  # fmt: skip
+def _import_observations(ctx: ImportContext, header: list[str], rows) -> None:
     """The hot path of a bulk import: validate and insert in chunks, streaming, inside one transaction.
 
     Duplicates are found by a set of hashes of the five fields; a hash that matches is confirmed by
     an exact lookup, so a hash collision can never drop a row.
     """
-    # one small record per indicator, found once per row: (kind, proposition, opened, resolved). At 10x
-    # the benchmark's data the indicators' whole rows no longer fit the CPU's caches, and three lookups
-    # per row into them grew 20x where the rest grew 10x.
-    signposts = {
-        i["id"]: (i["kind"], i["proposition_id"], propositions[i["proposition_id"]]["opened"], i["proposition_id"] in resolved)
-        for i in store.all_indicators(conn)
-    }
+    conn, problems, report, snap = ctx.conn, ctx.problems, ctx.report, ctx.snapshot
     seen = store.observation_key_hashes(conn)
     col = {name: header.index(name) for name in header}
-    columns = tuple(col[c] for c in KINDS["observations"])
-    i_ret, i_by, i_at = col.get("retracted"), col.get("applied_by"), col.get("applied_at")
-    batch = _ObservationBatch(conn, problems, store.max_id(conn, "observation"), by)
-    parse = _ObservationParser(signposts, columns, col.get("recorded_at"), problems)
+    i_ind, i_day, i_val, i_src, i_note = (col[c] for c in KINDS["observations"])
+    i_rec, i_ret, i_by, i_at = col.get("recorded_at"), col.get("retracted"), col.get("applied_by"), col.get("applied_at")
+    batch = _ObservationBatch(conn, problems, store.max_id(conn, "observation"), ctx.forecaster)
+    observation, may_record, may_apply = rules.observation, rules.may_record, rules.may_apply
     for line, cells in rows:
         report.rows += 1
         if len(cells) != len(header):
             problems.add(line, "row", f"expected {len(header)} columns, found {len(cells)}")
             continue
-        parsed = parse(line, cells)
-        if parsed is None:
+        try:
+            row = observation(snap, cells[i_ind].strip(), cells[i_day], cells[i_val], cells[i_src], cells[i_note])
+        except InputError as exc:
+            problems.rejected(line, exc)
             continue
-        row, (_kind, proposition, opened, is_resolved) = parsed
-        key = row[:5]
-        digest = hash(key)
+        recorded_at = _recorded_at(problems, line, cells[i_rec], ctx.now) if i_rec is not None else ctx.now
+        if recorded_at is _BAD:
+            continue
+        digest = hash(row)
         if digest in seen:
             batch.flush()  # an identical row earlier in this file must be in the table to be found
             batch.index.restore()
-            if store.observation_exists(conn, key):
+            if store.observation_exists(conn, row):
                 report.duplicates += 1
                 continue
         seen.add(digest)
-        if is_resolved:
-            problems.add(line, "indicator", f"its proposition {proposition} is resolved; no new observations")
+        proposition = snap.indicators[row.indicator_id].proposition_id
+        try:
+            may_record(snap, proposition, "observations")
+        except InputError as exc:
+            problems.rejected(line, exc)
             continue
         retracted = cells[i_ret].strip() if i_ret is not None else ""
         if retracted and problems.check(line, "retracted", check_text, retracted, "retracted") is _BAD:
@@ -295,54 +319,17 @@ def _import_observations(conn, header, rows, problems: _Problems, propositions: 
         if applied_by and problems.check(line, "applied_by", check_name, applied_by, "applied_by") is _BAD:
             continue
         if not problems.items:  # else nothing more will be written; keep reading to report every bad row
-            if applied_by:  # what an exported file says was applied, with who and when
+            if applied_by:  # what an exported file says was applied, with who and when: the record as it stood
                 applied = (applied_by, cells[i_at].strip() if i_at is not None else "")
-            elif apply and not retracted and row[1] >= opened:
-                applied = ("", "")  # earlier ones are context, never evidence
+            elif ctx.apply and not retracted and may_apply(snap, row) is None:
+                applied = ("", "")
             else:
                 applied = None
-            batch.add(row, retracted, applied)
+            batch.add((*row, recorded_at), retracted, applied)
     problems.raise_if_any()
     batch.flush()
     batch.index.restore()
     report.imported, report.retracted, report.applied = batch.written, batch.retracted, batch.applied
-
-
-class _ObservationParser:
-    """One CSV row -> ((indicator, observed_on, value, source, note, recorded_at), its indicator's
-    record), or None with its problems recorded. A good row takes the fast path and raises nothing."""
-
-    def __init__(self, signposts: dict[str, tuple], columns: tuple[int, ...], i_rec: int | None, problems: _Problems):
-        self.signposts, self.columns, self.i_rec, self.problems = signposts, columns, i_rec, problems
-        self.now, self.latest = utc_now(), today()
-
-    def __call__(self, line: int, cells: list[str]) -> tuple[tuple, tuple] | None:
-        i_ind, i_day, i_val, i_src, i_note = self.columns
-        ind_id = cells[i_ind].strip()
-        ind = self.signposts.get(ind_id)
-        try:
-            if ind is None:
-                raise InputError("indicator")
-            day = parse_date(cells[i_day], "observed_on", required=True, latest=self.latest)
-            value = parse_value(cells[i_val], ind[0], "value")
-            source = check_text(cells[i_src], "source", required=True)
-            note = check_text(cells[i_note], "note")
-        except InputError:  # the slow path names every problem of the row
-            _observation_problems(self.problems, line, cells, ind, ind_id, self.signposts, self.columns[1:], self.latest)
-            return None
-        recorded_at = _recorded_at(self.problems, line, cells[self.i_rec], self.now) if self.i_rec is not None else self.now
-        return None if recorded_at is _BAD else ((ind_id, day, value, source, note, recorded_at), ind)
-
-
-def _observation_problems(problems, line, cells, ind, ind_id, indicators, columns, latest) -> None:
-    i_day, i_val, i_src, i_note = columns
-    if ind is None:
-        problems.add(line, "indicator", str(unknown("indicator", ind_id, indicators)))
-    problems.check(line, "observed_on", parse_date, cells[i_day], "observed_on", required=True, latest=latest)
-    if ind is not None:
-        problems.check(line, "value", parse_value, cells[i_val], ind[0], "value")
-    problems.check(line, "source", check_text, cells[i_src], "source", required=True)
-    problems.check(line, "note", check_text, cells[i_note], "note")
 
 
 def _recorded_at(problems: _Problems, line: int, raw: str, now: str) -> Any:
@@ -364,63 +351,48 @@ def _extras(problems: _Problems, line: int, row: dict[str, str], now: str) -> tu
     return _recorded_at(problems, line, row.get("recorded_at") or "", now), retracted
 
 
-def _validate_updates(conn, rows, problems, propositions, resolved, now, report, forecaster) -> list[dict[str, Any]]:
-    seen = store.update_keys(conn)
-    observation_owner = store.observation_owners(conn)
+def _validate_updates(ctx: ImportContext, rows: list[tuple[int, dict[str, str]]]) -> list[dict[str, Any]]:
+    """Each row through `rules.update`, with what an export adds (method, the observation behind a
+    first-release indicator update, its ratio, recorded_at, retracted)."""
+    problems, snap = ctx.problems, ctx.snapshot
+    seen = store.update_keys(ctx.conn)
+    observation_owner = store.observation_owners(ctx.conn)
     valid: list[dict[str, Any]] = []
     for line, row in rows:
-        prop = _proposition_of(problems, line, row, propositions)
-        if prop is None:
-            continue
-        pid = prop["id"]
-        probability = problems.check(line, "probability", parse_probability, row["probability"])
-        day = problems.check(line, "as_of", parse_date, row["as_of"], "as_of", required=True)
+        pid = row["proposition"].strip()
+        try:
+            new = rules.update(
+                snap, pid, row["as_of"], row["probability"], row.get("rationale"), row.get("forecaster") or ctx.forecaster
+            )
+        except InputError as exc:
+            problems.rejected(line, exc)
+            new = None
         method = problems.check(line, "method", choice, row.get("method") or "manual", "method", ("manual", "indicator"))
-        rationale = problems.check(line, "rationale", check_text, row.get("rationale"), "rationale")
-        by = problems.check(line, "forecaster", check_text, row.get("forecaster") or forecaster, "forecaster")
-        recorded_at, retracted = _extras(problems, line, row, now)
+        recorded_at, retracted = _extras(problems, line, row, ctx.now)
         obs_id = problems.check(line, "observation_id", _observation_link, row.get("observation_id"), pid, observation_owner)
         ratio = problems.check(line, "likelihood_ratio", _ratio, row.get("likelihood_ratio"))
-        if any(v is _BAD for v in (probability, day, method, rationale, by, recorded_at, obs_id, ratio)):
+        if new is None or any(v is _BAD for v in (method, recorded_at, obs_id, ratio)):
             continue
-        key = (pid, day, probability, method, rationale, by)
-        if not _accept(problems, line, report, seen, key, prop, day, "as_of", resolved, f"{pid} is resolved; no new updates"):
+        key = (pid, new.as_of, new.probability, method, new.rationale, new.forecaster)
+        if not _accept(ctx, line, seen, key, rules.may_record, snap, pid, "updates"):
             continue
         valid.append(
-            {
-                "proposition_id": pid,
-                "as_of": day,
-                "probability": probability,
-                "method": method,
-                "rationale": rationale,
-                "observation_id": obs_id,
-                "likelihood_ratio": ratio,
-                "forecaster": by,
-                "recorded_at": recorded_at,
-                "_retracted": retracted,
-            }
-        )
+            {**new._asdict(), "method": method, "observation_id": obs_id, "likelihood_ratio": ratio, "recorded_at": recorded_at,
+             "_retracted": retracted}
+        )  # fmt: skip
     return valid
 
 
-def _proposition_of(problems: _Problems, line: int, row: dict[str, str], propositions: dict[str, dict]) -> dict | None:
-    pid = row["proposition"].strip()
-    if pid not in propositions:
-        problems.add(line, "proposition", str(unknown("proposition", pid, propositions)))
-    return propositions.get(pid)
-
-
-def _accept(problems: _Problems, line: int, report: ImportReport, seen: set, key: tuple, prop: dict, day: str, column: str,
-            resolved: set[str], refused: str) -> bool:  # fmt: skip
-    """The checks every dated judgement row ends with: not before its proposition opened, not a
-    duplicate (skipped and counted), not for a resolved proposition. True: the row is to be written."""
-    if problems.check(line, column, not_before_opened, day, prop, column) is _BAD:
-        return False
+def _accept(ctx: ImportContext, line: int, seen: set, key: tuple, rule: Callable[..., None], *args: Any) -> bool:
+    """The end of every dated judgement row: a duplicate of a stored row is skipped and counted (so an
+    export imports back), then `rule(*args)` may still refuse it. True: the row is to be written."""
     if key in seen:
-        report.duplicates += 1
+        ctx.report.duplicates += 1
         return False
-    if prop["id"] in resolved:
-        problems.add(line, "proposition", refused)
+    try:
+        rule(*args)
+    except InputError as exc:
+        ctx.problems.rejected(line, exc)
         return False
     seen.add(key)
     return True
@@ -455,35 +427,25 @@ def _ratio(raw: str | None) -> float | None:
     return ratio
 
 
-def _validate_resolutions(conn, rows, problems, propositions, resolved, now, report) -> list[dict[str, Any]]:
-    seen = store.resolution_keys(conn)
+def _validate_resolutions(ctx: ImportContext, rows: list[tuple[int, dict[str, str]]]) -> list[dict[str, Any]]:
+    """Each row through `rules.resolution` and `rules.may_resolve`; a second row for the same
+    proposition in one file is a re-resolution too."""
+    problems, snap = ctx.problems, ctx.snapshot
+    seen = store.resolution_keys(ctx.conn)
     valid: list[dict[str, Any]] = []
     for line, row in rows:
-        prop = _proposition_of(problems, line, row, propositions)
-        if prop is None:
+        pid = row["proposition"].strip()
+        try:
+            new = rules.resolution(snap, pid, row["outcome"], row["resolved_on"], row["source"], row["note"])
+        except InputError as exc:
+            problems.rejected(line, exc)
+            new = None
+        recorded_at, retracted = _extras(problems, line, row, ctx.now)
+        if new is None or recorded_at is _BAD:
             continue
-        pid = prop["id"]
-        outcome = problems.check(line, "outcome", choice, row["outcome"], "outcome", OUTCOMES)
-        day = problems.check(line, "resolved_on", parse_date, row["resolved_on"], "resolved_on", required=True)
-        source = problems.check(line, "source", check_text, row["source"], "source")
-        note = problems.check(line, "note", check_text, row["note"], "note")
-        recorded_at, retracted = _extras(problems, line, row, now)
-        if any(v is _BAD for v in (outcome, day, source, note, recorded_at)):
+        if not _accept(ctx, line, seen, tuple(new), rules.may_resolve, snap, pid):
             continue
-        key = (pid, outcome, day, source, note)
-        refused = f"{pid} is already resolved (use 'resolve --force' to change it)"
-        if not _accept(problems, line, report, seen, key, prop, day, "resolved_on", resolved, refused):
-            continue
-        resolved.add(pid)  # a second row for the same proposition in this file is a re-resolution too
-        valid.append(
-            {
-                "proposition_id": pid,
-                "outcome": outcome,
-                "resolved_on": day,
-                "source": source,
-                "note": note,
-                "recorded_at": recorded_at,
-                "_retracted": retracted,
-            }
-        )
+        if not retracted:  # in force for the rows after it
+            snap.resolved[pid] = ResolutionRow(0, *new, recorded_at, None)
+        valid.append({**new._asdict(), "recorded_at": recorded_at, "_retracted": retracted})
     return valid

@@ -10,6 +10,7 @@ from typing import Any
 from .. import dates, scoring
 from ..evidence import MODEL, Link, Team
 from ..probability import decibans, direction
+from ..records import IndicatorRow, ObservationRow, PropositionRow
 from . import charts, review
 from .dataset import Dataset
 from .scores import ScoreParts, combine, score_parts
@@ -215,10 +216,10 @@ class MonthBuilder:
             flags.setdefault(item.proposition, []).append(item.flag)
         new = []
         for p in data.opened_by(self.as_of):
-            card = _card(data, p, self.month, self.first, self.as_of, self.prev_end, flags.get(p["id"], []))
+            card = _card(data, p, self.month, self.first, self.as_of, self.prev_end, flags.get(p.id, []))
             self._summarise(card)
-            if p.get("source_title"):
-                self.titles.add(p["source_title"])
+            if p.source_title:
+                self.titles.add(p.source_title)
             resolved_before = card.resolved_on is not None and card.resolved_on < self.first
             new.append(_Entry((resolved_before, -abs(card.change or 0.0), card.days_to_resolve_by, card.id), card))
         ranked = sorted(self.full + new, key=lambda e: e.key)
@@ -281,15 +282,15 @@ class MonthBuilder:
         return card
 
 
-def build_proposition_page(data: Dataset, p: dict[str, Any], as_of: str, months: list[str]) -> PropositionPage:
+def build_proposition_page(data: Dataset, p: PropositionRow, as_of: str, months: list[str]) -> PropositionPage:
     """One proposition's whole record as of `as_of`: every observation since before it opened, every
     link of its chain, its whole trajectory."""
     prev_end = dates.month_end(dates.previous_month(as_of[:7]))
     card = _card(data, p, "all", "0001-01-01", as_of, prev_end)
-    card.chart_file = f"charts/{p['id']}.svg"
+    card.chart_file = f"charts/{p.id}.svg"
     _draw(card, _chart_data(data, p, as_of))
-    shown = [m for m in months if dates.month_end(m) >= p["opened"]]
-    return PropositionPage(f"{p['statement']} ({p['id']})", as_of, card, shown, _trusted(charts.SHARED_DEFS))
+    shown = [m for m in months if dates.month_end(m) >= p.opened]
+    return PropositionPage(f"{p.statement} ({p.id})", as_of, card, shown, _trusted(charts.SHARED_DEFS))
 
 
 def _move(c: PropositionCard, first: str) -> Move | None:
@@ -312,38 +313,38 @@ def _num(value: Any) -> float | None:
     return None if number != number else number
 
 
-def _card(data: Dataset, p: dict[str, Any], month: str, first: str, as_of: str, prev_end: str, flags: list[str] | None = None):
+def _card(data: Dataset, p: PropositionRow, month: str, first: str, as_of: str, prev_end: str, flags: list[str] | None = None):
     """One proposition's card for the month, its chart not yet drawn (`_draw`). `flags`: what needs a
     look, when the caller has already asked `review` (else it is asked here)."""
-    resolution = data.resolution(p["id"], as_of)
-    end = resolution["resolved_on"] if resolution else as_of
-    track = data.tracks[p["id"]]
-    probability = data.shown(p["id"], as_of)
-    resolved_before = resolution is not None and resolution["resolved_on"] < first
-    change = None if p["opened"] > prev_end or resolved_before else probability - data.shown(p["id"], prev_end)
-    indicators = {i["id"]: i for i in data.indicators_by_prop.get(p["id"], ())}
-    live_obs = [o for o in data.observations_by_prop.get(p["id"], ()) if o["observed_on"] <= as_of]
+    resolution = data.resolution(p.id, as_of)
+    end = resolution.resolved_on if resolution else as_of
+    track = data.tracks[p.id]
+    probability = data.shown(p.id, as_of)
+    resolved_before = resolution is not None and resolution.resolved_on < first
+    change = None if p.opened > prev_end or resolved_before else probability - data.shown(p.id, prev_end)
+    indicators = {i.id: i for i in data.indicators_by_prop.get(p.id, ())}
+    live_obs = [o for o in data.observations_by_prop.get(p.id, ()) if o.observed_on <= as_of]
     links = track.links_until(dates.previous_day(end) if resolution else end)
-    evidence = _evidence_rows(data, p, indicators, [o for o in live_obs if first <= o["observed_on"]])
+    evidence = _evidence_rows(data, p, indicators, [o for o in live_obs if first <= o.observed_on])
     fired_ids = {
-        o["indicator"]
+        o.indicator_id
         for o in live_obs
-        if not o["retracted"] and o["id"] in data.applied and o["observed_on"] >= p["opened"] and data.signal(o)[0]
+        if not o.retraction and o.id in data.applied and o.observed_on >= p.opened and data.signal(o)[0]
     }
     card = PropositionCard(
-        id=p["id"],
-        statement=p["statement"],
-        question=p["question"],
-        status=resolution["outcome"] if resolution else "open",
-        prior=float(p["prior"]),
-        prior_phrase=p["prior_phrase"] or "",
+        id=p.id,
+        statement=p.statement,
+        question=p.question,
+        status=resolution.outcome if resolution else "open",
+        prior=float(p.prior),
+        prior_phrase=p.prior_phrase or "",
         probability=probability,
         change=change,
-        resolve_by=p["resolve_by"],
-        days_to_resolve_by=dates.days_between(as_of, p["resolve_by"]),
-        resolved_on=resolution["resolved_on"] if resolution else None,
+        resolve_by=p.resolve_by,
+        days_to_resolve_by=dates.days_between(as_of, p.resolve_by),
+        resolved_on=resolution.resolved_on if resolution else None,
         chart_svg="",
-        chart_file=f"charts/{month}-{p['id']}.svg",
+        chart_file=f"charts/{month}-{p.id}.svg",
         evidence=evidence,
         updates=[_update_row(link) for link in links if first <= link.on and link.method != "prior"],
         fired=sorted(fired_ids),
@@ -357,16 +358,18 @@ def _card(data: Dataset, p: dict[str, Any], month: str, first: str, as_of: str, 
     return card
 
 
-def _evidence_rows(data: Dataset, p: dict[str, Any], indicators: dict[str, Any], observations: list[dict]) -> list[EvidenceRow]:
+def _evidence_rows(
+    data: Dataset, p: PropositionRow, indicators: dict[str, IndicatorRow], observations: list[ObservationRow]
+) -> list[EvidenceRow]:
     rows = []
     for o in observations:
         ratio = data.signal(o)[1]
-        applied = o["id"] in data.applied
+        applied = o.id in data.applied
         rows.append(
             EvidenceRow(
-                o["id"], o["observed_on"], o["indicator"], indicators[o["indicator"]]["description"], o["value"], o["source"],
-                o["note"] or "", _direction_of(data, p, o) if applied or o["retracted"] else "not applied", ratio,
-                decibans(ratio) if ratio else None, o["retracted"],
+                o.id, o.observed_on, o.indicator_id, indicators[o.indicator_id].description, o.value, o.source,
+                o.note or "", _direction_of(data, p, o) if applied or o.retraction else "not applied", ratio,
+                decibans(ratio) if ratio else None, o.retraction,
             )
         )  # fmt: skip
     return rows
@@ -381,34 +384,32 @@ def _update_row(link: Link) -> UpdateRow:
 CHART_SAMPLE_DAYS = 7  # a decaying line is drawn as weekly steps: about two pixels each at the chart's width
 
 
-def _chart_data(data: Dataset, p: dict[str, Any], as_of: str) -> charts.TrajectoryData:
+def _chart_data(data: Dataset, p: PropositionRow, as_of: str) -> charts.TrajectoryData:
     """The numbers of a proposition's trajectory chart as of `as_of` (up to its resolution)."""
-    resolution = data.resolution(p["id"], as_of)
-    end = resolution["resolved_on"] if resolution else as_of
-    track = data.tracks[p["id"]]
-    live_obs = data.observations_by_prop.get(p["id"], ())
+    resolution = data.resolution(p.id, as_of)
+    end = resolution.resolved_on if resolution else as_of
+    track = data.tracks[p.id]
+    live_obs = data.observations_by_prop.get(p.id, ())
     # the line is drawn through every day something happened and through one day a week in between
     # (about two pixels at the chart's width): the probability is read only on those days and on the
     # days of the markers, in one pass over the track
-    first, span = dates.day(p["opened"]), dates.days_between(p["opened"], end)
-    keep = {dates.days_between(p["opened"], link.on) for link in track.links if link.on <= end}
+    first, span = dates.day(p.opened), dates.days_between(p.opened, end)
+    keep = {dates.days_between(p.opened, link.on) for link in track.links if link.on <= end}
     days = [k for k in sorted(keep | set(range(0, span + 1, CHART_SAMPLE_DAYS))) if 0 <= k <= span]
-    shown = [o for o in live_obs if not o["retracted"] and o["id"] in data.applied and o["observed_on"] <= end]
-    marked = [dates.days_between(p["opened"], o["observed_on"]) for o in shown]
+    shown = [o for o in live_obs if not o.retraction and o.id in data.applied and o.observed_on <= end]
+    marked = [dates.days_between(p.opened, o.observed_on) for o in shown]
     wanted = sorted(set(days) | set(marked))
     at = dict(zip(wanted, track.on_days(wanted), strict=True))
-    steps = tuple(((first + dt.timedelta(days=k)).isoformat(), at[k]) for k in days) or ((p["opened"], float(p["prior"])),)
-    markers = tuple(
-        (max(o["observed_on"], p["opened"]), at[k], _direction_of(data, p, o)) for o, k in zip(shown, marked, strict=True)
-    )
+    steps = tuple(((first + dt.timedelta(days=k)).isoformat(), at[k]) for k in days) or ((p.opened, float(p.prior)),)
+    markers = tuple((max(o.observed_on, p.opened), at[k], _direction_of(data, p, o)) for o, k in zip(shown, marked, strict=True))
     outcome_point = None
-    if resolution and resolution["outcome"] != "annulled":
-        outcome_point = (resolution["resolved_on"], 1.0 if resolution["outcome"] == "yes" else 0.0)
-    return charts.TrajectoryData(p["opened"], end, float(p["prior"]), steps, markers, outcome_point)
+    if resolution and resolution.outcome != "annulled":
+        outcome_point = (resolution.resolved_on, 1.0 if resolution.outcome == "yes" else 0.0)
+    return charts.TrajectoryData(p.opened, end, float(p.prior), steps, markers, outcome_point)
 
 
-def _direction_of(data: Dataset, p: dict[str, Any], observation: dict[str, Any]) -> str:
-    if observation["observed_on"] < p["opened"]:
+def _direction_of(data: Dataset, p: PropositionRow, observation: ObservationRow) -> str:
+    if observation.observed_on < p.opened:
         return "context"
     return direction(data.signal(observation)[1])
 

@@ -14,13 +14,13 @@ import gc
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 from sqlalchemy import Connection
 
 from .. import store
 from ..evidence import Team, Track, build_tracks, resolution_in_force, shown_probability
 from ..probability import counted_ratio
+from ..records import IndicatorRow, ObservationRow, PropositionRow, ResolutionRow, UpdateRow
 
 BATCH = 250  # propositions loaded at once: about 0.1 GB for the benchmark's histories (~250 rows each)
 
@@ -30,35 +30,35 @@ class Dataset:
     """Rows indexed by proposition and indicator on load, so each view costs time in proportion to one
     proposition's history, not to the whole database."""
 
-    propositions: list[dict[str, Any]]
-    indicators: dict[str, dict[str, Any]]
-    observations: list[dict[str, Any]]
-    updates: list[dict[str, Any]]  # live manual updates
-    resolutions: list[dict[str, Any]]
+    propositions: list[PropositionRow]
+    indicators: dict[str, IndicatorRow]
+    observations: list[ObservationRow]
+    updates: list[UpdateRow]  # live manual updates
+    resolutions: list[ResolutionRow]
     by: str | None = None  # one forecaster's tracks instead of the team's
     tracks: dict[str, Team | Track] = field(init=False)
-    evidence: list[dict[str, Any]] = field(init=False)  # applied, live observations: the same row objects
+    evidence: list[ObservationRow] = field(init=False)  # applied, live observations: the same row objects
 
     def __post_init__(self) -> None:
-        self.evidence = [o for o in self.observations if o.get("applied_by") is not None and not o["retracted"]]
+        self.evidence = [o for o in self.observations if o.applied_by is not None and not o.retraction]
         self.tracks = build_tracks(self.propositions, self.indicators, self.updates, self.evidence, by=self.by)
-        self.applied = {e["id"] for e in self.evidence}
-        self.by_id = {p["id"]: p for p in self.propositions}
-        self.indicators_by_prop: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        self.applied = {e.id for e in self.evidence}
+        self.by_id = {p.id: p for p in self.propositions}
+        self.indicators_by_prop: dict[str, list[IndicatorRow]] = defaultdict(list)
         for ind in self.indicators.values():
-            self.indicators_by_prop[ind["proposition_id"]].append(ind)
-        self.observations_by_prop: dict[str, list[dict[str, Any]]] = defaultdict(list)
-        self.observations_by_indicator: dict[str, list[dict[str, Any]]] = defaultdict(list)
+            self.indicators_by_prop[ind.proposition_id].append(ind)
+        self.observations_by_prop: dict[str, list[ObservationRow]] = defaultdict(list)
+        self.observations_by_indicator: dict[str, list[ObservationRow]] = defaultdict(list)
         for o in self.observations:
-            self.observations_by_prop[o["proposition"]].append(o)
-            self.observations_by_indicator[o["indicator"]].append(o)
-        self.updates_by_prop: dict[str, list[dict[str, Any]]] = defaultdict(list)
+            self.observations_by_prop[o.proposition_id].append(o)
+            self.observations_by_indicator[o.indicator_id].append(o)
+        self.updates_by_prop: dict[str, list[UpdateRow]] = defaultdict(list)
         for u in self.updates:
-            self.updates_by_prop[u["proposition_id"]].append(u)
-        self.resolutions_by_prop: dict[str, list[dict[str, Any]]] = defaultdict(list)
+            self.updates_by_prop[u.proposition_id].append(u)
+        self.resolutions_by_prop: dict[str, list[ResolutionRow]] = defaultdict(list)
         for r in self.resolutions:
-            if not r["retracted"]:
-                self.resolutions_by_prop[r["proposition"]].append(r)
+            if not r.retraction:
+                self.resolutions_by_prop[r.proposition_id].append(r)
 
     @classmethod
     def load(
@@ -74,7 +74,7 @@ class Dataset:
         after it (no view as of `until` or earlier depends on them)."""
         return cls(
             propositions=store.all_propositions(conn, propositions),
-            indicators={i["id"]: i for i in store.all_indicators(conn, propositions)},
+            indicators={i.id: i for i in store.all_indicators(conn, propositions)},
             observations=store.observations(conn, propositions, until=until, texts=texts),
             updates=store.manual_updates(conn, propositions, until=until),
             resolutions=store.resolutions(conn, propositions),
@@ -111,19 +111,18 @@ class Dataset:
                     gc.enable()
             yield data
 
-    def resolution(self, proposition: str, as_of: str) -> dict[str, Any] | None:
+    def resolution(self, proposition: str, as_of: str) -> ResolutionRow | None:
         """The resolution in force on `as_of` (one rule: `evidence.resolution_in_force`)."""
-        found = resolution_in_force(self.resolutions_by_prop.get(proposition, ()), as_of)
-        return dict(found) if found else None
+        return resolution_in_force(self.resolutions_by_prop.get(proposition, ()), as_of)
 
     def shown(self, proposition: str, as_of: str) -> float:
         """The probability every view shows on `as_of` (final forecast once resolved)."""
         return shown_probability(self.tracks[proposition], self.resolution(proposition, as_of), as_of)
 
-    def opened_by(self, as_of: str) -> list[dict[str, Any]]:
-        return [p for p in self.propositions if p["opened"] <= as_of]
+    def opened_by(self, as_of: str) -> list[PropositionRow]:
+        return [p for p in self.propositions if p.opened <= as_of]
 
-    def signal(self, observation: dict[str, Any]) -> tuple[bool, float | None]:
+    def signal(self, observation: ObservationRow) -> tuple[bool, float | None]:
         """(fired, the indicator's own ratio) of an observation, by the one rule in `probability.counted_ratio`
         (what it *counted* for, after repeats and groups, is on its link in the track)."""
-        return counted_ratio(self.indicators[observation["indicator"]], observation["value"])
+        return counted_ratio(self.indicators[observation.indicator_id], observation.value)

@@ -15,12 +15,14 @@ import json
 import operator
 import os
 import sys
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import NamedTuple
 
 from .. import dates
 from ..dates import today
 from ..io.files import atomic_write, flush_to_disk
+from ..records import PropositionRow
 from .context import build_proposition_page
 from .dataset import Dataset
 
@@ -94,20 +96,20 @@ class Pages:
         fingerprints, written = {}, []
         for p in data.opened_by(self.as_of):
             fingerprint = _page_fingerprint(data, p, self.as_of, self.months, self.formats)
-            files = [self.out / "propositions" / f"{p['id']}.{ext}" for ext in self.formats]
-            if self.ledger.get(p["id"]) == fingerprint and all(f.exists() for f in files):
+            files = [self.out / "propositions" / f"{p.id}.{ext}" for ext in self.formats]
+            if self.ledger.get(p.id) == fingerprint and all(f.exists() for f in files):
                 continue
             page = build_proposition_page(data, p, self.as_of, self.months)
             if self.html_env is not None:
-                path = self.out / "propositions" / f"{p['id']}.html"
+                path = self.out / "propositions" / f"{p.id}.html"
                 put(path, self.html_env.get_template("proposition.html.j2").render(page=page))
                 written.append(path)
             if self.md_env is not None:
                 put(self.out / page.card.chart_file, page.card.chart_svg)
-                path = self.out / "propositions" / f"{p['id']}.md"
+                path = self.out / "propositions" / f"{p.id}.md"
                 put(path, self.md_env.get_template("proposition.md.j2").render(page=page))
                 written.append(path)
-            fingerprints[p["id"]] = fingerprint
+            fingerprints[p.id] = fingerprint
         return fingerprints, written
 
     def _record(self, fingerprints: dict[str, str], written: list[Path]) -> list[Path]:
@@ -150,30 +152,30 @@ class Pages:
             os.waitpid(pid, 0)
 
 
-def _page_fingerprint(data: Dataset, p: dict[str, Any], as_of: str, months: list[str], formats: tuple[str, ...]) -> str:
+def _page_fingerprint(data: Dataset, p: PropositionRow, as_of: str, months: list[str], formats: tuple[str, ...]) -> str:
     """What a proposition's page is written from: its rows (catalog, observations and whether each is
     applied, updates, resolutions), the date, the months it links to, the formats, and the code and
     templates that write it (`code_digest`)."""
     import hashlib
 
-    pid = p["id"]
+    pid = p.id
     observations = data.observations_by_prop.get(pid, ())
     parts = (
-        as_of, [m for m in months if dates.month_end(m) >= p["opened"]], formats, data.by, _values([p]),
+        as_of, [m for m in months if dates.month_end(m) >= p.opened], formats, data.by, _values([p]),
         _values(data.indicators_by_prop.get(pid, ())), _values(observations),
-        [o["id"] for o in observations if o["id"] in data.applied], _values(data.updates_by_prop.get(pid, ())),
+        [o.id for o in observations if o.id in data.applied], _values(data.updates_by_prop.get(pid, ())),
         _values(data.resolutions_by_prop.get(pid, ())), code_digest(),
     )  # fmt: skip
     return hashlib.sha256(repr(parts).encode()).hexdigest()[:24]
 
 
-def _values(rows: Any) -> list[tuple]:
-    """Rows of one query as tuples of their values, without the wall-clock times (recorded_at,
-    created_at...), which change no page."""
+def _values(rows: Iterable[NamedTuple]) -> list[tuple]:
+    """Rows (`records`) as tuples of their values, without the wall-clock times (recorded_at,
+    applied_at), which change no page."""
     rows = list(rows)
     if not rows:
         return []
-    keep = [k for k in rows[0] if not k.endswith("_at")]
+    keep = [k for k, name in enumerate(rows[0]._fields) if not name.endswith("_at")]
     if len(keep) == 1:
         return [(r[keep[0]],) for r in rows]
     pick = operator.itemgetter(*keep)

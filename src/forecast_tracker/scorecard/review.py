@@ -8,6 +8,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from .. import dates
+from ..records import PropositionRow
 from .dataset import Dataset
 
 STALE_DAYS = 90  # no manual update and no applied observation for this long
@@ -36,30 +37,30 @@ class Item:
         return asdict(self)
 
 
-def items_for(data: Dataset, p: dict[str, Any], as_of: str) -> list[Item]:
+def items_for(data: Dataset, p: PropositionRow, as_of: str) -> list[Item]:
     """Why an open proposition needs a look on `as_of` (a resolved one needs none)."""
-    if p["opened"] > as_of or data.resolution(p["id"], as_of) is not None:
+    if p.opened > as_of or data.resolution(p.id, as_of) is not None:
         return []
-    pid, found = p["id"], []
-    if as_of > p["resolve_by"]:
-        late = dates.days_between(p["resolve_by"], as_of)
-        found.append(Item(pid, "overdue", f"resolve_by {p['resolve_by']} passed {late} day(s) ago; record the outcome"))
+    pid, found = p.id, []
+    if as_of > p.resolve_by:
+        late = dates.days_between(p.resolve_by, as_of)
+        found.append(Item(pid, "overdue", f"resolve_by {p.resolve_by} passed {late} day(s) ago; record the outcome"))
     for o in data.observations_by_prop.get(pid, ()):
-        if o["retracted"] or o["id"] in data.applied or not p["opened"] <= o["observed_on"] <= as_of:
+        if o.retraction or o.id in data.applied or not p.opened <= o.observed_on <= as_of:
             continue
         fired, ratio = data.signal(o)
         if ratio in (None, 1):
             continue  # it would move nothing: leaving it unapplied loses nothing
         if fired:
-            detail = f"{o['indicator']} on {o['observed_on']} fired (ratio {ratio:g}) but is not applied: apply {o['id']}"
+            detail = f"{o.indicator_id} on {o.observed_on} fired (ratio {ratio:g}) but is not applied: apply {o.id}"
             found.append(Item(pid, "fired-unchanged", detail))
         else:
-            detail = f"{o['indicator']} on {o['observed_on']} did not fire (ratio {ratio:g}) and is not applied: apply {o['id']}"
+            detail = f"{o.indicator_id} on {o.observed_on} did not fire (ratio {ratio:g}) and is not applied: apply {o.id}"
             found.append(Item(pid, "unapplied-observation", detail))
-    due = dates.days_between(as_of, p["resolve_by"])
+    due = dates.days_between(as_of, p.resolve_by)
     if 0 <= due <= DUE_SOON_DAYS:
-        found.append(Item(pid, "due-soon", f"resolve_by {p['resolve_by']} is in {due} day(s)"))
-    last = data.tracks[pid].last_moved(as_of) or p["opened"]
+        found.append(Item(pid, "due-soon", f"resolve_by {p.resolve_by} is in {due} day(s)"))
+    last = data.tracks[pid].last_moved(as_of) or p.opened
     quiet = dates.days_between(last, as_of)
     if quiet >= STALE_DAYS:
         found.append(Item(pid, "stale", f"no update for {quiet} days (last {last})"))

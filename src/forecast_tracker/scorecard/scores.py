@@ -62,16 +62,16 @@ def score_parts(data: Dataset, as_of: str) -> ScoreParts:
     nothing of a batch's size outlives it."""
     rows, daily = [], {}
     for p in data.opened_by(as_of):
-        r = data.resolution(p["id"], as_of)
+        r = data.resolution(p.id, as_of)
         if r is None:
             continue
-        track = data.tracks[p["id"]]
-        daily[p["id"]] = track.daily(r["resolved_on"])  # computed once: the table and the forecasters use it
+        track = data.tracks[p.id]
+        daily[p.id] = track.daily(r.resolved_on)  # computed once: the table and the forecasters use it
         rows.append(
             scoring.score_row({
-                "id": p["id"], "origin": p.get("origin") or "commentary", "prior": p["prior"], "outcome": r["outcome"],
-                "resolved_on": r["resolved_on"], "daily": daily[p["id"]], "final": track.before(r["resolved_on"]),
-                "life": scoring.life_days(p["opened"], p["resolve_by"], r["resolved_on"]),
+                "id": p.id, "origin": p.origin or "commentary", "prior": p.prior, "outcome": r.outcome,
+                "resolved_on": r.resolved_on, "daily": daily[p.id], "final": track.before(r.resolved_on),
+                "life": scoring.life_days(p.opened, p.resolve_by, r.resolved_on),
             })
         )  # fmt: skip
     reduced = filter(None, map(scoring.forecaster_item, forecaster_items(data, as_of, daily)))
@@ -104,17 +104,17 @@ def forecaster_items(data: Dataset, as_of: str, daily: dict[str, list[float]] | 
     the same days (reduced by `scoring.forecaster_item`); `daily` holds team series already
     computed. None when the dataset shows one forecaster's tracks (`--by`)."""
     for p in data.opened_by(as_of):
-        r = data.resolution(p["id"], as_of)
-        team = data.tracks[p["id"]]
-        if r is None or r["outcome"] not in ("yes", "no") or not isinstance(team, Team) or not team.tracks:
+        r = data.resolution(p.id, as_of)
+        team = data.tracks[p.id]
+        if r is None or r.outcome not in ("yes", "no") or not isinstance(team, Team) or not team.tracks:
             continue
-        team_days = (daily or {}).get(p["id"]) or team.daily(r["resolved_on"])
+        team_days = (daily or {}).get(p.id) or team.daily(r.resolved_on)
         for name, track in team.tracks.items():
-            offset = days_between(p["opened"], team.joined[name])
+            offset = days_between(p.opened, team.joined[name])
             if offset >= len(team_days):
                 continue  # their first forecast came on or after the resolution
-            mine = team_days if len(team.tracks) == 1 else track.daily(r["resolved_on"])  # alone, they are the team
-            yield {"forecaster": name, "outcome": r["outcome"], "mine": mine[offset:], "team": team_days[offset:]}
+            mine = team_days if len(team.tracks) == 1 else track.daily(r.resolved_on)  # alone, they are the team
+            yield {"forecaster": name, "outcome": r.outcome, "mine": mine[offset:], "team": team_days[offset:]}
 
 
 def compute_scores(conn: Connection, as_of: str, by: str | None = None) -> ScoreResult:
@@ -128,29 +128,27 @@ def indicator_diagnostics(data: Dataset, as_of: str) -> list[dict[str, Any]]:
     (applied evidence, repeats and groups included) point the right way?"""
     out = []
     for p in data.propositions:
-        r = data.resolution(p["id"], as_of)
-        if r is None or r["outcome"] not in ("yes", "no"):
+        r = data.resolution(p.id, as_of)
+        if r is None or r.outcome not in ("yes", "no"):
             continue
         counted: dict[str, float] = {}
-        for link in data.tracks[p["id"]].links:
-            if link.method == "indicator" and link.on <= as_of:
+        for link in data.tracks[p.id].links:
+            if link.method == "indicator" and link.on <= as_of and link.indicator is not None:
                 counted[link.indicator] = counted.get(link.indicator, 0.0) + (link.decibans or 0.0)
-        for ind in sorted(data.indicators_by_prop.get(p["id"], ()), key=lambda i: i["id"]):
+        for ind in sorted(data.indicators_by_prop.get(p.id, ()), key=lambda i: i.id):
             obs = [
                 o
-                for o in data.observations_by_indicator.get(ind["id"], ())
+                for o in data.observations_by_indicator.get(ind.id, ())
                 # context observed before the proposition opened, and evidence never applied, counted for nothing
-                if not o["retracted"] and o["id"] in data.applied and p["opened"] <= o["observed_on"] <= as_of
+                if not o.retraction and o.id in data.applied and p.opened <= o.observed_on <= as_of
             ]
             fired = sum(1 for o in obs if data.signal(o)[0])
-            weight = counted.get(ind["id"], 0.0)
-            verdict = (
-                "quiet" if abs(weight) < 1e-9 else ("diagnostic" if (weight > 0) == (r["outcome"] == "yes") else "misleading")
-            )
+            weight = counted.get(ind.id, 0.0)
+            verdict = "quiet" if abs(weight) < 1e-9 else ("diagnostic" if (weight > 0) == (r.outcome == "yes") else "misleading")
             out.append(
                 {
-                    "indicator": ind["id"], "proposition": p["id"], "outcome": r["outcome"],
-                    "likelihood_ratio": ind["likelihood_ratio"], "observations": len(obs), "fired": fired,
+                    "indicator": ind.id, "proposition": p.id, "outcome": r.outcome,
+                    "likelihood_ratio": ind.likelihood_ratio, "observations": len(obs), "fired": fired,
                     "decibans": round(weight, 2), "verdict": verdict,
                 }
             )  # fmt: skip

@@ -1,0 +1,247 @@
+"""The rules for what may be written: one home for every check on a new observation, application,
+update or resolution. `Tracker` calls them for one row and raises the first problem; the importers
+call them for each row of a file and collect every problem with its line. Both read the record
+through a `Snapshot`, so the one-row path and the file path cannot disagree.
+
+Pure: the snapshot is filled by the caller (from the database, or from what a file has written so
+far); nothing here reads a database or a file. Problems name the record's own field (`observed_on`,
+`as_of`, `resolved_on`...), which the caller maps to its flag or column.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, MutableMapping
+from dataclasses import dataclass, field
+from typing import NamedTuple
+
+from .dates import parse_date
+from .errors import InputError
+from .probability import counted_ratio, parse_probability
+from .records import IndicatorRow, PropositionRow, ResolutionRow
+from .validate import OUTCOMES, check_name, check_text, choice, parse_value, unknown
+
+
+class Rejected(InputError):
+    """A row that may not be written, with every problem found (the first is its message)."""
+
+    def __init__(self, problems: list[InputError]):
+        first = problems[0]
+        super().__init__(first.message, first.field)
+        self.problems = problems
+
+
+@dataclass
+class Snapshot:
+    """What the rules read of the record: the propositions and indicators a row may name, and the
+    resolution in force per proposition. An importer adds to `resolved` as it accepts rows, so a
+    second resolution in the same file is a re-resolution too."""
+
+    propositions: Mapping[str, PropositionRow]
+    indicators: Mapping[str, IndicatorRow]
+    resolved: MutableMapping[str, ResolutionRow] = field(default_factory=dict)
+    today: str | None = None  # the latest date a row may carry (default: today, as `dates.parse_date` says)
+
+
+class NewObservation(NamedTuple):
+    indicator_id: str
+    observed_on: str
+    value: float | None
+    source: str
+    note: str
+
+
+class NewUpdate(NamedTuple):
+    proposition_id: str
+    as_of: str
+    probability: float
+    rationale: str
+    forecaster: str
+
+
+class NewResolution(NamedTuple):
+    proposition_id: str
+    outcome: str
+    resolved_on: str
+    source: str
+    note: str
+
+
+def _collect(*checks) -> list[InputError]:
+    """Run each (function, args...) and gather what it refuses."""
+    problems = []
+    for fn, *args in checks:
+        try:
+            fn(*args)
+        except InputError as exc:
+            problems.append(exc)
+    return problems
+
+
+def _proposition(snap: Snapshot, proposition_id: str) -> PropositionRow:
+    found = snap.propositions.get(proposition_id)
+    if found is None:
+        raise InputError(unknown("proposition", proposition_id, snap.propositions).message, "proposition_id")
+    return found
+
+
+def _indicator(snap: Snapshot, indicator_id: str) -> IndicatorRow:
+    found = snap.indicators.get(indicator_id)
+    if found is None:
+        raise InputError(unknown("indicator", indicator_id, snap.indicators).message, "indicator_id")
+    return found
+
+
+def _not_resolved(snap: Snapshot, proposition_id: str, what: str) -> None:
+    resolution = snap.resolved.get(proposition_id)
+    if resolution is not None:
+        raise InputError(
+            f"{proposition_id} was resolved {resolution.outcome} on {resolution.resolved_on}: no new {what} "
+            "(retract the resolution first if it was a mistake)",
+            "proposition_id",
+        )
+
+
+def _not_before_opened(day: str, prop: PropositionRow, field_name: str) -> None:
+    if day < prop.opened:
+        raise InputError(f"{day} is before {prop.id} opened ({prop.opened})", field_name)
+
+
+def observation(
+    snap: Snapshot, indicator_id: str, observed_on: object, value: object, source: object, note: object
+) -> NewObservation:
+    """A new observation, or `Rejected` with every problem (see also `may_record`). One may be dated
+    before its proposition opened: it is context, never evidence (`may_apply`)."""
+    ind = snap.indicators.get(indicator_id)
+    try:  # the fast path: a good row raises nothing (an import runs this for every row)
+        if ind is None:
+            raise InputError("unknown indicator", "indicator_id")
+        return NewObservation(
+            indicator_id,
+            _date(observed_on, "observed_on", snap),
+            parse_value(value, ind.kind, "value"),
+            _source(source),
+            check_text(_text(note), "note"),
+        )
+    except InputError:
+        pass
+    problems = _collect(
+        (_indicator, snap, indicator_id),
+        (_date, observed_on, "observed_on", snap),
+        *([(parse_value, value, ind.kind, "value")] if ind is not None else []),
+        (_source, source),
+        (check_text, _text(note), "note"),
+    )
+    raise Rejected(problems)
+
+
+def may_record(snap: Snapshot, proposition_id: str, what: str) -> None:
+    """Refuse new `what` (observations, updates) for a resolved proposition. Apart from the field
+    checks because an import skips a row already stored before it asks this: a file exported from a
+    database imports back into it, resolved propositions and all."""
+    _not_resolved(snap, proposition_id, what)
+
+
+def may_resolve(snap: Snapshot, proposition_id: str, force: bool = False) -> None:
+    """Refuse to resolve an already resolved proposition without `force` (the earlier resolution stays
+    on record; the new one is in force). Apart from the field checks for the reason `may_record` is."""
+    previous = snap.resolved.get(proposition_id)
+    if previous is not None and not force:
+        raise InputError(
+            f"{proposition_id} is already resolved {previous.outcome} on {previous.resolved_on}; resolve again "
+            "with force (--force) to record a new resolution; the earlier one stays on record",
+            "proposition_id",
+        )
+
+
+def may_apply(snap: Snapshot, row: NewObservation) -> InputError | None:
+    """Why observation `row` may not count as evidence, or None: it may. The one rule behind `apply`,
+    `observe --apply` and `import --apply`: evidence for a resolved proposition is refused; one dated
+    before its proposition opened is context (the prior already reflects it); one whose signpost says
+    nothing either way (an event that did not happen, a reading below its threshold, with no
+    `likelihood_ratio_if_not_met`) moves nothing and is left unapplied."""
+    ind = snap.indicators[row.indicator_id]
+    prop = snap.propositions[ind.proposition_id]
+    try:
+        _not_resolved(snap, prop.id, "evidence")
+    except InputError as exc:
+        return exc
+    if row.observed_on < prop.opened:
+        return InputError(f"it moves nothing: it is dated before {prop.id} opened ({prop.opened})", "id")
+    fired, ratio = counted_ratio(ind, row.value)
+    if ratio is None:
+        return InputError(f"it moves nothing: {ind.id} did not fire and has no likelihood_ratio_if_not_met", "id")
+    return None
+
+
+def update(
+    snap: Snapshot, proposition_id: str, as_of: object, probability: object, rationale: object, forecaster: object,
+    require_rationale: bool = False,
+) -> NewUpdate:  # fmt: skip
+    """A forecaster's new probability, or `Rejected` with every problem (see also `may_record`)."""
+    problems: list[InputError] = []
+    prop = None
+    try:
+        prop = _proposition(snap, proposition_id)
+    except InputError as exc:
+        problems.append(exc)
+    values: dict[str, object] = {}
+
+    def keep(name: str, fn, *args) -> None:
+        try:
+            values[name] = fn(*args)
+        except InputError as exc:
+            problems.append(exc)
+
+    keep("probability", parse_probability, probability)
+    keep("as_of", _date, as_of, "as_of", snap)
+    keep("rationale", check_text, _text(rationale), "rationale")
+    keep("forecaster", check_name, _text(forecaster), "forecaster")
+    if prop is not None and "as_of" in values:
+        problems += _collect((_not_before_opened, values["as_of"], prop, "as_of"))
+    if require_rationale and values.get("rationale") == "":
+        problems.append(InputError("say why the probability changed (--rationale TEXT), or pass --no-rationale", "rationale"))
+    if problems:
+        raise Rejected(problems)
+    return NewUpdate(proposition_id, values["as_of"], values["probability"], values["rationale"], values["forecaster"])  # type: ignore[arg-type]
+
+
+def resolution(
+    snap: Snapshot, proposition_id: str, outcome: object, resolved_on: object, source: object, note: object
+) -> NewResolution:
+    """A proposition's outcome, or `Rejected` with every problem (see also `may_resolve`)."""
+    problems: list[InputError] = []
+    prop = None
+    try:
+        prop = _proposition(snap, proposition_id)
+    except InputError as exc:
+        problems.append(exc)
+    values: dict[str, object] = {}
+
+    def keep(name: str, fn, *args) -> None:
+        try:
+            values[name] = fn(*args)
+        except InputError as exc:
+            problems.append(exc)
+
+    keep("outcome", choice, _text(outcome), "outcome", OUTCOMES)
+    keep("resolved_on", _date, resolved_on, "resolved_on", snap)
+    keep("source", check_text, _text(source), "source")
+    keep("note", check_text, _text(note), "note")
+    if prop is not None and "resolved_on" in values:
+        problems += _collect((_not_before_opened, values["resolved_on"], prop, "resolved_on"))
+    if problems:
+        raise Rejected(problems)
+    return NewResolution(proposition_id, values["outcome"], values["resolved_on"], values["source"], values["note"])  # type: ignore[arg-type]
+
+
+def _date(value: object, name: str, snap: Snapshot) -> str:
+    """A row's date: required, ISO, not after the snapshot's today (`today` itself is accepted)."""
+    return parse_date(value, name, required=True, latest=snap.today)
+
+
+def _source(value: object) -> str:
+    return check_text(_text(value), "source", required=True)
+
+
+def _text(value: object) -> str:
+    return "" if value is None else str(value)
