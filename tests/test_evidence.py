@@ -220,3 +220,22 @@ def test_a_team_of_several_answers_on_days_as_at():
     team = _team([("2025-02-01", 0.6, "ana"), ("2025-03-01", 0.9, "ben")], evidence=["2025-04-01"], decay="hazard")
     offsets = [0, 31, 59, 90, 200]
     assert team.on_days(offsets) == [team.at((dt.date(2025, 1, 1) + dt.timedelta(days=k)).isoformat()) for k in offsets]
+
+
+def test_every_view_answers_the_same_questions_whoever_it_belongs_to():
+    from forecast_tracker.evidence import MODEL, Team
+
+    nobody = _team([])
+    alone = _team([("2025-03-01", 0.6, "ana")])
+    mine = _team([("2025-03-01", 0.6, "ana"), ("2025-04-01", 0.3, "bob")], by="ana")
+    team = _team([("2025-03-01", 0.6, "ana"), ("2025-04-01", 0.3, "bob")])
+    assert not isinstance(alone, Team) and isinstance(team, Team)  # a team of one is its forecaster's track
+    assert nobody.members("2025-06-01") == {MODEL: nobody.at("2025-06-01")} and nobody.side_by_side() == {}
+    assert alone.members("2025-02-01") == {MODEL: alone.at("2025-02-01")}  # before ana's first update the model stands
+    assert alone.members("2025-06-01") == {"ana": alone.at("2025-06-01")}
+    assert alone.side_by_side() == {"ana": (alone, "2025-03-01")}  # scored against itself: alone, she is the team
+    assert mine.members("2025-06-01") == {"ana": mine.at("2025-06-01")} and mine.side_by_side() == {}  # --by: no team
+    assert mine.spread("2025-06-01") is None and team.spread("2025-06-01") == (0.3, 0.6)
+    assert set(team.side_by_side()) == {"ana", "bob"} and team.side_by_side()["bob"][1] == "2025-04-01"
+    decays = [link.rationale for link in team.links_until("2025-09-01") if link.method == "decay"]
+    assert decays and all(r.startswith("no decisive news for ") for r in decays)

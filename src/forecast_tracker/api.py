@@ -24,7 +24,7 @@ from .dates import (
 )
 from .db import Database
 from .errors import InputError, ValidationErrors
-from .evidence import Link, Team, Track, build_tracks, resolution_in_force, shown_probability
+from .evidence import Link, View, build_tracks, resolution_in_force, shown_probability
 from .formats import change_points as change_points  # re-exported for the CLI
 from .formats import table_cell
 from .probability import counted_ratio, decibans, describe, icd203_term, parse_probability
@@ -154,9 +154,7 @@ class Tracker:
         return row
 
     # -- state --------------------------------------------------------------------------------
-    def _track(
-        self, conn, prop: PropositionRow, extra: list[ObservationRow] | None = None, by: str | None = None
-    ) -> Team | Track:
+    def _track(self, conn, prop: PropositionRow, extra: list[ObservationRow] | None = None, by: str | None = None) -> View:
         """One proposition's derived track (see `evidence`): the team's, or with `by` that forecaster's;
         optionally with `extra` observations counted as if applied. Reads only that proposition's rows."""
         pid = prop.id
@@ -262,7 +260,7 @@ class Tracker:
             prop: dict[str, Any] = exported(row)
             prop["probability"] = shown_probability(track, resolution, day)
             shown_on = previous_day(resolution.resolved_on) if resolution else day
-            prop["forecasters"] = track.members(shown_on) if isinstance(track, Team) else {by or "model": prop["probability"]}
+            prop["forecasters"] = track.members(shown_on)
             prop["status"] = resolution.outcome if resolution else "open"
             prop["as_of"] = day
             prop["indicators"] = [exported(i) for i in store.indicators_of(conn, proposition_id)]

@@ -28,7 +28,7 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from .dates import ordinal, previous_day
 from .probability import P_MIN, Signpost, apply_likelihood_ratio, clamp, counted_ratio, decibans, describe, odds
@@ -130,15 +130,16 @@ def decayed(p: float, start: str, end: str, resolve_by: str) -> float:
     return _hazard(p, ordinal(start), ordinal(end), ordinal(resolve_by))
 
 
-def _decay_link(p: float, after: float, start: str, end: str) -> Link | None:
-    """A decay step as its own link, when it moves the probability visibly."""
+def _decay_link(p: float, after: float, start: str, end: str, who: str = "") -> Link | None:
+    """A decay step as its own link, when it moves the probability visibly (`who`: the team's members)."""
     if abs(after - p) < DECAY_SHOWN_FROM:
         return None
-    return Link(end, "decay", p, after, (_decay_rationale, ordinal(end) - ordinal(start), p, after))
+    return Link(end, "decay", p, after, (_decay_rationale, ordinal(end) - ordinal(start), p, after, who))
 
 
-def _decay_rationale(days: int, p: float, after: float) -> str:
-    return f"no decisive news for {days} days: {describe(p)} → {describe(after)}"
+def _decay_rationale(days: int, p: float, after: float, who: str = "") -> str:
+    """The one decay sentence, for a track's chain and the team's."""
+    return f"no decisive news for {days} days: {describe(p)} → {describe(after)}{who}"
 
 
 def counted_ratios(evidence: Sequence[Evidence]) -> dict[int, float]:
@@ -190,8 +191,15 @@ class Track:
         judgements: Iterable[Judgement] = (),
         evidence: Iterable[Evidence] = (),
         prior_rationale: str = "prior",
+        name: str = "",
+        team_of_one: bool = False,
     ):
         self.prior, self.opened, self.resolve_by, self.decay = float(prior), opened, resolve_by, decay
+        judgements = list(judgements)
+        # whose track this is (MODEL: nobody's), from when they count, and whether it is the whole team
+        self.name = name or MODEL
+        self.joined = min((j.as_of for j in judgements if j.as_of >= opened), default=None)
+        self.team_of_one = team_of_one
         evidence = [e for e in evidence if e.observed_on >= opened]
         counted = counted_ratios(evidence)
         # Evidence on the day of a judgement comes first: the judgement was made knowing it.
@@ -253,6 +261,19 @@ class Track:
         """The date of the last manual update or applied observation on or before `day`."""
         return last_moved(self.links, day)
 
+    def members(self, day: str) -> dict[str, float]:
+        """Who stands where on `day`: this track's forecaster (the model before their first update)."""
+        counts = self.name != MODEL and (self.joined is None or self.joined <= day)
+        return {self.name if counts else MODEL: self.at(day)}
+
+    def spread(self, day: str) -> tuple[float, float] | None:
+        return None  # one forecaster
+
+    def side_by_side(self) -> dict[str, tuple[Track, str]]:
+        """The forecasters a score compares with this view: the one forecaster who is the whole team
+        (alone, they are the team), else nobody (the model, or one forecaster's view with `--by`)."""
+        return {self.name: (self, self.joined)} if self.team_of_one and self.joined else {}
+
     def links_until(self, day: str) -> list[Link]:
         """The chain that explains `at(day)`: every link dated <= day, then the decay on to `day`."""
         # a decay link always precedes the event on its own date, so the last link kept is an event
@@ -302,13 +323,15 @@ MODEL = "model"  # the name of the track with no manual update: prior + evidence
 
 
 class Team:
-    """A proposition's team probability: on each day, the median of the standing probabilities of the
-    forecasters who have made a manual update by then, each on their own track (their updates, the
-    shared evidence and decay); the model's track while nobody has. It answers the same questions as
-    a `Track` (`at`, `before`, `daily`, `links`, `links_until`), so every view can show either."""
+    """A proposition's team probability when two or more forecasters have made a manual update: on each
+    day, the median of the standing probabilities of those who have forecast by then, each on their own
+    track (their updates, the shared evidence and decay); the model's track before anyone has. It
+    answers what a `Track` answers (the `View` protocol), so every view shows either without asking
+    which it has."""
 
-    def __init__(self, tracks: Mapping[str, Track], model: Track, joined: Mapping[str, str]):
-        self.tracks, self.model, self.joined = dict(tracks), model, dict(joined)  # joined: name -> first as_of
+    def __init__(self, tracks: Mapping[str, Track], model: Track):
+        self.tracks, self.model = dict(tracks), model
+        self.joined = {name: t.joined for name, t in self.tracks.items() if t.joined is not None}
         self.prior, self.opened, self.resolve_by, self.decay = model.prior, model.opened, model.resolve_by, model.decay
         self.links = self._links()
 
@@ -321,17 +344,16 @@ class Team:
         names = self.forecasters(day)
         return {name: self.tracks[name].at(day) for name in names} if names else {MODEL: self.model.at(day)}
 
+    def side_by_side(self) -> dict[str, tuple[Track, str]]:
+        return {name: (self.tracks[name], first) for name, first in self.joined.items()}
+
     def at(self, day: str) -> float:
-        if len(self.tracks) <= 1:  # one forecaster (the model until they join): their track
-            return self._only().at(day)
         return _median(list(self.members(day).values()))
 
     def before(self, day: str) -> float:
         return self.at(previous_day(day))
 
     def on_days(self, offsets: Sequence[int]) -> list[float]:
-        if len(self.tracks) <= 1:
-            return self._only().on_days(offsets)
         first = _date(self.opened)
         return [self.at((first + dt.timedelta(days=k)).isoformat()) for k in offsets]
 
@@ -344,8 +366,6 @@ class Team:
         return (min(values), max(values)) if len(values) > 1 else None
 
     def daily(self, end: str) -> list[float]:
-        if len(self.tracks) <= 1:
-            return self._only().daily(end)
         start = ordinal(self.opened)
         series = {MODEL: self.model.daily(end), **{n: t.daily(end) for n, t in self.tracks.items()}}
         joined = {n: ordinal(first) - start for n, first in self.joined.items()}
@@ -356,19 +376,10 @@ class Team:
         return out
 
     def links_until(self, day: str) -> list[Link]:
-        if len(self.tracks) <= 1:
-            return self._only().links_until(day)
         links = [link for link in self.links if link.on <= day]
         last = links[-1]
-        after = self.at(day)
-        if day > last.on and abs(after - last.after) >= DECAY_SHOWN_FROM:
-            days = (_date(day) - _date(last.on)).days
-            rationale = f"no decisive news for {days} days: {describe(last.after)} → {describe(after)}{self._who(day)}"
-            return [*links, Link(day, "decay", last.after, after, rationale)]
-        return links
-
-    def _only(self) -> Track:
-        return next(iter(self.tracks.values())) if self.tracks else self.model
+        step = _decay_link(last.after, self.at(day), last.on, day, self._who(day)) if day > last.on else None
+        return [*links, step] if step is not None else links
 
     def _who(self, day: str) -> str:
         members = self.members(day)
@@ -377,11 +388,9 @@ class Team:
         return "; team median of " + ", ".join(f"{name} {p:.2f}" for name, p in sorted(members.items()))
 
     def _links(self) -> list[Link]:
-        """The chain of the team number. With one track it is that track's chain, exactly. With several,
-        each event (a forecaster's update, an observation counted on every track) is one link whose
-        before and after are team medians, and whose rationale names each forecaster's number."""
-        if len(self.tracks) <= 1:
-            return self._only().links
+        """The chain of the team number: each event (a forecaster's update, an observation counted on
+        every track) is one link whose before and after are team medians, and whose rationale names
+        each forecaster's number."""
         events: dict[tuple[str, str, int], Link] = {}
         for track in [self.model, *self.tracks.values()]:
             for link in track.links:
@@ -395,10 +404,8 @@ class Team:
             events.items(), key=lambda item: (item[0][0], item[0][1] != "indicator", item[0][2])
         ):
             before = self.at(previous_day(day)) if day > self.opened else self.prior
-            if day > on and abs(before - links[-1].after) > DECAY_SHOWN_FROM:
-                days = (_date(previous_day(day)) - _date(on)).days
-                links.append(Link(previous_day(day), "decay", links[-1].after, before,
-                                  f"no decisive news for {days} days: {describe(links[-1].after)} → {describe(before)}"))  # fmt: skip
+            if day > on and (step := _decay_link(links[-1].after, before, on, previous_day(day))) is not None:
+                links.append(step)
             after = self.at(day)
             same_day = links[-1].on == day and links[-1].method != "decay"
             links.append(
@@ -408,6 +415,26 @@ class Team:
             )  # fmt: skip
             on = day
         return links
+
+
+class View(Protocol):
+    """What every view asks of a proposition's probability, whoever's it is: a `Track` (the model's,
+    one forecaster's, or a team of one) or a `Team`."""
+
+    prior: float
+    opened: str
+    resolve_by: str
+    links: list[Link]
+
+    def at(self, day: str) -> float: ...
+    def before(self, day: str) -> float: ...
+    def on_days(self, offsets: Sequence[int]) -> list[float]: ...
+    def daily(self, end: str) -> list[float]: ...
+    def links_until(self, day: str) -> list[Link]: ...
+    def last_moved(self, day: str) -> str | None: ...
+    def members(self, day: str) -> dict[str, float]: ...
+    def spread(self, day: str) -> tuple[float, float] | None: ...
+    def side_by_side(self) -> dict[str, tuple[Track, str]]: ...
 
 
 def last_moved(links: Sequence[Link], day: str) -> str | None:
@@ -433,7 +460,7 @@ def build_tracks(
     updates: Iterable[UpdateRow],
     evidence: Iterable[ObservationRow],
     by: str | None = None,
-) -> dict[str, Team | Track]:
+) -> dict[str, View]:
     """The team's track per proposition (or, with `by`, that forecaster's; the model's where they made
     no update) from stored rows: live manual `updates` and applied `evidence`."""
     judgements: dict[str, dict[str, list[Judgement]]] = defaultdict(lambda: defaultdict(list))
@@ -443,10 +470,10 @@ def build_tracks(
     seen: dict[str, list[Evidence]] = defaultdict(list)
     for e in evidence:
         seen[e.proposition_id].append(Evidence(e.id, e.observed_on, indicators[e.indicator_id], e.value, e.applied_by or ""))
-    out: dict[str, Team | Track] = {}
+    out: dict[str, View] = {}
     for p in propositions:
 
-        def track(own: Iterable[Judgement], p: PropositionRow = p) -> Track:
+        def track(own: Iterable[Judgement], name: str = "", alone: bool = False, p: PropositionRow = p) -> Track:
             return Track(
                 prior=float(p.prior),
                 opened=p.opened,
@@ -455,18 +482,21 @@ def build_tracks(
                 judgements=own,
                 evidence=seen.get(p.id, ()),
                 prior_rationale=f"commentary: {p.prior_phrase!r}" if p.prior_phrase else "prior",
+                name=name,
+                team_of_one=alone,
             )
 
         people = {name: js for name, js in judgements.get(p.id, {}).items() if any(j.as_of >= p.opened for j in js)}
         if by is not None:
-            out[p.id] = track(people.get(by, ()))
-            continue
-        joined = {name: min(j.as_of for j in js if j.as_of >= p.opened) for name, js in people.items()}
-        tracks = {name: track(js) for name, js in people.items()}
-        # Before their first update a forecaster's track is the model's (prior, evidence, decay), so
-        # any of them stands in for the model; only a proposition nobody has forecast needs its own.
-        model = next(iter(tracks.values())) if tracks else track(())
-        out[p.id] = Team(tracks, model, joined)
+            out[p.id] = track(people.get(by, ()), by)
+        elif len(people) <= 1:  # nobody (the model's track) or one forecaster, who is the team
+            name, own = next(iter(people.items()), ("", []))
+            out[p.id] = track(own, name, alone=True)
+        else:
+            tracks = {name: track(js, name) for name, js in people.items()}
+            # Before their first update a forecaster's track is the model's (prior, evidence, decay), so
+            # any of them stands in for the model.
+            out[p.id] = Team(tracks, next(iter(tracks.values())))
     return out
 
 
@@ -479,7 +509,7 @@ def resolution_in_force(resolutions: Sequence[ResolutionRow], as_of: str) -> Res
     return latest if latest.resolved_on <= as_of else None
 
 
-def shown_probability(track: Track | Team, resolution: ResolutionRow | None, day: str) -> float:
+def shown_probability(track: View, resolution: ResolutionRow | None, day: str) -> float:
     """What every view shows as the probability on `day`: the standing probability, or, once resolved,
     the final forecast (the standing probability on the day before `resolved_on`)."""
     if resolution is not None:

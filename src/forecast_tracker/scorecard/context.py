@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .. import dates, scoring
-from ..evidence import MODEL, Link, Team
+from ..evidence import MODEL, Link
 from ..probability import decibans, direction
 from ..records import IndicatorRow, ObservationRow, PropositionRow
 from . import charts, review
@@ -170,7 +170,7 @@ MOVED_FROM = 0.05  # a change of at least five points is a move worth a line in 
 
 def build_scorecard(data: Dataset, month: str, today: str | None = None) -> Scorecard:
     """Month M's scorecard of the propositions in `data` (see `MonthBuilder`)."""
-    builder = MonthBuilder(month, today, data.by)
+    builder = MonthBuilder(month, today)
     builder.add(data)
     return builder.finish()
 
@@ -190,9 +190,10 @@ class MonthBuilder:
     resolved before the month last) is kept in full, charts drawn, up to FULL_CARDS; the rest become
     one-line rows."""
 
-    def __init__(self, month: str, today: str | None = None, by: str | None = None):
+    def __init__(self, month: str, today: str | None = None):
         as_of = dates.month_end(month)
-        self.month, self.by = month, by
+        self.month = month
+        self.by: str | None = None  # whose forecasts: the datasets say (`Dataset.by`)
         self.to_date = today is not None and today[:7] == month and today < as_of
         self.as_of = today if self.to_date and today is not None else as_of
         self.first = f"{month}-01"
@@ -208,6 +209,7 @@ class MonthBuilder:
 
     def add(self, data: Dataset) -> None:
         """Everything the month needs from `data`'s propositions."""
+        self.by = data.by
         self.parts.append(score_parts(data, self.as_of))
         needs = review.review(data, self.as_of)  # once: the cards' flags and "Needs a look" are the same items
         self.needs += needs
@@ -351,10 +353,9 @@ def _card(data: Dataset, p: PropositionRow, month: str, first: str, as_of: str, 
         quiet=sorted(set(indicators) - fired_ids),
         flags=flags if flags is not None else [item.flag for item in review.items_for(data, p, as_of)],
     )
-    if isinstance(track, Team):  # the team's view: who stands where, and how far apart
-        shown_on = dates.previous_day(end) if resolution else as_of
-        card.members = {name: p for name, p in track.members(shown_on).items() if name != MODEL}
-        card.spread = track.spread(shown_on)
+    shown_on = dates.previous_day(end) if resolution else as_of  # who stands where, and how far apart
+    card.members = {name: p for name, p in track.members(shown_on).items() if name != MODEL}
+    card.spread = track.spread(shown_on)
     return card
 
 

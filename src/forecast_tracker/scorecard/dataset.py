@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import Connection
 
 from .. import store
-from ..evidence import Team, Track, build_tracks, resolution_in_force, shown_probability
+from ..evidence import View, build_tracks, resolution_in_force, shown_probability
 from ..probability import counted_ratio
 from ..records import IndicatorRow, ObservationRow, PropositionRow, ResolutionRow, UpdateRow
 
@@ -36,7 +36,7 @@ class Dataset:
     updates: list[UpdateRow]  # live manual updates
     resolutions: list[ResolutionRow]
     by: str | None = None  # one forecaster's tracks instead of the team's
-    tracks: dict[str, Team | Track] = field(init=False)
+    tracks: dict[str, View] = field(init=False)  # the team's, or with `by` that forecaster's: chosen once, here
     evidence: list[ObservationRow] = field(init=False)  # applied, live observations: the same row objects
 
     def __post_init__(self) -> None:

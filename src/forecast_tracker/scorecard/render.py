@@ -69,7 +69,7 @@ def render_reports(
     md_env = _environment(markdown=True) if "md" in formats else None
     index = _read_index(out)
     pages = Pages(out, sorted(set(index) | set(months)), html_env, md_env)
-    builders = [MonthBuilder(month, today(), by) for month in months]
+    builders = [MonthBuilder(month, today()) for month in months]
     until = max([pages.as_of, *(b.as_of for b in builders)])
     plan = Dataset.plan(conn)
     total, done = len(plan) + len(months), 0

@@ -11,7 +11,6 @@ from sqlalchemy import Connection
 
 from .. import scoring
 from ..dates import days_between
-from ..evidence import Team
 from .dataset import Dataset
 
 if TYPE_CHECKING:
@@ -106,14 +105,14 @@ def forecaster_items(data: Dataset, as_of: str, daily: dict[str, list[float]] | 
     for p in data.opened_by(as_of):
         r = data.resolution(p.id, as_of)
         team = data.tracks[p.id]
-        if r is None or r.outcome not in ("yes", "no") or not isinstance(team, Team) or not team.tracks:
+        if r is None or r.outcome not in ("yes", "no"):
             continue
         team_days = (daily or {}).get(p.id) or team.daily(r.resolved_on)
-        for name, track in team.tracks.items():
-            offset = days_between(p.opened, team.joined[name])
+        for name, (track, joined) in team.side_by_side().items():
+            offset = days_between(p.opened, joined)
             if offset >= len(team_days):
                 continue  # their first forecast came on or after the resolution
-            mine = team_days if len(team.tracks) == 1 else track.daily(r.resolved_on)  # alone, they are the team
+            mine = team_days if track is team else track.daily(r.resolved_on)  # alone, they are the team
             yield {"forecaster": name, "outcome": r.outcome, "mine": mine[offset:], "team": team_days[offset:]}
 
 
