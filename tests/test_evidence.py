@@ -235,7 +235,8 @@ def test_every_view_answers_the_same_questions_whoever_it_belongs_to():
     assert alone.members("2025-06-01") == {"ana": alone.at("2025-06-01")}
     assert alone.side_by_side() == {"ana": (alone, "2025-03-01")}  # scored against itself: alone, she is the team
     assert mine.members("2025-06-01") == {"ana": mine.at("2025-06-01")} and mine.side_by_side() == {}  # --by: no team
-    assert mine.spread("2025-06-01") is None and team.spread("2025-06-01") == (0.3, 0.6)
+    both = team.members("2025-06-01")
+    assert mine.spread("2025-06-01") is None and team.spread("2025-06-01") == (both["bob"], both["ana"])
     assert set(team.side_by_side()) == {"ana", "bob"} and team.side_by_side()["bob"][1] == "2025-04-01"
     decays = [link.rationale for link in team.links_until("2025-09-01") if link.method == "decay"]
     assert decays and all(r.startswith("no decisive news for ") for r in decays)
