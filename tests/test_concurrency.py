@@ -72,43 +72,77 @@ def _run(*args: str, env: dict | None = None):
 
 @pytest.mark.slow
 def test_a_long_import_blocks_no_reader_and_fails_no_writer(db, tmp_path):
-    """list, report and observe while a large import holds the write lock: readers run at once (WAL),
-    writers wait for the lock; not one command fails."""
+    """list, report, show and score while a large import holds the write lock (paused where its
+    observation index is dropped): readers run at once (WAL) and see the record as before it; a writer
+    waits for the lock and then succeeds; not one command fails."""
     import csv
+    import os
     import subprocess
     import sys
 
+    from forecast_tracker.io.importing import DEFER_INDEX_ROWS
+
+    rows = DEFER_INDEX_ROWS + 2_000  # enough to drop the index, which is where the import waits
     big = tmp_path / "big.csv"
     with open(big, "w", newline="") as fh:
         writer = csv.writer(fh)
         writer.writerow(["indicator", "observed_on", "value", "source", "note"])
-        for i in range(150_000):
+        for i in range(rows):
             writer.writerow(["widget-orders", f"2025-{1 + i % 12:02d}-{1 + i % 28:02d}", i, "bulk", f"row {i}"])
+    release = tmp_path / "release"
+    env = {**os.environ, "FORECAST_TRACKER_PAUSE_AT": f"import-index:{release}"}
     importing = subprocess.Popen(
         [sys.executable, "-m", "forecast_tracker", "--db", str(db), "import", str(big)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
-    commands = [
-        ("list",),
-        ("report", "--month", "2025-03", "--out", str(tmp_path / "r")),
-        ("observe", "widget-factory-built", "--date", "2025-02-01", "--source", "during import", "--note", "{n}"),
-        ("list", "--format", "csv"),
-        ("show", "widget-launch"),
-        ("score",),
-    ] * 3
-    failures, overlapping = [], 0
-    for n, command in enumerate(commands):
-        overlapping += importing.poll() is None
-        result = _run("--db", str(db), *(part.replace("{n}", str(n)) for part in command))
-        if result.returncode != 0:
-            failures.append((command, result.returncode, result.stderr))
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
+    )  # fmt: skip
+    try:
+        _wait_for_lock(db)
+        readers = [
+            ("list", "--format", "json"),
+            ("report", "--month", "2025-03", "--out", str(tmp_path / "r")),
+            ("show", "widget-launch"),
+            ("score",),
+        ]
+        failures = []
+        for command in readers:
+            result = _run("--db", str(db), *command)
+            if result.returncode != 0:
+                failures.append((command, result.returncode, result.stderr))
+        assert importing.poll() is None  # every reader ran while the import held the lock
+        observe = subprocess.Popen(
+            [sys.executable, "-m", "forecast_tracker", "--db", str(db), "observe", "widget-factory-built", "--date",
+             "2025-02-01", "--source", "during import"],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        )  # fmt: skip
+    finally:
+        release.touch()
     out, err = importing.communicate(timeout=300)
+    observed = observe.communicate(timeout=300)
     assert importing.returncode == 0, err
+    assert observe.returncode == 0, observed[1]
     assert failures == []
-    assert overlapping >= 2  # the import was still running while these ran
     with Tracker(db) as t:
-        assert len(t.observations_frame()) == 150_000 + 3
+        assert len(t.observations_frame()) == rows + 1
+
+
+def _wait_for_lock(db, limit: float = 60.0) -> None:
+    """Until another process holds the database's write lock (a bounded wait)."""
+    import sqlite3
+    import time
+
+    waited = 0.0
+    while waited < limit:
+        probe = sqlite3.connect(db, timeout=0, isolation_level=None)
+        try:
+            probe.execute("BEGIN IMMEDIATE")
+            probe.execute("ROLLBACK")
+        except sqlite3.OperationalError:
+            return  # locked: the import is writing
+        finally:
+            probe.close()
+        time.sleep(0.05)
+        waited += 0.05
+    raise AssertionError("the import never took the write lock")
 
 
 def test_a_writer_that_cannot_get_the_lock_says_the_database_is_busy(db):

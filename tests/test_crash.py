@@ -11,7 +11,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from forecast_tracker.api import Tracker
+
+pytestmark = pytest.mark.slow  # SIGKILLed processes
+
 
 ROWS = 12_000  # three chunks of the importer's 5,000 rows: crash points after the first and the second,
 # and once the observation index is dropped for the third (past importing.DEFER_INDEX_ROWS, 10,000)

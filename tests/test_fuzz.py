@@ -7,10 +7,14 @@ fixed seed so CI time is bounded). After every call: no traceback reached the us
 
 import sqlite3
 
+import pytest
 from hypothesis import HealthCheck, given, seed, settings
 from hypothesis import strategies as st
 
 from forecast_tracker.catalog import INDICATOR_KEYS, PROPOSITION_KEYS, SOURCE_KEYS
+
+pytestmark = pytest.mark.slow  # hypothesis runs hundreds of commands
+
 
 COMMANDS = [
     "init",

@@ -133,7 +133,7 @@ class Tracker:
         """Load new and changed definitions from a catalog folder; never deletes anything."""
         from .catalog import load_catalog  # YAML parsing is only needed here
 
-        definitions, problems = load_catalog(catalog)
+        definitions, problems = load_catalog(Path(catalog))
         if problems:
             raise ValidationErrors(f"catalog {catalog}: {len(problems)} problem(s)", [str(p) for p in problems])
         with self.db.write() as conn:
@@ -428,7 +428,7 @@ class Tracker:
              "rationale": u.rationale, "forecaster": u.forecaster, "id": u.id, "retracted": u.retraction}
             for u in retracted
         ]  # fmt: skip
-        rows.sort(key=lambda r: r["as_of"])  # stable: the chain's own order within a day is kept
+        rows.sort(key=lambda r: str(r["as_of"]))  # stable: the chain's own order within a day is kept
         return rows
 
     def history_frame(self, proposition: str) -> pd.DataFrame:

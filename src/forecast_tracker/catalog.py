@@ -211,7 +211,7 @@ def _read_yaml(text: str, c: _Collector) -> Any:
     import yaml
 
     class _Loader(yaml.SafeLoader):
-        def compose_node(self, parent, index):  # type: ignore[no-untyped-def]
+        def compose_node(self, parent, index):
             # An alias (*name) repeats a node; nested, a 1 KB file expands to gigabytes (a "billion
             # laughs"). A catalog has no use for them, so they are refused before anything expands.
             if self.check_event(yaml.AliasEvent):
@@ -219,7 +219,10 @@ def _read_yaml(text: str, c: _Collector) -> Any:
                 raise yaml.composer.ComposerError(None, None, "aliases (*name) are not allowed in a catalog", mark)
             return super().compose_node(parent, index)
 
-    _Loader.add_constructor("tag:yaml.org,2002:timestamp", lambda loader, node: loader.construct_scalar(node))
+    def as_text(loader: yaml.SafeLoader, node: yaml.Node) -> Any:
+        return loader.construct_scalar(node) if isinstance(node, yaml.ScalarNode) else None
+
+    _Loader.add_constructor("tag:yaml.org,2002:timestamp", as_text)
     try:
         return yaml.load(text, Loader=_Loader)
     except (yaml.YAMLError, ValueError, RecursionError) as exc:
@@ -366,10 +369,13 @@ def parse_proposition_file(text: str, file: str) -> tuple[PropositionDef | None,
     indicators = _indicators(c, doc.get("indicators"), pid)
     if c.problems:
         return None, c.problems
+    # no problem was found, so every required value was read
+    assert pid and opened and resolve_by and prior is not None and source is not None and all(fields.values())
     definition = PropositionDef(
         id=pid, opened=opened, resolve_by=resolve_by, prior=prior, source=source, prior_phrase=prior_phrase, quote=quote,
-        tags=tags, decay=decay, origin=origin, file=file, indicators=indicators, **fields,
-    )  # type: ignore[arg-type]  # fmt: skip
+        tags=tags, decay=decay, origin=origin, file=file, indicators=indicators, statement=fields["statement"] or "",
+        question=fields["question"] or "", resolution_criteria=fields["resolution_criteria"] or "",
+    )  # fmt: skip
     return definition, []
 
 

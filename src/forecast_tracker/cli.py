@@ -359,6 +359,7 @@ def _print_effect(r: api.ObserveResult, tail: str) -> None:
         _say(f"{r.proposition}: {'fired' if r.fired else 'did not fire'}; no ratio applies, so it counts for nothing")
     else:
         link = r.link
+        assert link.likelihood_ratio is not None  # an ObserveResult's link carries the ratio it applied
         weight = f"{api.decibans(link.likelihood_ratio):+.1f} dB"
         if link.counted_ratio != link.likelihood_ratio:
             weight += f", counted {link.decibans:+.1f} dB as a repeat or within its group"

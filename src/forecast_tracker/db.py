@@ -83,9 +83,11 @@ class Database:
         # which runs in autocommit (isolation_level None, set on connect).
         raw = self.engine.raw_connection()
         try:
-            mode = raw.driver_connection.execute("PRAGMA journal_mode").fetchone()[0]
+            driver = raw.driver_connection
+            assert driver is not None  # a pool connection that is open
+            mode = driver.execute("PRAGMA journal_mode").fetchone()[0]
             if str(mode).lower() != "wal" and self.path is not None and not _read_only(self.location):
-                raw.driver_connection.execute("PRAGMA journal_mode = WAL")
+                driver.execute("PRAGMA journal_mode = WAL")
         finally:
             raw.close()
 

@@ -92,10 +92,12 @@ class Link:
 
     @property
     def rationale(self) -> str:
-        if not isinstance(self._rationale, str):
-            write, *args = self._rationale
-            self._rationale = write(*args)
-        return self._rationale
+        if isinstance(self._rationale, str):
+            return self._rationale
+        write, *args = self._rationale
+        text: str = write(*args)
+        self._rationale = text
+        return text
 
     def _fields(self) -> tuple:
         return (self.on, self.method, self.before, self.after, self.rationale, self.observation_id, self.indicator,

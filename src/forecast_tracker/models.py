@@ -8,17 +8,17 @@ Dates are ISO `YYYY-MM-DD` text and times ISO 8601 UTC text (`...Z`): text keeps
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import Any, Optional
 
 from sqlalchemy import Float, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
-def _text(**kwargs) -> object:
+def _text(**kwargs: Any) -> Any:  # Any: SQLModel reads the field, mypy the annotation beside it
     return Field(sa_type=Text, **kwargs)
 
 
-def _real(**kwargs) -> object:
+def _real(**kwargs: Any) -> Any:
     # Float is 8 bytes on both backends (SQLite REAL, PostgreSQL double precision): no lost digits.
     return Field(sa_type=Float, **kwargs)
 

@@ -14,31 +14,21 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Connection, func, insert, literal, select
 
 from .dates import utc_now
-from .models import (
-    Application,
-    DefinitionRevision,
-    Indicator,
-    Observation,
-    Proposition,
-    Resolution,
-    Retraction,
-    Source,
-    Update,
-)
+from .models import METADATA
 from .records import IndicatorRow, ObservationRow, PropositionRow, ResolutionRow, UpdateRow
 
 if TYPE_CHECKING:
     from .catalog import IndicatorDef, PropositionDef
 
-T_SOURCE = Source.__table__
-T_PROPOSITION = Proposition.__table__
-T_INDICATOR = Indicator.__table__
-T_REVISION = DefinitionRevision.__table__
-T_OBSERVATION = Observation.__table__
-T_UPDATE = Update.__table__
-T_RESOLUTION = Resolution.__table__
-T_RETRACTION = Retraction.__table__
-T_APPLICATION = Application.__table__
+T_SOURCE = METADATA.tables["source"]
+T_PROPOSITION = METADATA.tables["proposition"]
+T_INDICATOR = METADATA.tables["indicator"]
+T_REVISION = METADATA.tables["definition_revision"]
+T_OBSERVATION = METADATA.tables["observation"]
+T_UPDATE = METADATA.tables["probability_update"]
+T_RESOLUTION = METADATA.tables["resolution"]
+T_RETRACTION = METADATA.tables["retraction"]
+T_APPLICATION = METADATA.tables["application"]
 
 RETRACTABLE = {"observation": T_OBSERVATION, "update": T_UPDATE, "resolution": T_RESOLUTION}
 
@@ -78,6 +68,11 @@ def _select(record: Any, **columns: Any) -> Any:
     return select(*[columns[name].label(name) for name in record._fields])
 
 
+def _new_id(result: Any) -> int:
+    """The id an INSERT gave its row."""
+    return int(result.inserted_primary_key[0])
+
+
 def _not_retracted(target: str, id_column) -> Any:
     r = T_RETRACTION
     return ~select(r.c.id).where(r.c.target == target, r.c.target_id == id_column).exists()
@@ -90,7 +85,7 @@ def _source_id(conn: Connection, definition: PropositionDef) -> int:
     found = conn.execute(select(T_SOURCE.c.id).where(*cond)).scalar()
     if found is not None:
         return int(found)
-    return int(conn.execute(insert(T_SOURCE).values(**src)).inserted_primary_key[0])
+    return _new_id(conn.execute(insert(T_SOURCE).values(**src)))
 
 
 def _proposition_row(conn: Connection, d: PropositionDef) -> dict[str, Any]:
@@ -135,8 +130,8 @@ def sync_definitions(conn: Connection, definitions: Sequence[PropositionDef]) ->
     """Add new definitions, update changed ones (old versions kept as revisions), report vanished ones."""
     now = utc_now()
     result: dict[str, list[str]] = {"added": [], "changed": [], "unchanged": [], "vanished": []}
-    existing_p = dict(conn.execute(select(T_PROPOSITION.c.id, T_PROPOSITION.c.fingerprint)).all())
-    existing_i = dict(conn.execute(select(T_INDICATOR.c.id, T_INDICATOR.c.fingerprint)).all())
+    existing_p: dict[str, str] = {k: v for k, v in conn.execute(select(T_PROPOSITION.c.id, T_PROPOSITION.c.fingerprint))}
+    existing_i: dict[str, str] = {k: v for k, v in conn.execute(select(T_INDICATOR.c.id, T_INDICATOR.c.fingerprint))}
     seen_p, seen_i = set(), set()
     for d in definitions:
         seen_p.add(d.id)
@@ -298,7 +293,7 @@ def current_resolution(conn: Connection, proposition_id: str) -> ResolutionRow |
 def insert_observation(conn: Connection, row: dict[str, Any]) -> int:
     values = {"note": "", **row}
     values.setdefault("recorded_at", utc_now())
-    return int(conn.execute(insert(T_OBSERVATION).values(**values)).inserted_primary_key[0])
+    return _new_id(conn.execute(insert(T_OBSERVATION).values(**values)))
 
 
 CHUNK = 5000
@@ -364,13 +359,13 @@ def create_observation_index(conn: Connection) -> None:
 def insert_update(conn: Connection, row: dict[str, Any]) -> int:
     values = {"rationale": "", "forecaster": "", **row}
     values.setdefault("recorded_at", utc_now())
-    return int(conn.execute(insert(T_UPDATE).values(**values)).inserted_primary_key[0])
+    return _new_id(conn.execute(insert(T_UPDATE).values(**values)))
 
 
 def insert_resolution(conn: Connection, row: dict[str, Any]) -> int:
     values = {"source": "", "note": "", **row}
     values.setdefault("recorded_at", utc_now())
-    return int(conn.execute(insert(T_RESOLUTION).values(**values)).inserted_primary_key[0])
+    return _new_id(conn.execute(insert(T_RESOLUTION).values(**values)))
 
 
 def insert_retraction(conn: Connection, target: str, target_id: int, reason: str) -> None:
@@ -405,7 +400,7 @@ def updates_from_observation(conn: Connection, observation_id: int) -> list[int]
 
 def max_id(conn: Connection, target: str) -> int:
     table = RETRACTABLE[target]
-    return int(conn.execute(select(func.coalesce(func.max(table.c.id), 0))).scalar())
+    return int(conn.execute(select(func.coalesce(func.max(table.c.id), 0))).scalar_one())
 
 
 def observation_key_hashes(conn: Connection) -> set[int]:

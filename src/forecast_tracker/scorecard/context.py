@@ -248,8 +248,9 @@ class MonthBuilder:
 
     def finish(self) -> Scorecard:
         scores = combine(self.as_of, self.parts)
+        texts = ("id", "outcome", "resolved_on", "origin")
         scored = [
-            ScoredRow(**{k: _num(v) if k not in ("id", "outcome", "resolved_on", "origin") else v for k, v in row.items()})
+            ScoredRow(**{str(k): v if k in texts else _num(v) for k, v in row.items()})  # type: ignore[arg-type]
             for row in scores.table.to_dict(orient="records")
         ]
         resolved_now = [s for s in scored if self.first <= s.resolved_on <= self.as_of]

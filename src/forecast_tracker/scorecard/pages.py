@@ -17,7 +17,7 @@ import os
 import sys
 from collections.abc import Iterable
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from .. import dates
 from ..dates import today
@@ -73,6 +73,7 @@ class Pages:
             return self._record(*self._write(data))
         written = self._collect()
         read, write = os.pipe()
+        report: dict[str, Any]
         pid = os.fork()
         if pid == 0:  # the child: write, report, and leave without running any of the parent's cleanup
             code, report = 1, {"error": "no report"}
