@@ -173,65 +173,66 @@ def may_apply(snap: Snapshot, row: NewObservation) -> InputError | None:
     return None
 
 
+class _Checks:
+    """One row's checks: each value kept or its problem collected, so a row reports every problem."""
+
+    def __init__(self, snap: Snapshot, proposition_id: str):
+        self.problems: list[InputError] = []
+        self.values: dict[str, object] = {}
+        self.prop = self.run(_proposition, snap, proposition_id)
+
+    def run(self, fn, *args) -> object:
+        try:
+            return fn(*args)
+        except InputError as exc:
+            self.problems.append(exc)
+            return None
+
+    def keep(self, name: str, fn, *args) -> None:
+        try:
+            self.values[name] = fn(*args)
+        except InputError as exc:
+            self.problems.append(exc)
+
+    def dated(self, name: str, value: object, snap: Snapshot) -> None:
+        """A judgement's date: valid, and not before its proposition opened."""
+        self.keep(name, _date, value, name, snap)
+        if self.prop is not None and name in self.values:
+            self.run(_not_before_opened, self.values[name], self.prop, name)
+
+    def row(self, record, proposition_id: str):
+        if self.problems:
+            raise Rejected(self.problems)
+        return record(proposition_id, **self.values)
+
+
 def update(
     snap: Snapshot, proposition_id: str, as_of: object, probability: object, rationale: object, forecaster: object,
     require_rationale: bool = False,
 ) -> NewUpdate:  # fmt: skip
     """A forecaster's new probability, or `Rejected` with every problem (see also `may_record`)."""
-    problems: list[InputError] = []
-    prop = None
-    try:
-        prop = _proposition(snap, proposition_id)
-    except InputError as exc:
-        problems.append(exc)
-    values: dict[str, object] = {}
-
-    def keep(name: str, fn, *args) -> None:
-        try:
-            values[name] = fn(*args)
-        except InputError as exc:
-            problems.append(exc)
-
-    keep("probability", parse_probability, probability)
-    keep("as_of", _date, as_of, "as_of", snap)
-    keep("rationale", check_text, _text(rationale), "rationale")
-    keep("forecaster", check_name, _text(forecaster), "forecaster")
-    if prop is not None and "as_of" in values:
-        problems += _collect((_not_before_opened, values["as_of"], prop, "as_of"))
-    if require_rationale and values.get("rationale") == "":
-        problems.append(InputError("say why the probability changed (--rationale TEXT), or pass --no-rationale", "rationale"))
-    if problems:
-        raise Rejected(problems)
-    return NewUpdate(proposition_id, values["as_of"], values["probability"], values["rationale"], values["forecaster"])  # type: ignore[arg-type]
+    checks = _Checks(snap, proposition_id)
+    checks.dated("as_of", as_of, snap)
+    checks.keep("probability", parse_probability, probability)
+    checks.keep("rationale", check_text, _text(rationale), "rationale")
+    checks.keep("forecaster", check_name, _text(forecaster), "forecaster")
+    if require_rationale and checks.values.get("rationale") == "":
+        checks.problems.append(
+            InputError("say why the probability changed (--rationale TEXT), or pass --no-rationale", "rationale")
+        )
+    return checks.row(NewUpdate, proposition_id)
 
 
 def resolution(
     snap: Snapshot, proposition_id: str, outcome: object, resolved_on: object, source: object, note: object
 ) -> NewResolution:
     """A proposition's outcome, or `Rejected` with every problem (see also `may_resolve`)."""
-    problems: list[InputError] = []
-    prop = None
-    try:
-        prop = _proposition(snap, proposition_id)
-    except InputError as exc:
-        problems.append(exc)
-    values: dict[str, object] = {}
-
-    def keep(name: str, fn, *args) -> None:
-        try:
-            values[name] = fn(*args)
-        except InputError as exc:
-            problems.append(exc)
-
-    keep("outcome", choice, _text(outcome), "outcome", OUTCOMES)
-    keep("resolved_on", _date, resolved_on, "resolved_on", snap)
-    keep("source", check_text, _text(source), "source")
-    keep("note", check_text, _text(note), "note")
-    if prop is not None and "resolved_on" in values:
-        problems += _collect((_not_before_opened, values["resolved_on"], prop, "resolved_on"))
-    if problems:
-        raise Rejected(problems)
-    return NewResolution(proposition_id, values["outcome"], values["resolved_on"], values["source"], values["note"])  # type: ignore[arg-type]
+    checks = _Checks(snap, proposition_id)
+    checks.keep("outcome", choice, _text(outcome), "outcome", OUTCOMES)
+    checks.dated("resolved_on", resolved_on, snap)
+    checks.keep("source", check_text, _text(source), "source")
+    checks.keep("note", check_text, _text(note), "note")
+    return checks.row(NewResolution, proposition_id)
 
 
 def _date(value: object, name: str, snap: Snapshot) -> str:

@@ -247,28 +247,8 @@ def forecasters(conn: Connection) -> list[str]:
 def applied_evidence(conn: Connection, proposition_id: Which = None) -> list[ObservationRow]:
     """Applied, non-retracted observations, by date then id (their texts left empty: the chain never
     reads them)."""
-    o, a, i = T_OBSERVATION, T_APPLICATION, T_INDICATOR
-    empty = literal("")
-    query = (
-        _select(
-            ObservationRow,
-            id=o.c.id,
-            indicator_id=o.c.indicator_id,
-            proposition_id=i.c.proposition_id,
-            observed_on=o.c.observed_on,
-            value=o.c.value,
-            source=empty,
-            note=empty,
-            recorded_at=o.c.recorded_at,
-            retraction=literal(None),
-            applied_by=a.c.forecaster,
-            applied_at=a.c.recorded_at,
-        )  # fmt: skip
-        .select_from(o.join(a, a.c.observation_id == o.c.id).join(i, o.c.indicator_id == i.c.id))
-        .where(_not_retracted("observation", o.c.id))
-        .order_by(o.c.observed_on, o.c.id)
-    )
-    return _rows(conn, ObservationRow, _only(query, i.c.proposition_id, proposition_id))
+    query = _observations(texts=False, applied=True)
+    return _rows(conn, ObservationRow, _only(query, T_INDICATOR.c.proposition_id, proposition_id))
 
 
 def insert_application(conn: Connection, observation_id: int, forecaster: str) -> None:
@@ -453,26 +433,22 @@ def _retraction_reason(target: str, id_column):
     return select(r.c.reason).where(r.c.target == target, r.c.target_id == id_column).limit(1).scalar_subquery()
 
 
-def _observations(texts: bool) -> Any:
+def _observations(texts: bool, applied: bool = False) -> Any:
+    """Observations with their proposition, retraction and application; `applied`: only those applied
+    and not retracted, by date (what the chain counts), without the per-row retraction lookup."""
     o, i, a = T_OBSERVATION, T_INDICATOR, T_APPLICATION
     text_columns = {"source": o.c.source, "note": o.c.note} if texts else {"source": literal(""), "note": literal("")}
-    return (
-        _select(
-            ObservationRow,
-            id=o.c.id,
-            indicator_id=o.c.indicator_id,
-            proposition_id=i.c.proposition_id,
-            observed_on=o.c.observed_on,
-            value=o.c.value,
-            **text_columns,
-            recorded_at=o.c.recorded_at,
-            retraction=_retraction_reason("observation", o.c.id),
-            applied_by=a.c.forecaster,
-            applied_at=a.c.recorded_at,
-        )  # fmt: skip
-        .select_from(o.join(i, o.c.indicator_id == i.c.id).outerjoin(a, a.c.observation_id == o.c.id))
-        .order_by(o.c.id)
-    )
+    retraction = literal(None) if applied else _retraction_reason("observation", o.c.id)
+    query = _select(
+        ObservationRow, id=o.c.id, indicator_id=o.c.indicator_id, proposition_id=i.c.proposition_id,
+        observed_on=o.c.observed_on, value=o.c.value, **text_columns, recorded_at=o.c.recorded_at,
+        retraction=retraction, applied_by=a.c.forecaster, applied_at=a.c.recorded_at,
+    )  # fmt: skip
+    if applied:
+        joined = o.join(a, a.c.observation_id == o.c.id).join(i, o.c.indicator_id == i.c.id)
+        return query.select_from(joined).where(_not_retracted("observation", o.c.id)).order_by(o.c.observed_on, o.c.id)
+    joined = o.join(i, o.c.indicator_id == i.c.id).outerjoin(a, a.c.observation_id == o.c.id)
+    return query.select_from(joined).order_by(o.c.id)
 
 
 def observations(
