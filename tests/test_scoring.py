@@ -169,7 +169,7 @@ def test_against_sklearn_on_random_data(seed):
         for i, (pi, oi) in enumerate(zip(p, o, strict=True))
     ]  # fmt: skip
     scores = score_propositions(resolved)
-    summary = summarise(scores)
+    summary = summarise(scores.to_dict("records"))
     assert summary["mean_brier"] == pytest.approx(brier_score_loss(o, p))
     assert summary["mean_log_loss"] == pytest.approx(sk_log_loss(o, p))
     assert summary["skill_vs_prior"] == pytest.approx(0.0)  # no updates: the tracker is the prior
@@ -188,7 +188,7 @@ def test_annulled_listed_but_not_scored():
     ]
     scores = score_propositions(resolved)
     assert scores.loc[scores.id == "a", "brier"].isna().all()
-    summary = summarise(scores)
+    summary = summarise(scores.to_dict("records"))
     assert summary["n_resolved"] == 1
     assert summary["mean_brier"] == pytest.approx(0.01)
     assert summary["mean_prior_brier"] == pytest.approx(0.16)
@@ -204,6 +204,6 @@ def test_skill_counts_only_the_commentarys_own_forecasts():
         {**row, "id": "c", "origin": "commentary", "daily": [0.9] * 10},
         {**row, "id": "a", "origin": "analyst", "daily": [0.1] * 10},  # a terrible analyst addition
     ])  # fmt: skip
-    summary = summarise(scores)
+    summary = summarise(scores.to_dict("records"))
     assert summary["n_resolved"] == 2 and summary["n_commentary"] == 1
     assert summary["skill_vs_prior"] == pytest.approx(1 - 0.01 / 0.25)

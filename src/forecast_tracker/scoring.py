@@ -106,21 +106,20 @@ def score_row(r: Mapping[str, Any]) -> dict[str, Any]:
     return row
 
 
-def summarise(scores: pd.DataFrame) -> dict[str, float | int | None]:
-    """Means over scored (yes/no) propositions, and skill versus the commentary's priors:
-    1 - (sum of time-averaged Brier) / (sum of the prior's), over propositions whose origin is the commentary."""
-    scored = scores[scores["outcome"].isin(["yes", "no"])]
+def summarise(rows: Iterable[Mapping[str, Any]]) -> dict[str, float | int | None]:
+    """Means over scored (yes/no) propositions (rows from `score_row`), and skill versus the
+    commentary's priors: 1 - (sum of time-averaged Brier) / (sum of the prior's), over propositions
+    whose origin is the commentary."""
+    scored = [r for r in rows if r["outcome"] in ("yes", "no")]
     n = len(scored)
 
     def mean(col: str) -> float | None:
-        return float(scored[col].astype(float).mean()) if n else None
+        return sum(float(r[col]) for r in scored) / n if n else None
 
-    commentary = scored[scored["origin"] == "commentary"] if "origin" in scored else scored
-    ours, theirs = (
-        commentary["time_averaged_brier"].astype(float).sum(),
-        commentary["prior_time_averaged_brier"].astype(float).sum(),
-    )
-    skill = 1.0 - ours / theirs if len(commentary) and theirs > 0 else None
+    commentary = [r for r in scored if r.get("origin", "commentary") == "commentary"]
+    ours = sum(float(r["time_averaged_brier"]) for r in commentary)
+    theirs = sum(float(r["prior_time_averaged_brier"]) for r in commentary)
+    skill = 1.0 - ours / theirs if commentary and theirs > 0 else None
     return {
         "n_resolved": n,
         "mean_time_averaged_brier": mean("time_averaged_brier"),
@@ -181,24 +180,31 @@ def _bin_ids(p: Sequence[float], n_bins: int) -> list[int]:
     return list(np.searchsorted(edges[1:-1], np.asarray(p, dtype=float), side="left"))
 
 
+CALIBRATION_COLUMNS = ("bin_low", "bin_high", "mean_forecast", "observed_frequency", "count")
+
+
+def calibration_rows(p: Sequence[float], o: Sequence[int], n_bins: int = 10) -> list[dict[str, float]]:
+    """Per non-empty bin, in order: its range, mean forecast, observed frequency of yes, and count."""
+    bins: dict[int, list[tuple[float, int]]] = {}
+    for b, pi, oi in zip(_bin_ids(p, n_bins) if len(p) else [], p, o, strict=True):
+        bins.setdefault(int(b), []).append((float(pi), int(oi)))
+    return [
+        {
+            "bin_low": b / n_bins,
+            "bin_high": (b + 1) / n_bins,
+            "mean_forecast": sum(x for x, _ in group) / len(group),
+            "observed_frequency": sum(y for _, y in group) / len(group),
+            "count": len(group),
+        }
+        for b, group in sorted(bins.items())
+    ]
+
+
 def calibration_table(p: Sequence[float], o: Sequence[int], n_bins: int = 10) -> pd.DataFrame:
-    """Per non-empty bin: its range, mean forecast, observed frequency of yes, and count."""
+    """`calibration_rows` as a DataFrame, for notebooks."""
     import pandas as pd
 
-    frame = pd.DataFrame({"p": list(map(float, p)), "o": list(map(int, o))})
-    frame["bin"] = _bin_ids(frame["p"], n_bins) if len(frame) else []
-    rows = []
-    for b, group in frame.groupby("bin", sort=True):
-        rows.append(
-            {
-                "bin_low": b / n_bins,
-                "bin_high": (b + 1) / n_bins,
-                "mean_forecast": group["p"].mean(),
-                "observed_frequency": group["o"].mean(),
-                "count": len(group),
-            }
-        )
-    return pd.DataFrame(rows, columns=["bin_low", "bin_high", "mean_forecast", "observed_frequency", "count"])
+    return pd.DataFrame(calibration_rows(p, o, n_bins), columns=list(CALIBRATION_COLUMNS))
 
 
 def murphy_decomposition(p: Sequence[float], o: Sequence[int], n_bins: int = 10) -> dict[str, float]:
@@ -207,11 +213,11 @@ def murphy_decomposition(p: Sequence[float], o: Sequence[int], n_bins: int = 10)
     The three-term form over binned forecasts; `residual` is brier - (rel - res + unc), which is 0 when
     every forecast in a bin is the same and otherwise holds the within-bin variance terms.
     """
-    table = calibration_table(p, o, n_bins)
+    table = calibration_rows(p, o, n_bins)
     n = len(p)
     base_rate = sum(o) / n
-    rel = float((table["count"] * (table["mean_forecast"] - table["observed_frequency"]) ** 2).sum() / n)
-    res = float((table["count"] * (table["observed_frequency"] - base_rate) ** 2).sum() / n)
+    rel = sum(r["count"] * (r["mean_forecast"] - r["observed_frequency"]) ** 2 for r in table) / n
+    res = sum(r["count"] * (r["observed_frequency"] - base_rate) ** 2 for r in table) / n
     unc = base_rate * (1 - base_rate)
     bs = sum(brier(pi, oi) for pi, oi in zip(p, o, strict=False)) / n
     return {"brier": bs, "reliability": rel, "resolution": res, "uncertainty": unc, "residual": bs - (rel - res + unc)}

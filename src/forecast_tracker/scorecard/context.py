@@ -251,19 +251,17 @@ class MonthBuilder:
         texts = ("id", "outcome", "resolved_on", "origin")
         scored = [
             ScoredRow(**{str(k): v if k in texts else _num(v) for k, v in row.items()})  # type: ignore[arg-type]
-            for row in scores.table.to_dict(orient="records")
+            for row in scores.rows
         ]
         resolved_now = [s for s in scored if self.first <= s.resolved_on <= self.as_of]
         yes_no = [s for s in scored if s.outcome in ("yes", "no")]
-        tracker_points = [
-            (r["mean_forecast"], r["observed_frequency"], int(r["count"])) for r in scores.calibration.to_dict("records")
-        ]
-        prior_cal = scoring.calibration_table([s.prior for s in yes_no], [1 if s.outcome == "yes" else 0 for s in yes_no])
-        prior_points = [(r["mean_forecast"], r["observed_frequency"], int(r["count"])) for r in prior_cal.to_dict("records")]
+        tracker_points = [(r["mean_forecast"], r["observed_frequency"], int(r["count"])) for r in scores.calibration_rows]
+        prior_cal = scoring.calibration_rows([s.prior for s in yes_no], [1 if s.outcome == "yes" else 0 for s in yes_no])
+        prior_points = [(r["mean_forecast"], r["observed_frequency"], int(r["count"])) for r in prior_cal]
         track = TrackRecord(
             summary=scores.summary,
             scored=scored,
-            calibration=scores.calibration.to_dict("records"),
+            calibration=scores.calibration_rows,
             calibration_svg=_trusted(
                 charts.calibration_svg([("tracker (final)", tracker_points), ("commentary's prior", prior_points)])
             ),

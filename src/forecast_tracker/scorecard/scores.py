@@ -20,13 +20,26 @@ if TYPE_CHECKING:
 # -- scores -------------------------------------------------------------------------------------
 @dataclass
 class ScoreResult:
+    """The scores as plain rows; `table` and `calibration` are the same as DataFrames, built only when
+    a caller of the Python API asks (nothing inside the package reads them)."""
+
     as_of: str
-    table: pd.DataFrame
+    rows: list[dict[str, Any]]  # one per resolved proposition, `scoring.SCORE_COLUMNS` and origin
     summary: dict[str, Any]
-    calibration: pd.DataFrame
+    calibration_rows: list[dict[str, float]]
     murphy: dict[str, float] | None
     diagnostics: list[dict[str, Any]] = field(default_factory=list)
     forecasters: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def table(self) -> pd.DataFrame:
+        return scoring.score_table(self.rows)
+
+    @property
+    def calibration(self) -> pd.DataFrame:
+        import pandas as pd
+
+        return pd.DataFrame(self.calibration_rows, columns=list(scoring.CALIBRATION_COLUMNS))
 
     def as_json(self) -> dict[str, Any]:
         def clean(value: Any) -> Any:
@@ -34,12 +47,13 @@ class ScoreResult:
                 return None
             return value.item() if hasattr(value, "item") else value
 
-        props = [{k: clean(v) for k, v in row.items()} for row in self.table.to_dict(orient="records")]
+        columns = [*scoring.SCORE_COLUMNS, "origin"]
+        props = [{k: clean(row.get(k)) for k in columns} for row in self.rows]
         return {
             "as_of": self.as_of,
             "propositions": props,
             "summary": {k: clean(v) for k, v in self.summary.items()},
-            "calibration": [{k: clean(v) for k, v in r.items()} for r in self.calibration.to_dict(orient="records")],
+            "calibration": [{k: clean(v) for k, v in r.items()} for r in self.calibration_rows],
             "murphy": self.murphy,
             "indicator_diagnostics": self.diagnostics,
             "forecasters": self.forecasters,
@@ -87,14 +101,13 @@ def combine(as_of: str, parts: Iterable[ScoreParts]) -> ScoreResult:
         rows += part.rows
         diagnostics += part.diagnostics
         forecasters += part.forecasters
-    table = scoring.score_table(rows)
-    scored = table[table["outcome"].isin(["yes", "no"])]
-    p = scored["final_probability"].astype(float).tolist()
-    o = [1 if x == "yes" else 0 for x in scored["outcome"]]
-    calibration = scoring.calibration_table(p, o)
+    scored = [r for r in rows if r["outcome"] in ("yes", "no")]
+    p = [float(r["final_probability"]) for r in scored]
+    o = [1 if r["outcome"] == "yes" else 0 for r in scored]
+    calibration = scoring.calibration_rows(p, o)
     murphy = scoring.murphy_decomposition(p, o) if len(p) >= scoring.MIN_FOR_DECOMPOSITION else None
     return ScoreResult(
-        as_of, table, scoring.summarise(table), calibration, murphy, diagnostics, scoring.forecaster_table(forecasters)
+        as_of, rows, scoring.summarise(rows), calibration, murphy, diagnostics, scoring.forecaster_table(forecasters)
     )
 
 
