@@ -1,6 +1,6 @@
-"""README, "The evidence model": on a simulated world with known truth, the default model beats the
+"""docs/evidence-model.md, the calibration study: on a simulated world with known truth, the default model beats the
 naive chain and the prior by a wide margin. The full study is tests/benchmarks/calibration.py; this
-runs it at a fifth of the size (a second or so) and holds it to the README's claims."""
+runs it at a fifth of the size (a second or so) and holds it to the claims in docs/evidence-model.md."""
 
 import importlib.util
 import sys

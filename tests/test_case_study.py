@@ -108,7 +108,7 @@ def test_observations_refer_to_known_indicators_and_carry_a_source(definitions):
         assert row["note"].strip(), row
 
 
-# Timeline rows the record leaves out or dates differently, each with its reason (README "Errata").
+# Timeline rows the record leaves out or dates differently, each with its reason (docs/case-study.md, "Errata").
 NOT_LOGGED = {
     ("2023-10-27", "hindi.sputniknews.in; azatutyun.am/amp/32417740"): "a shipment being considered is no contract",
     ("2025-03-14", "azatutyun.am/a/33348158"): "a phone call is not a Russia-led summit",
