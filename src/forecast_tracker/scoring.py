@@ -42,12 +42,16 @@ def life_days(opened: str, resolve_by: str, resolved_on: str) -> int:
     return max(1, days_between(opened, max(resolve_by, resolved_on)))
 
 
+# Every float sum is math.fsum: exactly rounded, so a score is the same to the last bit on every Python
+# (3.12 made the built-in sum() compensated, which changed the last digits of the golden files).
+
+
 def time_average(daily: Sequence[float], outcome: int, life: int, score: Callable[[float, int], float]) -> float:
     """Sum of score(p_d, outcome) over the days the question was open, divided by its scheduled life.
 
     Days after an early resolution add 0. Dividing by the days actually open instead would weight each
     question by its outcome and reward overconfidence on questions that can only resolve YES early."""
-    return sum(score(p, outcome) for p in daily) / life
+    return math.fsum(score(p, outcome) for p in daily) / life
 
 
 # -- per proposition and across propositions -----------------------------------------------------
@@ -114,11 +118,11 @@ def summarise(rows: Iterable[Mapping[str, Any]]) -> dict[str, float | int | None
     n = len(scored)
 
     def mean(col: str) -> float | None:
-        return sum(float(r[col]) for r in scored) / n if n else None
+        return math.fsum(float(r[col]) for r in scored) / n if n else None
 
     commentary = [r for r in scored if r.get("origin", "commentary") == "commentary"]
-    ours = sum(float(r["time_averaged_brier"]) for r in commentary)
-    theirs = sum(float(r["prior_time_averaged_brier"]) for r in commentary)
+    ours = math.fsum(float(r["time_averaged_brier"]) for r in commentary)
+    theirs = math.fsum(float(r["prior_time_averaged_brier"]) for r in commentary)
     skill = 1.0 - ours / theirs if commentary and theirs > 0 else None
     return {
         "n_resolved": n,
@@ -148,8 +152,8 @@ def forecaster_item(item: Mapping[str, Any]) -> tuple[str, float, float, int] | 
     mine, team = list(item["mine"]), list(item["team"])
     if not mine or len(mine) != len(team):
         return None
-    own = sum((p - o) ** 2 for p in mine) / len(mine)
-    theirs = sum((p - o) ** 2 for p in team) / len(team)
+    own = math.fsum((p - o) ** 2 for p in mine) / len(mine)
+    theirs = math.fsum((p - o) ** 2 for p in team) / len(team)
     return item["forecaster"], own, own - theirs, len(mine)
 
 
@@ -163,8 +167,8 @@ def forecaster_table(reduced: Iterable[tuple[str, float, float, int]]) -> list[d
         {
             "forecaster": name,
             "n_resolved": len(scores),
-            "mean_time_averaged_brier": sum(s[0] for s in scores) / len(scores),
-            "mean_relative_brier": sum(s[1] for s in scores) / len(scores),
+            "mean_time_averaged_brier": math.fsum(s[0] for s in scores) / len(scores),
+            "mean_relative_brier": math.fsum(s[1] for s in scores) / len(scores),
             "forecast_days": sum(s[2] for s in scores),
         }
         for name, scores in per.items()
@@ -192,8 +196,8 @@ def calibration_rows(p: Sequence[float], o: Sequence[int], n_bins: int = 10) -> 
         {
             "bin_low": b / n_bins,
             "bin_high": (b + 1) / n_bins,
-            "mean_forecast": sum(x for x, _ in group) / len(group),
-            "observed_frequency": sum(y for _, y in group) / len(group),
+            "mean_forecast": math.fsum(x for x, _ in group) / len(group),
+            "observed_frequency": math.fsum(y for _, y in group) / len(group),
             "count": len(group),
         }
         for b, group in sorted(bins.items())
@@ -216,8 +220,8 @@ def murphy_decomposition(p: Sequence[float], o: Sequence[int], n_bins: int = 10)
     table = calibration_rows(p, o, n_bins)
     n = len(p)
     base_rate = sum(o) / n
-    rel = sum(r["count"] * (r["mean_forecast"] - r["observed_frequency"]) ** 2 for r in table) / n
-    res = sum(r["count"] * (r["observed_frequency"] - base_rate) ** 2 for r in table) / n
+    rel = math.fsum(r["count"] * (r["mean_forecast"] - r["observed_frequency"]) ** 2 for r in table) / n
+    res = math.fsum(r["count"] * (r["observed_frequency"] - base_rate) ** 2 for r in table) / n
     unc = base_rate * (1 - base_rate)
-    bs = sum(brier(pi, oi) for pi, oi in zip(p, o, strict=False)) / n
+    bs = math.fsum(brier(pi, oi) for pi, oi in zip(p, o, strict=False)) / n
     return {"brier": bs, "reliability": rel, "resolution": res, "uncertainty": unc, "residual": bs - (rel - res + unc)}
