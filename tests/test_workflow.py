@@ -502,3 +502,24 @@ def test_only_a_bulk_writer_on_sqlite_may_defer_indexes(db):
         with t.db.write(bulk=True) as conn:  # the option belongs to the connection, not the pool
             again = store.may_defer_indexes(conn)
     assert (bulk, single, again) == (True, False, True)
+
+
+def test_a_bare_carriage_return_in_a_note_survives_export_and_import(cli, db, catalog, tmp_path, monkeypatch):
+    # Python's csv quotes a cell holding "\n" but not one holding a lone "\r", which a reader takes as
+    # the end of the row: the export split mid-row ("expected 11 columns, found 5").
+    from forecast_tracker.api import Tracker
+
+    note = "first part\rsecond part, with a comma"
+    with Tracker(db) as t:
+        t.observe("widget-factory-built", date="2025-02-01", source="s\rsrc", note=note, apply=True)
+        text = t.export("observations", "csv")
+    assert '"first part\rsecond part, with a comma"' in text
+    path = tmp_path / "observations.csv"
+    path.write_text(text, encoding="utf-8", newline="")
+    monkeypatch.setenv("FORECAST_TRACKER_DB", str(tmp_path / "fresh.db"))
+    cli.ok("init", "--catalog", catalog)
+    with Tracker(tmp_path / "fresh.db") as fresh:
+        fresh.import_csv(path)
+        rows = fresh.observations_frame()
+        assert list(rows["note"]) == [note] and list(rows["source"]) == ["s\rsrc"]
+        assert fresh.export("observations", "csv") == text  # the round trip is exact

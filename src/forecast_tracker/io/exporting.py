@@ -123,12 +123,16 @@ def excel_unsafe_cell(text: str) -> str:
 def to_csv(rows: list[dict[str, Any]], columns: tuple[str, ...], excel_safe: bool = False) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
+    # The csv module quotes a cell holding a character of the line terminator ("\n"), not one holding a
+    # bare carriage return, which every reader (ours included) takes as the end of a line: such a row
+    # is written with every cell quoted, so the file still reads back as it was.
+    quoted = csv.writer(buffer, lineterminator="\n", quoting=csv.QUOTE_ALL)
     writer.writerow(columns)
     for row in rows:
         cells = [_cell(col, row.get(col)) for col in columns]
         if excel_safe:
             cells = [cell if col in NUMERIC else excel_safe_cell(cell) for col, cell in zip(columns, cells, strict=True)]
-        writer.writerow(cells)
+        (quoted if any("\r" in cell for cell in cells) else writer).writerow(cells)
     return buffer.getvalue()
 
 
