@@ -60,12 +60,6 @@ def choice(value: str, field: str, allowed: Iterable[str]) -> str:
     return text
 
 
-def not_before_opened(day: str, proposition: dict, field: str) -> None:
-    """A dated judgement (update, resolution) may not predate the proposition it is about."""
-    if day < proposition["opened"]:
-        raise InputError(f"{day} is before {proposition['id']} opened ({proposition['opened']})", field)
-
-
 MAX_NAME = 200
 
 
