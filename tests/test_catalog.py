@@ -109,3 +109,25 @@ def test_sync_with_errors_writes_nothing(cli, db, catalog):
     assert result.err.startswith("error: catalog")
     assert "broken.yaml: proposition.statement: required key is missing" in result.err
     assert snapshot(db) == before
+
+
+def test_a_likelihood_ratio_is_bounded_where_the_odds_arithmetic_cannot_overflow():
+    # A ratio of 1e308 was accepted: a first firing took 0.5 to 0.999 and a second overflowed the odds
+    # to inf, which came out as 0.001. Ratios are bounded to +-60 dB.
+    from forecast_tracker.probability import P_MAX, P_MIN, RATIO_MAX, RATIO_MIN, apply_likelihood_ratio
+
+    for ratio, refused in (("1e308", True), ("1.0000001e6", True), ("1e-7", True), ("1e6", False), ("1e-6", False)):
+        text = WIDGET.replace("likelihood_ratio: 3\n", f"likelihood_ratio: {ratio}\n", 1)
+        definition, problems = parse_proposition_file(text, "widget-launch.yaml")
+        if refused:
+            assert [p.path for p in problems] == ["indicators[0].likelihood_ratio"], ratio
+            assert "is outside [1e-06, 1e+06] (at most 60 dB either way)" in problems[0].message
+        else:
+            assert problems == [] and definition.indicators[0].likelihood_ratio == float(ratio)
+    p = P_MAX
+    for _ in range(5):  # the strongest ratios, again and again, from the clamps: never past them
+        p = apply_likelihood_ratio(p, RATIO_MAX)
+        assert p == P_MAX
+    for _ in range(5):
+        p = apply_likelihood_ratio(p, RATIO_MIN)
+    assert p == P_MIN

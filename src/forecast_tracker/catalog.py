@@ -17,7 +17,7 @@ from typing import Any
 
 from .errors import InputError
 from .evidence import DECAYS, DEFAULT_DECAY, REPEATS
-from .probability import parse_probability
+from .probability import check_ratio, parse_probability
 from .validate import MAX_TEXT
 
 SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
@@ -293,6 +293,12 @@ def _indicator(c: _Collector, ind: Any, path: str, proposition_id: str | None) -
         if ratio is not None and ratio <= 0:
             c.add(f"{path}.{key}", f"{ratio:g} must be > 0")
             ratio = None
+        elif ratio is not None:
+            try:
+                check_ratio(ratio)
+            except InputError as exc:
+                c.add(f"{path}.{key}", exc.message)
+                ratio = None
         ratios[key] = ratio
     rationale = c.text(ind, "rationale", path, False)
     repeats, fires_when = c.choice(ind, "repeats", path), c.choice(ind, "fires_when", path)

@@ -13,6 +13,12 @@ from .errors import InputError
 
 P_MIN = 0.001
 P_MAX = 0.999
+# The range a likelihood ratio may have: +-60 dB. Odds stay within [1/999, 999] (the clamps), so any
+# product of odds and ratios in this range is far from a float's limits, where a ratio of 1e308 took
+# 0.999 to inf odds and then to 0.001. One signpost worth more than a million to one is not evidence
+# but the answer: record it with `resolve`.
+RATIO_MIN = 1e-6
+RATIO_MAX = 1e6
 
 # ICD 203 bands: (term, synonym, low, high). A term maps to its band's midpoint.
 ICD203_BANDS: tuple[tuple[str, str, float, float], ...] = (
@@ -92,6 +98,13 @@ def probability_from_odds(value: float) -> float:
 def decibans(likelihood_ratio: float) -> float:
     """Weight of evidence of a likelihood ratio: 10 x log10(LR)."""
     return 10.0 * math.log10(likelihood_ratio)
+
+
+def check_ratio(likelihood_ratio: float, field: str = "likelihood_ratio") -> float:
+    """A likelihood ratio within [RATIO_MIN, RATIO_MAX] (see there for why)."""
+    if math.isnan(likelihood_ratio) or not RATIO_MIN <= likelihood_ratio <= RATIO_MAX:
+        raise InputError(f"{likelihood_ratio:g} is outside [{RATIO_MIN:g}, {RATIO_MAX:g}] (at most 60 dB either way)", field)
+    return likelihood_ratio
 
 
 def apply_likelihood_ratio(prior: float, likelihood_ratio: float) -> float:
