@@ -115,59 +115,61 @@ def _applied(db: Path) -> list[tuple]:
     return snapshot(db)["application"]
 
 
-@pytest.mark.parametrize(("fields", "refused", "counts"), OBSERVATIONS, ids=lambda v: repr(v)[:60])
-def test_an_observation_gets_the_same_verdict_from_observe_and_from_import(record, tmp_path, fields, refused, counts):
-    indicator, day, value, source, note = fields
+def _both_paths(record: Path, tmp_path: Path, call, header: tuple[str, ...], fields: tuple[str, ...], apply: bool = False):
+    """The verdict of `call(tracker)` on the record, and of importing `fields` as a one-row file into
+    a copy of it: (said, imported, the copy)."""
     copy = tmp_path / "copy.db"
     copy.write_bytes(record.read_bytes())
     with Tracker(record) as t:
-        said = _api_verdict(lambda: t.observe(indicator, value=value, date=day, source=source, note=note, apply=True, by="ana"))
-    file = _csv(("indicator", "observed_on", "value", "source", "note"), fields, tmp_path / "o.csv")
+        said = _api_verdict(lambda: call(t))
     with Tracker(copy) as t:
-        imported = _import_verdict(t, file, apply=True)
-    assert said == imported
+        imported = _import_verdict(t, _csv(header, fields, tmp_path / "row.csv"), apply=apply)
+    return said, imported, copy
+
+
+def _same_verdict(said: str | None, imported: str | None, refused: str | None) -> None:
+    assert said == imported  # the same words from both paths
     assert (said is None) == (refused is None) and (refused is None or refused in said)
+
+
+@pytest.mark.parametrize(("fields", "refused", "counts"), OBSERVATIONS, ids=lambda v: repr(v)[:60])
+def test_an_observation_gets_the_same_verdict_from_observe_and_from_import(record, tmp_path, fields, refused, counts):
+    indicator, day, value, source, note = fields
+    said, imported, copy = _both_paths(
+        record, tmp_path, lambda t: t.observe(indicator, value=value, date=day, source=source, note=note, apply=True, by="ana"),
+        ("indicator", "observed_on", "value", "source", "note"), fields, apply=True,
+    )  # fmt: skip
+    _same_verdict(said, imported, refused)
     if refused is None:
         assert len(_applied(record)) == len(_applied(copy)) == (1 if counts else 0)
         with Tracker(record) as t:  # and `apply` agrees: it refuses exactly what the others left unapplied
-            if counts:
-                with pytest.raises(InputError, match="already applied"):
-                    t.apply(1)
-            else:
-                with pytest.raises(InputError, match="moves nothing"):
-                    t.apply(1)
+            with pytest.raises(InputError, match="already applied" if counts else "moves nothing"):
+                t.apply(1)
 
 
 @pytest.mark.parametrize(("fields", "refused"), UPDATES, ids=lambda v: repr(v)[:60])
 def test_an_update_gets_the_same_verdict_from_update_and_from_import(record, tmp_path, fields, refused):
     proposition, day, probability, rationale, who = fields
-    copy = tmp_path / "copy.db"
-    copy.write_bytes(record.read_bytes())
-    with Tracker(record) as t:
-        said = _api_verdict(lambda: t.update(proposition, probability, date=day, rationale=rationale, by=who))
-    file = _csv(("proposition", "as_of", "probability", "rationale", "forecaster"), fields, tmp_path / "u.csv")
-    with Tracker(copy) as t:
-        imported = _import_verdict(t, file)
-    assert said == imported
-    assert (said is None) == (refused is None) and (refused is None or refused in said)
-    assert snapshot(record)["probability_update"] == [] if refused else len(snapshot(copy)["probability_update"]) == 1
+    said, imported, copy = _both_paths(
+        record, tmp_path, lambda t: t.update(proposition, probability, date=day, rationale=rationale, by=who),
+        ("proposition", "as_of", "probability", "rationale", "forecaster"), fields,
+    )  # fmt: skip
+    _same_verdict(said, imported, refused)
+    written = 0 if refused else 1
+    assert len(snapshot(record)["probability_update"]) == len(snapshot(copy)["probability_update"]) == written
 
 
 @pytest.mark.parametrize(("fields", "refused"), RESOLUTIONS, ids=lambda v: repr(v)[:60])
 def test_a_resolution_gets_the_same_verdict_from_resolve_and_from_import(record, tmp_path, fields, refused):
     proposition, outcome, day, source, note = fields
-    copy = tmp_path / "copy.db"
-    copy.write_bytes(record.read_bytes())
-    before = snapshot(record)["resolution"]
-    with Tracker(record) as t:
-        said = _api_verdict(lambda: t.resolve(proposition, outcome, date=day, source=source, note=note))
-    file = _csv(("proposition", "outcome", "resolved_on", "source", "note"), fields, tmp_path / "r.csv")
-    with Tracker(copy) as t:
-        imported = _import_verdict(t, file)
-    assert said == imported
-    assert (said is None) == (refused is None) and (refused is None or refused in said)
-    if refused:
-        assert snapshot(record)["resolution"] == before == snapshot(copy)["resolution"]
+    before = len(snapshot(record)["resolution"])
+    said, imported, copy = _both_paths(
+        record, tmp_path, lambda t: t.resolve(proposition, outcome, date=day, source=source, note=note),
+        ("proposition", "outcome", "resolved_on", "source", "note"), fields,
+    )  # fmt: skip
+    _same_verdict(said, imported, refused)
+    written = before if refused else before + 1
+    assert len(snapshot(record)["resolution"]) == len(snapshot(copy)["resolution"]) == written
 
 
 def test_the_rules_are_pure_and_collect_every_problem_of_a_row():

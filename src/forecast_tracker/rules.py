@@ -167,8 +167,7 @@ def may_apply(snap: Snapshot, row: NewObservation) -> InputError | None:
         return exc
     if row.observed_on < prop.opened:
         return InputError(f"it moves nothing: it is dated before {prop.id} opened ({prop.opened})", "id")
-    fired, ratio = counted_ratio(ind, row.value)
-    if ratio is None:
+    if counted_ratio(ind, row.value)[1] is None:
         return InputError(f"it moves nothing: {ind.id} did not fire and has no likelihood_ratio_if_not_met", "id")
     return None
 
