@@ -266,15 +266,16 @@ def snapshot(path: Path | PgDatabase) -> dict[str, list[tuple]]:
 
 # -- rows for the pure tests: the record's own types, with defaults --------------------------------
 def indicator_row(id="a", ratio=4.0, repeats=None, group=None, kind="event", threshold=None, fires_when=None,
-                  if_not_met=None, proposition="p") -> IndicatorRow:  # fmt: skip
-    return IndicatorRow(id, proposition, f"signpost {id}", kind, threshold, ratio, if_not_met, None, repeats, group, fires_when)
+                  if_not_met=None, proposition="p", decides=None) -> IndicatorRow:  # fmt: skip
+    return IndicatorRow(id, proposition, f"signpost {id}", kind, threshold, ratio, if_not_met, None, repeats, group, fires_when,
+                        decides)  # fmt: skip
 
 
 def proposition_row(
     id="p", prior=0.2, opened="2025-01-01", resolve_by="2026-01-01", decay="hazard", prior_phrase=""
 ) -> PropositionRow:
     return PropositionRow(id, f"statement {id}", f"question {id}?", "criteria", opened, resolve_by, prior, prior_phrase,
-                          None, "[]", None, decay, "commentary", None, None, None, None, None)  # fmt: skip
+                          None, "[]", None, decay, "commentary", 1, None, None, None, None, None)  # fmt: skip
 
 
 def update_row(id, as_of, probability, forecaster="", rationale="", proposition="p") -> UpdateRow:

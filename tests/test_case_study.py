@@ -228,7 +228,7 @@ def test_readme_worked_example_is_the_chain_the_tool_computes(case_study):
     for day in ("2024-06-10", "2024-06-12", "2024-09-15"):  # dues, "we will leave", the freeze restated
         assert by[(day, "indicator")]["counted_ratio"] == pytest.approx(1.0), day
     notice = by[("2025-06-05", "indicator")]
-    assert (r(notice["previous"]), r(notice["probability"])) == (0.300, 0.256)
+    assert (r(notice["previous"]), r(notice["probability"])) == (0.301, 0.256)
     last = links[-1]
     assert last["method"] == "decay" and "542 days" in last["rationale"] and round(last["probability"], 2) == 0.02
 

@@ -84,7 +84,9 @@ def test_sync_is_idempotent_and_keeps_revisions(cli, db, catalog):
     path = catalog / "widget-launch.yaml"
     path.write_text(path.read_text().replace("likelihood_ratio: 3", "likelihood_ratio: 4"))
     changed = cli("sync", "--catalog", catalog)
-    assert "changed   indicator widget-factory-built" in changed.out
+    today = __import__("forecast_tracker.dates", fromlist=["today"]).today()
+    assert (f"changed   widget-factory-built: likelihood ratio 3 -> 4 from {today}; counts for observations on or "
+            "after that day (0 so far)") in changed.out  # fmt: skip
     assert "1 changed" in changed.out
     (catalog / "gadget-ban.yaml").unlink()
     vanished = cli("sync", "--catalog", catalog)

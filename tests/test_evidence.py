@@ -60,25 +60,33 @@ def test_a_group_counts_its_strongest_member_once():
 def test_fires_when_below_fires_at_or_under_its_threshold():
     inflation = ind("inflation", 3.0, kind="level", threshold=2.0, fires_when="below", if_not_met=0.5)
     evidence = [Evidence(1, "2025-02-01", inflation, 2.5), Evidence(2, "2025-03-01", inflation, 2.0)]
+    # a level is a state (`repeats: latest`): the second reading replaces the first, 3.0 / 0.5
+    assert [link.counted_ratio for link in track(evidence).links if link.method == "indicator"] == [0.5, 6.0]
+    once = ind("inflation", 3.0, kind="level", threshold=2.0, fires_when="below", if_not_met=0.5, repeats="once")
+    evidence = [Evidence(1, "2025-02-01", once, 2.5), Evidence(2, "2025-03-01", once, 2.0)]
     assert [link.counted_ratio for link in track(evidence).links if link.method == "indicator"] == [0.5, 3.0]
 
 
 def test_decay_is_the_constant_hazard_rule_and_composes():
-    # p at t becomes 1 - (1-p)^((R-t')/(R-t)); R - t = 365 days from 2025-01-01 to 2026-01-01
-    assert decayed(0.6, "2025-01-01", "2025-07-02", "2026-01-01") == pytest.approx(1 - 0.4 ** (183 / 365))
+    # p at t becomes 1 - (1-p)^((R+1-t')/(R+1-t)): the question runs to the end of R, 2026-01-01, day 365
+    # from 2025-01-01, so 366 days of exposure
+    assert decayed(0.6, "2025-01-01", "2025-07-02", "2026-01-01") == pytest.approx(1 - 0.4 ** (184 / 366))
     step = decayed(decayed(0.6, "2025-01-01", "2025-03-01", "2026-01-01"), "2025-03-01", "2025-07-02", "2026-01-01")
     assert step == pytest.approx(decayed(0.6, "2025-01-01", "2025-07-02", "2026-01-01"))
-    assert decayed(0.6, "2025-01-01", "2026-01-01", "2026-01-01") == 0.001  # nothing happened by the deadline
+    # on the deadline one day of exposure is left, and after it the last number holds (review: overdue)
+    on_deadline = decayed(0.6, "2025-01-01", "2026-01-01", "2026-01-01")
+    assert on_deadline == pytest.approx(1 - 0.4 ** (1 / 366))
+    assert decayed(0.6, "2025-01-01", "2026-03-01", "2026-01-01") == on_deadline
 
 
 def test_decay_between_evidence_in_date_order_and_shown_as_its_own_link():
     t = track(firings(ind(), ["2025-07-02"]), decay="hazard", prior=0.6)
-    before = 1 - 0.4 ** (183 / 365)
+    before = 1 - 0.4 ** (184 / 366)
     assert [link.method for link in t.links] == ["prior", "decay", "indicator"]
     assert t.links[1].after == pytest.approx(before) and "no decisive news for 182 days" in t.links[1].rationale
     after = probability_from_odds(before / (1 - before) * 4)
     assert t.at("2025-07-02") == pytest.approx(after)
-    assert t.at("2025-10-01") == pytest.approx(1 - (1 - after) ** (92 / 183))
+    assert t.at("2025-10-01") == pytest.approx(1 - (1 - after) ** (93 / 184))
     assert [link.method for link in t.links_until("2025-10-01")] == ["prior", "decay", "indicator", "decay"]
 
 

@@ -24,7 +24,8 @@ OBSERVATIONS = [
     # (observe --apply left it unapplied, import --apply marked it applied, apply refused it)
     (("widget-factory-built", "2025-02-01", "0", "s", ""), None, False),
     (("widget-orders", "2025-02-01", "10", "s", ""), None, True),  # below threshold, with if_not_met 0.5
-    (("gadget-sales", "2025-02-01", "10", "s", ""), None, False),  # below threshold, no if_not_met
+    # below threshold, no if_not_met: a state signpost's reading still counts (it takes back the last one)
+    (("gadget-sales", "2025-02-01", "10", "s", ""), None, True),
     (("widget-factory-built", "2024-12-01", "1", "s", ""), None, False),  # before it opened: context
     (("widget-factory-built", "2999-01-01", "1", "s", ""), "is in the future", None),
     (("widget-factory-built", "31/12/2025", "1", "s", ""), "is not an ISO date", None),
@@ -182,5 +183,8 @@ def test_the_rules_are_pure_and_collect_every_problem_of_a_row():
     row = rules.observation(snap, "a", "2025-05-01", "7", "s", "")
     assert row == rules.NewObservation("a", "2025-05-01", 7.0, "s", "")
     assert rules.may_apply(snap, row) is None
-    assert "moves nothing" in rules.may_apply(snap, row._replace(value=1.0)).message  # below 5, no if_not_met
+    assert rules.may_apply(snap, row._replace(value=1.0)) is None  # below 5: a state, it replaces the last reading
+    once = rules.Snapshot({"p": proposition_row()}, {"a": indicator_row(kind="count", threshold=5, repeats="once")},
+                          today="2025-06-01")  # fmt: skip
+    assert "moves nothing" in rules.may_apply(once, row._replace(value=1.0)).message  # below 5, no if_not_met
     assert "before p opened" in rules.may_apply(snap, row._replace(observed_on="2024-01-01")).message

@@ -30,7 +30,12 @@ def test_first_schema_upgrades_on_open_without_losing_a_row(old_db):
         history = t.history("widget-launch")
         # the first release's stored indicator update became an application of its observation: the
         # chain recomputes it (now with decay, the default), and the manual update still resets it
-        assert [h["method"] for h in history] == ["prior", "decay", "indicator", "decay", "manual", "decay"]
+        methods = ["prior", "decay", "indicator", "decay", "manual", "decay", "restatement"]
+        assert [h["method"] for h in history] == methods
+        # 0004 put the evidence model's change on the record: the hazard now runs to the end of R
+        assert history[-1]["probability"] is None and "hazard decay" in history[-1]["rationale"]
+        assert "0.3.0 changed the evidence model" in history[-1]["rationale"]
+        history = history[:-1]
         link = history[2]
         assert link["observation_id"] == 1 and link["counted_ratio"] == 3.0
         assert link["probability"] == pytest.approx(link["previous"] * 3 / (link["previous"] * 3 + 1 - link["previous"]))
@@ -41,13 +46,22 @@ def test_first_schema_upgrades_on_open_without_losing_a_row(old_db):
         assert conn.execute("SELECT observation_id, forecaster FROM application").fetchall() == [(1, "ana")]
     after = snapshot(old_db)
     for table, rows in before.items():
-        if table in ("proposition", "indicator"):  # gained columns with their defaults; the old values stand
+        if table in ("proposition", "indicator", "probability_update", "application"):
+            # gained columns with their defaults; the old values stand
             assert [r[: len(rows[0])] for r in after[table]] == rows, table
         elif table != "schema_migration":
             assert after[table] == rows, table
     assert [r[0] for r in after["schema_migration"]] == [name for name, _ in MIGRATIONS]
     indexes = {r[0] for r in sqlite3.connect(old_db).execute("SELECT name FROM sqlite_master WHERE type='index'")}
     assert "ix_update_proposition_as_of" in indexes
+    # 0004: a first version of every definition, in force from the day its proposition opened
+    versions = {(r[1], r[2]): (r[4], r[5]) for r in after["definition_version"]}
+    assert versions[("proposition", "widget-launch")] == ("2025-01-01", '{"decay": "hazard"}')
+    assert versions[("indicator", "widget-factory-built")][0] == "2025-01-01"
+    assert '"likelihood_ratio": 3.0' in versions[("indicator", "widget-factory-built")][1]
+    assert [r[1:5] for r in after["restatement"]] == [
+        ("widget-launch", "model", "hazard decay", "to the start of resolve_by, then the floor")
+    ]
 
 
 def test_db_upgrade_command(cli, old_db):
@@ -162,4 +176,4 @@ def test_a_column_added_later_does_not_break_an_old_databases_upgrade(tmp_path, 
     assert done.returncode == 0, done.stderr
     assert _shape(fresh) == _shape(old_db)
     columns = [r[1] for r in sqlite3.connect(old_db).execute("PRAGMA table_info(application)")]
-    assert columns == ["id", "observation_id", "forecaster", "recorded_at", "channel"]
+    assert columns == ["id", "observation_id", "forecaster", "recorded_at", "criteria_version", "channel"]

@@ -116,7 +116,8 @@ def test_hazard_decay_is_the_honest_forecast_of_a_constant_hazard():
     # with no news, decay takes the prior along exactly the honest curve of the test above
     days, hazard = 60, 0.01
     prior = 1 - (1 - hazard) ** days
-    track = Track(prior=prior, opened="2025-01-01", resolve_by="2025-03-02")
+    # the question's last day is day 59 (2025-03-01): 60 days of exposure, days 0 to 59
+    track = Track(prior=prior, opened="2025-01-01", resolve_by="2025-03-01")
     daily = track.daily("2025-03-02")
     assert daily == pytest.approx([1 - (1 - hazard) ** (days - d) for d in range(days)], abs=1e-12)
 

@@ -72,6 +72,8 @@ class SyncReport:
     changed: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
     vanished: list[str] = field(default_factory=list)
+    changes: list[str] = field(default_factory=list)  # what each changed key does, one sentence each
+    warnings: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -129,16 +131,36 @@ class Tracker:
         self.close()
 
     # -- definitions ------------------------------------------------------------------------
-    def sync(self, catalog: str | os.PathLike = "indicators") -> SyncReport:
-        """Load new and changed definitions from a catalog folder; never deletes anything."""
-        from .catalog import load_catalog  # YAML parsing is only needed here
+    def sync(self, catalog: str | os.PathLike = "indicators", restate: bool = False, reason: str | None = None) -> SyncReport:
+        """Load new and changed definitions from a catalog folder; never deletes anything. A change of how
+        evidence counts is a version from today (or the file's later `effective` day) on; a change that
+        alters numbers already shown is a restatement, refused unless `restate` with a `reason`, then
+        recorded (see `definitions`)."""
+        from dataclasses import replace
 
+        from .catalog import load_catalog  # YAML parsing is only needed here
+        from .definitions import plan_sync
+
+        if restate:
+            reason = check_text(reason or "", "reason", required=True)
+        elif reason is not None:
+            raise InputError("--reason goes with --restate (it says why a restatement is made)", "reason")
         definitions, problems = load_catalog(Path(catalog))
         if problems:
             raise ValidationErrors(f"catalog {catalog}: {len(problems)} problem(s)", [str(p) for p in problems])
+        day = today()
         with self.db.write() as conn:
-            result = store.sync_definitions(conn, definitions)
-        return SyncReport(**result)
+            plan = plan_sync(definitions, *store.sync_state(conn), day)
+            if plan.restatements and not restate:
+                refused = [c.refusal() for c in plan.restatements]
+                raise ValidationErrors(f"sync refused {len(refused)} restatement(s), nothing written", refused)
+            plan.changes = [
+                replace(c, so_far=store.applied_since(conn, c.subject, c.effective or day))
+                if c.kind == "indicator" and c.versioned else c
+                for c in plan.changes
+            ]  # fmt: skip
+            result = store.apply_sync(conn, plan, reason, day)
+        return SyncReport(**result, changes=[str(c) for c in plan.changes], warnings=plan.warnings)
 
     # -- lookups ------------------------------------------------------------------------------
     def _proposition(self, conn, proposition_id: str) -> PropositionRow:
@@ -159,8 +181,10 @@ class Tracker:
         optionally with `extra` observations counted as if applied. Reads only that proposition's rows."""
         pid = prop.id
         indicators = {i.id: i for i in store.indicators_of(conn, pid)}
+        versions, decays = store.definition_versions(conn, indicators, pid)
         evidence = store.applied_evidence(conn, pid) + (extra or [])
-        return build_tracks([prop], indicators, store.manual_updates(conn, pid), evidence, by=by)[pid]
+        updates = store.manual_updates(conn, pid)
+        return build_tracks([prop], indicators, updates, evidence, by=by, versions=versions, decays=decays)[pid]
 
     def _forecaster(self, conn, by: str | None) -> str | None:
         """`by` as a known forecaster (someone with a live manual update), or None for the team."""
@@ -412,6 +436,8 @@ class Tracker:
                 u for u in store.updates(conn, proposition)
                 if u.retraction and u.method == "manual" and (by is None or u.forecaster == by)
             ]  # fmt: skip
+            update_versions, applied_versions = store.criteria_versions(conn, proposition)
+            restated = store.restatements(conn, proposition)  # every number shown reflects each of them
         end = previous_day(resolution.resolved_on) if resolution else day  # the final forecast, as scored
         rows = [
             {
@@ -420,13 +446,24 @@ class Tracker:
                 "likelihood_ratio": link.likelihood_ratio, "counted_ratio": link.counted_ratio,
                 "decibans": None if link.decibans is None else round(link.decibans, 3), "forecaster": link.forecaster,
                 "id": link.update_id, "retracted": None,
+                "criteria_version": update_versions.get(link.update_id) if link.method == "manual"
+                else applied_versions.get(link.observation_id) if link.method == "indicator" else None,
             }
             for link in track.links_until(end)
         ]  # fmt: skip
         rows += [
             {**{k: None for k in rows[0]}, "as_of": u.as_of, "probability": u.probability, "method": "manual",
-             "rationale": u.rationale, "forecaster": u.forecaster, "id": u.id, "retracted": u.retraction}
+             "rationale": u.rationale, "forecaster": u.forecaster, "id": u.id, "retracted": u.retraction,
+             "criteria_version": update_versions.get(u.id)}
             for u in retracted
+        ]  # fmt: skip
+        # a restatement is on the record from the day it was made: it names what changed the numbers above
+        rows += [
+            {**{k: None for k in rows[0]}, "as_of": r.recorded_at[:10], "method": "restatement",
+             "rationale": f"restated {r.subject}: {r.key} {r.old or '(none)'} -> {r.new or '(none)'}"
+                          + (f" from {r.effective}" if r.effective else "") + f" ({r.reason})",
+             "id": r.id}
+            for r in restated
         ]  # fmt: skip
         rows.sort(key=lambda r: str(r["as_of"]))  # stable: the chain's own order within a day is kept
         return rows

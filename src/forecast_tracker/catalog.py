@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from .errors import InputError
-from .evidence import DECAYS, DEFAULT_DECAY, REPEATS
-from .probability import check_ratio, parse_probability
+from .evidence import DECAYS, DEFAULT_DECAY
+from .probability import REPEATS, check_ratio, parse_probability
 from .validate import MAX_TEXT
 
 SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
@@ -38,6 +38,7 @@ PROPOSITION_KEYS = {
     "tags": False,
     "decay": False,
     "origin": False,
+    "effective": False,
 }
 SOURCE_KEYS = {"title": True, "author": False, "publisher": False, "published": False, "url": False, "quote": False}
 INDICATOR_KEYS = {
@@ -51,8 +52,13 @@ INDICATOR_KEYS = {
     "repeats": False,
     "group": False,
     "fires_when": False,
+    "decides": False,
+    "effective": False,
 }
-CHOICES = {"decay": DECAYS, "origin": ("commentary", "analyst"), "repeats": REPEATS, "fires_when": ("above", "below")}
+CHOICES = {
+    "decay": DECAYS, "origin": ("commentary", "analyst"), "repeats": REPEATS, "fires_when": ("above", "below"),
+    "decides": ("yes", "no"),
+}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -87,9 +93,17 @@ class IndicatorDef:
     repeats: str | None = None
     group_name: str | None = None
     fires_when: str | None = None
+    decides: str | None = None
+    effective: str | None = None  # from when a changed definition counts (not part of the definition)
+
+    def row(self) -> dict[str, Any]:
+        """The definition as the `indicator` table stores it."""
+        data = asdict(self)
+        data.pop("effective")
+        return data
 
     def fingerprint(self) -> str:
-        return _fingerprint(asdict(self))
+        return _fingerprint(self.row())
 
 
 @dataclass
@@ -109,11 +123,13 @@ class PropositionDef:
     origin: str = "commentary"
     file: str = ""
     indicators: list[IndicatorDef] = field(default_factory=list)
+    decay_given: bool = False  # whether the file names `decay` (sync warns when a scheduled event needs it)
+    effective: str | None = None  # from when a changed `decay` counts
 
     def fingerprint(self) -> str:
         data = asdict(self)
-        data.pop("indicators")
-        data.pop("file")
+        for key in ("indicators", "file", "decay_given", "effective"):
+            data.pop(key)
         return _fingerprint(data)
 
 
@@ -191,6 +207,8 @@ class _Collector:
                 self.add(f"{path}.{key}" if path else str(key), f"unknown key (allowed: {', '.join(allowed)})")
 
     def choice(self, data: dict, key: str, path: str) -> str | None:
+        if isinstance(data.get(key), bool):  # YAML reads a bare yes/no as a boolean
+            data = {**data, key: "yes" if data[key] else "no"}
         value = self.text(data, key, path, False)
         if value is not None and value not in CHOICES[key]:
             self.add(f"{path}.{key}", f"{value!r} is not one of {', '.join(CHOICES[key])}")
@@ -304,6 +322,9 @@ def _indicator(c: _Collector, ind: Any, path: str, proposition_id: str | None) -
     repeats, fires_when = c.choice(ind, "repeats", path), c.choice(ind, "fires_when", path)
     if fires_when is not None and kind == "event":
         c.add(f"{path}.fires_when", "an event indicator fires when it happens; fires_when is for a count or level")
+    if repeats == "latest" and kind == "event":
+        c.add(f"{path}.repeats", "an event happens; 'latest' is for a count or level (a series of readings)")
+    decides, effective = c.choice(ind, "decides", path), c.date(ind, "effective", path, False)
     group = ind.get("group")
     if group is not None and (not isinstance(group, str) or not SLUG.match(group)):
         c.add(f"{path}.group", f"{group!r} is not a slug (lowercase letters, digits and single hyphens)")
@@ -322,6 +343,8 @@ def _indicator(c: _Collector, ind: Any, path: str, proposition_id: str | None) -
         repeats=repeats,
         group_name=group,
         fires_when=fires_when,
+        decides=decides,
+        effective=effective,
     )
 
 
@@ -370,6 +393,7 @@ def parse_proposition_file(text: str, file: str) -> tuple[PropositionDef | None,
     prior_phrase = c.text(prop, "prior_phrase", "proposition", False)
     tags = _tags(c, prop)
     decay = c.choice(prop, "decay", "proposition") or DEFAULT_DECAY
+    effective = c.date(prop, "effective", "proposition", False)
     origin = c.choice(prop, "origin", "proposition") or "commentary"
     source, quote = _source(c, prop)
     indicators = _indicators(c, doc.get("indicators"), pid)
@@ -380,6 +404,7 @@ def parse_proposition_file(text: str, file: str) -> tuple[PropositionDef | None,
     definition = PropositionDef(
         id=pid, opened=opened, resolve_by=resolve_by, prior=prior, source=source, prior_phrase=prior_phrase, quote=quote,
         tags=tags, decay=decay, origin=origin, file=file, indicators=indicators, statement=fields["statement"] or "",
+        decay_given=prop.get("decay") is not None, effective=effective,
         question=fields["question"] or "", resolution_criteria=fields["resolution_criteria"] or "",
     )  # fmt: skip
     return definition, []

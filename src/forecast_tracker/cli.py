@@ -198,10 +198,14 @@ def _fit(text: str, width: int) -> str:
 
 # -- definitions --------------------------------------------------------------------------------
 def _print_sync(report) -> None:
-    for label in ("added", "changed", "vanished"):
-        for item in getattr(report, label):
-            note = "  (kept in the database; remove it from history by hand only)" if label == "vanished" else ""
-            _say(f"{label:9} {item}{note}")
+    for item in report.added:
+        _say(f"added     {item}")
+    for item in report.changes:
+        _say(f"changed   {item}")
+    for item in report.vanished:
+        _say(f"vanished  {item}  (kept in the database; remove it from history by hand only)")
+    for item in report.warnings:
+        _err(f"warning: {item}")
     _say(
         f"sync: {len(report.added)} added, {len(report.changed)} changed, {len(report.unchanged)} unchanged, "
         f"{len(report.vanished)} vanished"
@@ -231,9 +235,23 @@ def init(
 def sync(
     ctx: typer.Context,
     catalog: Annotated[Path, typer.Option(help="Catalog folder of proposition YAML files.")] = Path("indicators"),
+    restate: Annotated[
+        bool,
+        typer.Option(
+            "--restate",
+            help="Accept changes that alter numbers already shown (a back-dated effective; the prior, dates, question "
+            "or criteria of a proposition with a record), recorded as restatements that history and every later "
+            "scorecard show. Needs --reason.",
+        ),
+    ] = False,
+    reason: Annotated[Optional[str], typer.Option(help="Why the restatement is made (with --restate).")] = None,
 ) -> None:
-    """Load new and changed definitions; never deletes history."""
-    _print_sync(_tracker(ctx).sync(catalog))
+    """Load new and changed definitions; never deletes history.
+
+    A changed ratio, threshold, repeats, group, decides or decay counts from today (or the file's later
+    `effective: YYYY-MM-DD`) on: every earlier number stays as it was shown. A change that would alter
+    numbers already shown is refused unless --restate --reason TEXT."""
+    _print_sync(_tracker(ctx).sync(catalog, restate=restate, reason=reason))
 
 
 # -- state --------------------------------------------------------------------------------------
@@ -451,8 +469,9 @@ def review(
     as_of: Annotated[Optional[str], typer.Option("--as-of", help="Date YYYY-MM-DD (default today).")] = None,
     fmt: Annotated[str, typer.Option("--format", help="table or json.")] = "table",
 ) -> None:
-    """What needs a look: overdue, signposts fired but not applied, observations not applied, due
-    within 30 days, stale (no update for 90 days). The scorecards flag the same things."""
+    """What needs a look: a criterion met by a decisive signpost (resolve it), overdue, signposts fired
+    but not applied, observations not applied, due within 30 days, stale (no update for 90 days). The
+    scorecards flag the same things."""
     fmt = api.choice(fmt, "format", ("table", "json"))
     items = _tracker(ctx).review(as_of)
     if fmt == "json":

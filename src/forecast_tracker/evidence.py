@@ -5,18 +5,32 @@ non-retracted observation dated after it and <= d, each with its *counted* ratio
 between them, in date order. Every probability the tool shows is `Track.at(d)`, and `Track.links`
 explains it step by step (prior or manual update, each observation's counted ratio, decay).
 
-Counted ratios (the catalog decides, per indicator):
-- `repeats`: how the 2nd, 3rd... firing of one indicator counts. `once` (the default): only the first;
-  `diminishing`: the k-th counts 1/2^(k-1) of the first one's weight of evidence, so the total stays
-  below twice one firing's; `independent`: every firing in full (the naive chain).
+Counted ratios (the catalog decides, per indicator, in the version in force on the observation's date):
+- `repeats`: how the 2nd, 3rd... reading of one indicator counts. `latest` (the default for a count or
+  level, a series of readings of one quantity): the signpost weighs as its latest reading, so each
+  reading counts ratio(new state) / ratio(previous state): one that still fires adds nothing, one that
+  stops firing takes the earlier ratio back (and applies `likelihood_ratio_if_not_met` if given).
+  `once` (the default for an event): only the first firing; `diminishing`: the k-th counts 1/2^(k-1) of
+  the first one's weight of evidence, so the total stays below twice one firing's; `independent`: every
+  firing in full (the naive chain). Readings that do not fire follow the same rule as a stream of their own.
 - `group`: indicators of a proposition that report one development. The group's weight is that of its
-  strongest member (for and against counted apart), and each observation adds only what it changes.
+  strongest member for plus its strongest member against, and each observation adds only what it changes.
 Repeats and groups are counted over all evidence since `opened`, also before a manual update: a
 restatement after my judgement is still a restatement.
+- `decides: yes | no`: an applied firing meets (rules out) the resolution criterion. From its date on
+  the probability is held at the upper (lower) clamp, with no decay: the criterion is met, the question
+  waits only for `resolve` to record it.
 
-Decay (`decay: hazard`, the default) reads a question as "will it happen by resolve_by R" with a
-constant hazard: with no news, p at t becomes 1 - (1 - p)^((R - t') / (R - t)) at t'. Decaying t -> t1
--> t2 equals t -> t2, so the steps compose exactly. `decay: none` is for a state checked on R.
+Definitions change over time (`definitions.py`): an indicator's counting keys and a proposition's
+`decay` each come as versions with the day they take effect, and each observation counts by the version
+in force on its date, each day decays by the `decay` in force on it. So a change counts from its day on
+and every earlier number stays as it was shown.
+
+Decay (`decay: hazard`, the default) reads a question as "will it happen by the end of resolve_by R" with
+a constant hazard: with no news, p at day t becomes 1 - (1 - p)^((R + 1 - t') / (R + 1 - t)) at day
+t' <= R. Decaying t -> t1 -> t2 equals t -> t2, so the steps compose exactly. An event on R itself still
+counts, and after R an unresolved question holds its last probability (`review` flags it overdue)
+instead of sliding to the floor. `decay: none` is for a state checked on R, or a vote on a fixed date.
 
 Pure: plain values in, plain values out; no database, no files.
 """
@@ -31,11 +45,20 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from .dates import ordinal, previous_day
-from .probability import P_MIN, Signpost, apply_likelihood_ratio, clamp, counted_ratio, decibans, describe, odds
+from .probability import (
+    P_MAX,
+    P_MIN,
+    Signpost,
+    apply_likelihood_ratio,
+    clamp,
+    counted_ratio,
+    decibans,
+    describe,
+    odds,
+    repeats_of,
+)  # fmt: skip
 from .records import ObservationRow, PropositionRow, ResolutionRow, UpdateRow
 
-REPEATS = ("once", "diminishing", "independent")  # the catalog's choices for `repeats`, `decay`
-DEFAULT_REPEATS = "once"  # chosen by tests/benchmarks/calibration.py: it beat diminishing in every world tried
 DECAYS = ("hazard", "none")
 DEFAULT_DECAY = "hazard"
 DECAY_SHOWN_FROM = 0.005  # a decay step smaller than half a point is not listed as its own link
@@ -120,11 +143,21 @@ class Link:
         return None
 
 
+def in_force(versions: Sequence[tuple[str, Any]], day: str) -> Any:
+    """Of (effective, value) pairs sorted by effective, the value in force on `day`: the latest that took
+    effect on or before it, else the first (a date before every version is before the definition
+    existed, and only a restated `opened` can ask for one)."""
+    i = bisect.bisect_right(versions, day, key=lambda v: v[0])
+    return versions[max(i - 1, 0)][1]
+
+
 def _hazard(p: float, t: int, t2: int, r: int) -> float:
-    """The decay rule on day numbers: p at t, seen at t2, for a question that closes on day r."""
-    if t2 <= t or t >= r:
+    """The decay rule on day numbers: p at t, seen at t2, for a question that closes at the end of day
+    r; from r on it holds."""
+    t2 = min(t2, r)
+    if t2 <= t:
         return p
-    return clamp(1.0 - (1.0 - p) ** (max(r - t2, 0) / (r - t)))
+    return clamp(1.0 - (1.0 - p) ** ((r + 1 - t2) / (r + 1 - t)))
 
 
 def decayed(p: float, start: str, end: str, resolve_by: str) -> float:
@@ -147,6 +180,7 @@ def _decay_rationale(days: int, p: float, after: float, who: str = "") -> str:
 def counted_ratios(evidence: Sequence[Evidence]) -> dict[int, float]:
     """observation id -> the ratio it counts for, given every earlier observation (date, then id order)."""
     streams: dict[tuple[str, bool], int] = defaultdict(int)  # (indicator, fired) -> firings so far
+    state_db: dict[str, float] = defaultdict(float)  # `latest`: indicator -> the weight of its last reading
     member_db: dict[str, float] = defaultdict(float)  # indicator -> its counted weight so far
     group_db: dict[str, float] = defaultdict(float)
     members: dict[str, set[str]] = defaultdict(set)
@@ -156,14 +190,17 @@ def counted_ratios(evidence: Sequence[Evidence]) -> dict[int, float]:
     counted: dict[int, float] = {}
     for e in sorted(evidence, key=lambda e: (e.observed_on, e.observation_id)):
         fired, ratio = counted_ratio(e.indicator, e.value)
-        if ratio is None:
+        ind_id, repeats = e.indicator.id, repeats_of(e.indicator)
+        if repeats == "latest":  # a state: this reading replaces the previous one
+            state = decibans(ratio) if ratio is not None else 0.0
+            weight, state_db[ind_id] = state - state_db[ind_id], state
+        elif ratio is None:
             counted[e.observation_id] = 1.0
             continue
-        ind_id = e.indicator.id
+        else:
+            weight = decibans(ratio)
         k = streams[(ind_id, fired)]
         streams[(ind_id, fired)] = k + 1
-        repeats = e.indicator.repeats or DEFAULT_REPEATS
-        weight = decibans(ratio)
         if repeats == "once":
             weight = weight if k == 0 else 0.0
         elif repeats == "diminishing":
@@ -189,19 +226,22 @@ class Track:
         prior: float,
         opened: str,
         resolve_by: str,
-        decay: str = DEFAULT_DECAY,
+        decay: str | Sequence[tuple[str, str]] = DEFAULT_DECAY,  # one rule, or (effective, rule) versions
         judgements: Iterable[Judgement] = (),
         evidence: Iterable[Evidence] = (),
         prior_rationale: str = "prior",
         name: str = "",
         team_of_one: bool = False,
     ):
-        self.prior, self.opened, self.resolve_by, self.decay = float(prior), opened, resolve_by, decay
+        self.prior, self.opened, self.resolve_by = float(prior), opened, resolve_by
+        self.decays: list[tuple[str, str]] = [("", decay)] if isinstance(decay, str) else sorted(decay)
+        self.decay = self.decays[-1][1]  # the rule in force from the last version on
         judgements = list(judgements)
         # whose track this is (MODEL: nobody's), from when they count, and whether it is the whole team
         self.name = name or MODEL
         self.joined = min((j.as_of for j in judgements if j.as_of >= opened), default=None)
         self.team_of_one = team_of_one
+        self.held: tuple[str, int, float] | None = None  # (from, observation, probability): criterion met
         evidence = [e for e in evidence if e.observed_on >= opened]
         counted = counted_ratios(evidence)
         # Evidence on the day of a judgement comes first: the judgement was made knowing it.
@@ -214,24 +254,58 @@ class Track:
             before = self.decayed(p, on, day)
             if (step := _decay_link(p, before, on, day)) is not None:
                 self.links.append(step)
-            if isinstance(event, Judgement):
-                p = event.probability
-                self.links.append(Link(day, "manual", before, p, event.rationale, update_id=event.update_id,
-                                       forecaster=event.forecaster))  # fmt: skip
-            else:
-                ratio = counted[event.observation_id]
-                p = apply_likelihood_ratio(before, ratio)
-                _fired, own = counted_ratio(event.indicator, event.value)
-                self.links.append(
-                    Link(day, "indicator", before, p, (_evidence_rationale, event, own, ratio), event.observation_id,
-                         event.indicator.id, own, ratio, forecaster=event.applied_by)
-                )  # fmt: skip
+            p = self._event(day, before, event, counted)
             on = day
         self.dates = [link.on for link in self.links if link.method != "decay"]
         self.values = [link.after for link in self.links if link.method != "decay"]
 
+    def _event(self, day: str, before: float, event: Judgement | Evidence, counted: Mapping[int, float]) -> float:
+        """Append the link of one event; the probability after it."""
+        held = f"; held at {describe(before)}: criterion met by observation {self.held[1]}" if self.held else ""
+        if isinstance(event, Judgement):
+            p = before if self.held else event.probability
+            self.links.append(Link(day, "manual", before, p, event.rationale + held, update_id=event.update_id,
+                                   forecaster=event.forecaster))  # fmt: skip
+            return p
+        ratio = counted[event.observation_id]
+        fired, own = counted_ratio(event.indicator, event.value)
+        decides = event.indicator.decides
+        why: tuple[Any, ...]  # (the function that writes the rationale, its arguments...)
+        if self.held:
+            p, why = before, (_held_rationale, event, own, ratio, held)
+        elif decides and fired:
+            p = P_MAX if decides == "yes" else P_MIN
+            self.held = (day, event.observation_id, p)
+            ratio, why = odds(p) / odds(before), (_decisive_rationale, event)
+        else:
+            p, why = apply_likelihood_ratio(before, ratio), (_evidence_rationale, event, own, ratio)
+        self.links.append(Link(day, "indicator", before, p, why, event.observation_id, event.indicator.id, own, ratio,
+                               forecaster=event.applied_by))  # fmt: skip
+        return p
+
     def decayed(self, p: float, start: str, end: str) -> float:
-        return decayed(p, start, end, self.resolve_by) if self.decay == "hazard" else p
+        """`p` at `start` seen at `end` with no news: decay by the rule in force on each day between
+        (none once the criterion is met)."""
+        if end <= start or (self.held is not None and start >= self.held[0]):
+            return p
+        if len(self.decays) == 1:
+            return decayed(p, start, end, self.resolve_by) if self.decay == "hazard" else p
+        day = start
+        for k, (_effective, rule) in enumerate(self.decays):
+            until = self.decays[k + 1][0] if k + 1 < len(self.decays) else end
+            if until <= day:
+                continue
+            upto = min(until, end)
+            if rule == "hazard":
+                p = decayed(p, day, upto, self.resolve_by)
+            day = upto
+            if day >= end:
+                break
+        return p
+
+    def _simple(self) -> bool:
+        """One decay rule throughout and no criterion met: the day-by-day loops may take the fast path."""
+        return len(self.decays) == 1 and self.held is None
 
     def at(self, day: str) -> float:
         """The standing probability on `day` (after everything dated that day)."""
@@ -246,6 +320,9 @@ class Track:
 
     def on_days(self, offsets: Sequence[int]) -> list[float]:
         """`at` on each day `offsets` (ascending) days after `opened`, in one pass over the anchors."""
+        if not self._simple():
+            first_day = _date(self.opened)
+            return [self.at((first_day + dt.timedelta(days=k)).isoformat()) for k in offsets]
         first, r = ordinal(self.opened), ordinal(self.resolve_by)
         starts = [ordinal(day) for day in self.dates]
         hazard, out, i = self.decay == "hazard", [], 0
@@ -271,6 +348,11 @@ class Track:
     def spread(self, day: str) -> tuple[float, float] | None:
         return None  # one forecaster
 
+    def criterion_met(self, day: str) -> tuple[str, int, float] | None:
+        """(the day, the observation, the held probability) when a decisive signpost's firing applied
+        on or before `day` met (or ruled out) the resolution criterion, else None."""
+        return self.held if self.held is not None and self.held[0] <= day else None
+
     def side_by_side(self) -> dict[str, tuple[Track, str]]:
         """The forecasters a score compares with this view: the one forecaster who is the whole team
         (alone, they are the team), else nobody (the model, or one forecaster's view with `--by`)."""
@@ -284,9 +366,24 @@ class Track:
         step = _decay_link(last.after, self.decayed(last.after, last.on, day), last.on, day)
         return [*links, step] if step is not None else links
 
+    def after_event(self, day: str, key: tuple[int, int]) -> float:
+        """The probability on `day` just after its event `key` ((0, observation id) or (1, update id)),
+        counting the events of that day up to it: what a team's chain reads for each of a day's events."""
+        value = self.at(previous_day(day)) if day > self.opened else self.prior
+        value = self.decayed(value, previous_day(day), day) if day > self.opened else value
+        for link in self.links:
+            if link.on == day and link.method in ("manual", "indicator"):
+                own = (1, link.update_id or 0) if link.method == "manual" else (0, link.observation_id or 0)
+                if own <= key:
+                    value = link.after
+        return value
+
     def daily(self, end: str) -> list[float]:
         """The probability on each day from `opened` to the day before `end`."""
         first, last, r = ordinal(self.opened), ordinal(end), ordinal(self.resolve_by)
+        if not self._simple():
+            first_day = _date(self.opened)
+            return [self.at((first_day + dt.timedelta(days=k)).isoformat()) for k in range(max(last - first, 0))]
         starts = [ordinal(day) for day in self.dates] + [last]
         out: list[float] = []
         for k, p in enumerate(self.values):
@@ -298,26 +395,42 @@ class Track:
                 continue
             # `_hazard(p, a, d, r)` for each day d, written out (this loop runs for every day of every
             # scored proposition): up to r the value is at most p, so only the lower clamp can act;
-            # from r on it is the floor
-            q, span, upto = 1.0 - p, r - a, min(b, r + 1)
+            # after r it holds the value of r
+            q, span, upto = 1.0 - p, r + 1 - a, min(b, r + 1)
             out.append(p)
-            out.extend(max(P_MIN, 1.0 - q ** ((r - d) / span)) for d in range(a + 1, upto))
-            out.extend([P_MIN] * (b - max(upto, a + 1)))
+            out.extend(max(P_MIN, 1.0 - q ** ((r + 1 - d) / span)) for d in range(a + 1, upto))
+            out.extend([max(P_MIN, 1.0 - q ** (1 / span))] * (b - upto))
         return out
+
+
+def _decisive_rationale(e: Evidence) -> str:
+    met = "met" if getattr(e.indicator, "decides", None) == "yes" else "ruled out"
+    return (f"criterion {met} by observation {e.observation_id}: {e.indicator.id} fired (decides: "
+            f"{e.indicator.decides}); held at {describe(P_MAX if met == 'met' else P_MIN)} until resolved")  # fmt: skip
+
+
+def _held_rationale(e: Evidence, own: float | None, counted: float, held: str) -> str:
+    return _evidence_rationale(e, own, counted) + held
 
 
 def _evidence_rationale(e: Evidence, own: float | None, counted: float) -> str:
     state = "fired" if counted_ratio(e.indicator, e.value)[0] else "did not fire"
-    text = f"{e.indicator.id} {state}: likelihood ratio {own:g} ({decibans(own):+.1f} dB)" if own else e.indicator.id
-    if own and abs(decibans(counted) - decibans(own)) > 1e-9:
-        text += f", counted {decibans(counted):+.1f} dB ({_why_less(e)})"
+    reading = f" (reading {e.value:g})" if e.value is not None and e.indicator.kind != "event" else ""
+    text = f"{e.indicator.id} {state}{reading}"
+    if own:
+        text += f": likelihood ratio {own:g} ({decibans(own):+.1f} dB)"
+    if abs(decibans(counted) - decibans(own or 1.0)) > 1e-9:
+        text += f"{',' if own else ':'} counted {decibans(counted):+.1f} dB ({_why_less(e)})"
     return text
 
 
 def _why_less(e: Evidence) -> str:
     if e.indicator.group_name:
         return f"group {e.indicator.group_name}: one development counted once"
-    return f"repeats: {e.indicator.repeats or DEFAULT_REPEATS}"
+    repeats = repeats_of(e.indicator)
+    if repeats == "latest":
+        return "repeats: latest: the change from its previous reading"
+    return f"repeats: {repeats}"
 
 
 # -- the team ------------------------------------------------------------------------------------------
@@ -362,6 +475,9 @@ class Team:
     def last_moved(self, day: str) -> str | None:
         return last_moved(self.links, day)
 
+    def criterion_met(self, day: str) -> tuple[str, int, float] | None:
+        return self.model.criterion_met(day)  # the evidence is shared: every track holds from the same day
+
     def spread(self, day: str) -> tuple[float, float] | None:
         """(lowest, highest) of the forecasters' probabilities on `day`, when more than one counts."""
         values = list(self.members(day).values())
@@ -382,6 +498,14 @@ class Team:
         last = links[-1]
         step = _decay_link(last.after, self.at(day), last.on, day, self._who(day)) if day > last.on else None
         return [*links, step] if step is not None else links
+
+    def _after_event(self, day: str, key: tuple[int, int]) -> float:
+        """The team's probability on `day` just after its event `key`: a day with two events shows each
+        one's own step, and the last one ends at `at(day)`."""
+        names = self.forecasters(day)
+        if not names:
+            return self.model.after_event(day, key)
+        return _median([self.tracks[name].after_event(day, key) for name in names])
 
     def _who(self, day: str) -> str:
         members = self.members(day)
@@ -408,7 +532,7 @@ class Team:
             before = self.at(previous_day(day)) if day > self.opened else self.prior
             if day > on and (step := _decay_link(links[-1].after, before, on, previous_day(day))) is not None:
                 links.append(step)
-            after = self.at(day)
+            after = self._after_event(day, (0 if link.method == "indicator" else 1, _id))
             same_day = links[-1].on == day and links[-1].method != "decay"
             links.append(
                 Link(day, link.method, links[-1].after if same_day else before, after, link.rationale + self._who(day),
@@ -436,6 +560,7 @@ class View(Protocol):
     def last_moved(self, day: str) -> str | None: ...
     def members(self, day: str) -> dict[str, float]: ...
     def spread(self, day: str) -> tuple[float, float] | None: ...
+    def criterion_met(self, day: str) -> tuple[str, int, float] | None: ...
     def side_by_side(self) -> dict[str, tuple[Track, str]]: ...
 
 
@@ -462,16 +587,23 @@ def build_tracks(
     updates: Iterable[UpdateRow],
     evidence: Iterable[ObservationRow],
     by: str | None = None,
+    versions: Mapping[str, Sequence[tuple[str, Signpost]]] | None = None,
+    decays: Mapping[str, Sequence[tuple[str, str]]] | None = None,
 ) -> dict[str, View]:
     """The team's track per proposition (or, with `by`, that forecaster's; the model's where they made
-    no update) from stored rows: live manual `updates` and applied `evidence`."""
+    no update) from stored rows: live manual `updates` and applied `evidence`. `versions` holds the
+    (effective, definition) versions of each indicator that has changed (`indicators` holds the
+    others), `decays` the (effective, rule) versions of each proposition whose `decay` has."""
+    versions, decays = versions or {}, decays or {}
     judgements: dict[str, dict[str, list[Judgement]]] = defaultdict(lambda: defaultdict(list))
     for u in updates:
         j = Judgement(u.as_of, u.id, float(u.probability), u.rationale or "", u.forecaster or "")
         judgements[u.proposition_id][j.forecaster].append(j)
     seen: dict[str, list[Evidence]] = defaultdict(list)
     for e in evidence:
-        seen[e.proposition_id].append(Evidence(e.id, e.observed_on, indicators[e.indicator_id], e.value, e.applied_by or ""))
+        kept = versions.get(e.indicator_id)
+        signpost = in_force(kept, e.observed_on) if kept else indicators[e.indicator_id]
+        seen[e.proposition_id].append(Evidence(e.id, e.observed_on, signpost, e.value, e.applied_by or ""))
     out: dict[str, View] = {}
     for p in propositions:
 
@@ -480,7 +612,7 @@ def build_tracks(
                 prior=float(p.prior),
                 opened=p.opened,
                 resolve_by=p.resolve_by,
-                decay=p.decay or DEFAULT_DECAY,
+                decay=decays.get(p.id) or p.decay or DEFAULT_DECAY,
                 judgements=own,
                 evidence=seen.get(p.id, ()),
                 prior_rationale=f"commentary: {p.prior_phrase!r}" if p.prior_phrase else "prior",

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from sqlalchemy import Column, Connection, ForeignKey, Integer, MetaData, Table, Text, text
+from sqlalchemy import Column, Connection, ForeignKey, Index, Integer, MetaData, Table, Text, text
 
 from .models import METADATA
 
@@ -99,3 +99,89 @@ def m0003_evidence_model(conn: Connection) -> None:
             """
         )
     )
+
+
+@migration("0004_definitions_over_time")
+def m0004_definitions_over_time(conn: Connection) -> None:
+    # Definitions gained versions (each in force from a day on) and restatements (changes on the
+    # record); updates and applications record the criteria version they were made under; indicators
+    # may decide their proposition. Today's definitions become the first version of each, in force
+    # from its proposition's `opened`, and every update and application so far was made under version 1.
+    import datetime as dt
+    import json
+
+    for table, column, kind, default in (
+        ("indicator", "decides", "TEXT", None),
+        ("proposition", "criteria_version", "INTEGER", "1"),
+        ("probability_update", "criteria_version", "INTEGER", None),
+        ("application", "criteria_version", "INTEGER", None),
+    ):
+        extra = f" NOT NULL DEFAULT {default}" if default else ""
+        conn.execute(text(f"ALTER TABLE {table} ADD COLUMN {column} {kind}{extra}"))
+    for table in ("probability_update", "application"):
+        conn.execute(text(f"UPDATE {table} SET criteria_version = 1"))
+    version, restatement = _m0004_tables(conn)
+    now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    keys = ("kind", "threshold", "likelihood_ratio", "likelihood_ratio_if_not_met", "repeats", "group_name", "fires_when", "decides")
+    props = {pid: (opened, decay) for pid, opened, decay in conn.execute(text("SELECT id, opened, decay FROM proposition"))}
+    rows = [
+        {"kind": "proposition", "ref_id": pid, "proposition_id": pid, "effective": opened,
+         "content": json.dumps({"decay": decay}), "recorded_at": now}
+        for pid, (opened, decay) in props.items()
+    ]  # fmt: skip
+    for row in conn.execute(text(f"SELECT id, proposition_id, {', '.join(keys)} FROM indicator")).mappings():
+        content = json.dumps({key: row[key] for key in keys}, sort_keys=True)
+        rows.append({"kind": "indicator", "ref_id": row["id"], "proposition_id": row["proposition_id"],
+                     "effective": props[row["proposition_id"]][0], "content": content, "recorded_at": now})  # fmt: skip
+    if rows:
+        conn.execute(version.insert(), rows)
+    _m0004_model_restatements(conn, restatement, props, now)
+
+
+def _m0004_model_restatements(conn: Connection, restatement: Table, props: dict, now: str) -> None:
+    # This release changed two rules of the model, and says so on the record of every proposition whose
+    # numbers they move: count and level readings weigh as their latest reading (they counted once), and
+    # the hazard runs to the end of resolve_by and holds after it (it reached the floor on resolve_by).
+    why = "forecast-tracker 0.3.0 changed the evidence model"
+    state = conn.execute(
+        text(
+            "SELECT DISTINCT i.proposition_id FROM indicator i JOIN observation o ON o.indicator_id = i.id "
+            "JOIN application a ON a.observation_id = o.id WHERE i.kind IN ('count', 'level') AND i.repeats IS NULL"
+        )
+    )
+    restated = [
+        {"proposition_id": pid, "subject": "model", "key": "repeats of count and level indicators", "old": "once",
+         "new": "latest (each reading counts what it changes)", "effective": None, "reason": why, "recorded_at": now}
+        for (pid,) in state
+    ]  # fmt: skip
+    restated += [
+        {"proposition_id": pid, "subject": "model", "key": "hazard decay", "old": "to the start of resolve_by, then the floor",
+         "new": "to the end of resolve_by, then held", "effective": None, "reason": why, "recorded_at": now}
+        for pid, (_opened, decay) in sorted(props.items()) if decay == "hazard"
+    ]  # fmt: skip
+    if restated:
+        conn.execute(restatement.insert(), restated)
+
+
+def _m0004_tables(conn: Connection) -> tuple[Table, Table]:
+    """`definition_version` and `restatement` as they shipped in 0004."""
+    shipped = MetaData()
+    version = Table(
+        "definition_version",
+        shipped,
+        Column("id", Integer, primary_key=True),
+        *[Column(name, Text, nullable=False) for name in ("kind", "ref_id", "proposition_id", "effective", "content", "recorded_at")],
+        Column("withdrawn_at", Text),
+    )
+    restatement = Table(
+        "restatement",
+        shipped,
+        Column("id", Integer, primary_key=True),
+        *[Column(name, Text, nullable=False) for name in ("proposition_id", "subject", "key", "old", "new")],
+        Column("effective", Text),
+        *[Column(name, Text, nullable=False) for name in ("reason", "recorded_at")],
+    )
+    Index("ix_definition_version_ref", version.c.kind, version.c.ref_id, version.c.effective)
+    Index("ix_restatement_proposition", restatement.c.proposition_id, restatement.c.id)
+    shipped.create_all(conn)
+    return version, restatement

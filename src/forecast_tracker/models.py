@@ -52,6 +52,8 @@ class Proposition(SQLModel, table=True):
     updated_at: str = _text()
     decay: str = _text(default="hazard", sa_column_kwargs={"server_default": "hazard"})  # hazard | none
     origin: str = _text(default="commentary", sa_column_kwargs={"server_default": "commentary"})  # commentary | analyst
+    # the version of `question` and `resolution_criteria` in force: 1, then one more for each change
+    criteria_version: int = Field(default=1, sa_column_kwargs={"server_default": "1"})
 
 
 class Indicator(SQLModel, table=True):
@@ -71,6 +73,7 @@ class Indicator(SQLModel, table=True):
     repeats: Optional[str] = _text(default=None)  # once | diminishing | independent; None: the default
     group_name: Optional[str] = _text(default=None)  # the catalog's `group`
     fires_when: Optional[str] = _text(default=None)  # above | below (count and level)
+    decides: Optional[str] = _text(default=None)  # yes | no: its firing meets (rules out) the criterion
 
 
 class DefinitionRevision(SQLModel, table=True):
@@ -82,6 +85,41 @@ class DefinitionRevision(SQLModel, table=True):
     ref_id: str = _text()
     fingerprint: str = _text()
     content: str = _text()  # JSON
+    recorded_at: str = _text()
+
+
+class DefinitionVersion(SQLModel, table=True):
+    """A version of what a definition says about counting evidence (an indicator's ratios, threshold,
+    `fires_when`, `repeats`, `group`, `decides`; a proposition's `decay`), in force from `effective` on.
+    The version in force on day d is the live one with the latest `effective` <= d (the first one
+    before that). A version that had not come into force when a later sync replaced it is withdrawn."""
+
+    __tablename__ = "definition_version"
+    __table_args__ = (Index("ix_definition_version_ref", "kind", "ref_id", "effective"),)
+    id: Optional[int] = Field(default=None, primary_key=True)
+    kind: str = _text()  # proposition | indicator
+    ref_id: str = _text()
+    proposition_id: str = _text()  # whose evidence it counts (the indicator's proposition)
+    effective: str = _text()  # YYYY-MM-DD
+    content: str = _text()  # JSON of the versioned keys
+    recorded_at: str = _text()
+    withdrawn_at: Optional[str] = _text(default=None)
+
+
+class Restatement(SQLModel, table=True):
+    """A change on the record that alters numbers already shown for past dates: what changed, from what,
+    to what, and why. `history`, the proposition page and every scorecard rendered after it show it."""
+
+    __tablename__ = "restatement"
+    __table_args__ = (Index("ix_restatement_proposition", "proposition_id", "id"),)
+    id: Optional[int] = Field(default=None, primary_key=True)
+    proposition_id: str = _text()
+    subject: str = _text()  # the proposition's id, an indicator's id, or "model" (a change of the rules)
+    key: str = _text()
+    old: str = _text()
+    new: str = _text()
+    effective: Optional[str] = _text(default=None)  # a back-dated version's first day
+    reason: str = _text()
     recorded_at: str = _text()
 
 
@@ -110,6 +148,7 @@ class Update(SQLModel, table=True):
     likelihood_ratio: Optional[float] = _real(default=None)
     forecaster: str = _text(default="")
     recorded_at: str = _text()
+    criteria_version: Optional[int] = Field(default=None)  # the proposition's criteria version in force
 
 
 class Application(SQLModel, table=True):
@@ -121,6 +160,7 @@ class Application(SQLModel, table=True):
     observation_id: int = Field(foreign_key="observation.id", unique=True)
     forecaster: str = _text(default="")
     recorded_at: str = _text()
+    criteria_version: Optional[int] = Field(default=None)  # the proposition's criteria version in force
 
 
 class Resolution(SQLModel, table=True):

@@ -134,6 +134,19 @@ class Signpost(Protocol):
     def group_name(self) -> str | None: ...
     @property
     def fires_when(self) -> str | None: ...
+    @property
+    def decides(self) -> str | None: ...
+
+
+REPEATS = ("latest", "once", "diminishing", "independent")  # the catalog's choices for `repeats`
+# The defaults, chosen by tests/benchmarks/calibration.py (docs/evidence-model.md has its table): an
+# event counts once; a count or level is a state, and weighs as its latest reading.
+DEFAULT_REPEATS = {"event": "once", "count": "latest", "level": "latest"}
+
+
+def repeats_of(indicator: Signpost) -> str:
+    """How the indicator's repeated readings count: its own `repeats`, else its kind's default."""
+    return indicator.repeats or DEFAULT_REPEATS.get(indicator.kind, "once")
 
 
 def fires(indicator: Signpost, value: float | None) -> bool:

@@ -26,6 +26,7 @@ class PropositionRow(NamedTuple):
     file: str | None
     decay: str  # hazard | none
     origin: str  # commentary | analyst
+    criteria_version: int  # 1, then one more for each change of question or resolution_criteria
     source_title: str | None
     source_author: str | None
     source_publisher: str | None
@@ -49,6 +50,19 @@ class IndicatorRow(NamedTuple):
     repeats: str | None  # None: the default
     group_name: str | None  # the catalog's `group`
     fires_when: str | None  # above | below; None: above
+    decides: str | None  # yes | no: its firing meets (rules out) the resolution criterion; None: it does not
+
+
+class RestatementRow(NamedTuple):
+    id: int
+    proposition_id: str
+    subject: str  # the proposition, an indicator, or "model"
+    key: str
+    old: str
+    new: str
+    effective: str | None
+    reason: str
+    recorded_at: str
 
 
 class ObservationRow(NamedTuple):

@@ -16,7 +16,7 @@ from typing import NamedTuple
 
 from .dates import parse_date
 from .errors import InputError
-from .probability import counted_ratio, parse_probability
+from .probability import counted_ratio, parse_probability, repeats_of
 from .records import IndicatorRow, PropositionRow, ResolutionRow
 from .validate import OUTCOMES, check_name, check_text, choice, parse_value, unknown
 
@@ -158,7 +158,8 @@ def may_apply(snap: Snapshot, row: NewObservation) -> InputError | None:
     `observe --apply` and `import --apply`: evidence for a resolved proposition is refused; one dated
     before its proposition opened is context (the prior already reflects it); one whose signpost says
     nothing either way (an event that did not happen, a reading below its threshold, with no
-    `likelihood_ratio_if_not_met`) moves nothing and is left unapplied."""
+    `likelihood_ratio_if_not_met`) moves nothing and is left unapplied. A reading of a state signpost
+    (`repeats: latest`) always counts: one that does not fire takes back what the previous one counted."""
     ind = snap.indicators[row.indicator_id]
     prop = snap.propositions[ind.proposition_id]
     try:
@@ -167,7 +168,7 @@ def may_apply(snap: Snapshot, row: NewObservation) -> InputError | None:
         return exc
     if row.observed_on < prop.opened:
         return InputError(f"it moves nothing: it is dated before {prop.id} opened ({prop.opened})", "id")
-    if counted_ratio(ind, row.value)[1] is None:
+    if counted_ratio(ind, row.value)[1] is None and repeats_of(ind) != "latest":
         return InputError(f"it moves nothing: {ind.id} did not fire and has no likelihood_ratio_if_not_met", "id")
     return None
 

@@ -14,8 +14,9 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Connection, func, insert, literal, select
 
 from .dates import utc_now
+from .definitions import SyncPlan, indicator_version, proposition_version
 from .models import METADATA
-from .records import IndicatorRow, ObservationRow, PropositionRow, ResolutionRow, UpdateRow
+from .records import IndicatorRow, ObservationRow, PropositionRow, ResolutionRow, RestatementRow, UpdateRow
 
 if TYPE_CHECKING:
     from .catalog import IndicatorDef, PropositionDef
@@ -29,6 +30,8 @@ T_UPDATE = METADATA.tables["probability_update"]
 T_RESOLUTION = METADATA.tables["resolution"]
 T_RETRACTION = METADATA.tables["retraction"]
 T_APPLICATION = METADATA.tables["application"]
+T_VERSION = METADATA.tables["definition_version"]
+T_RESTATEMENT = METADATA.tables["restatement"]
 
 RETRACTABLE = {"observation": T_OBSERVATION, "update": T_UPDATE, "resolution": T_RESOLUTION}
 
@@ -109,7 +112,7 @@ def _proposition_row(conn: Connection, d: PropositionDef) -> dict[str, Any]:
 
 
 def _indicator_row(d: IndicatorDef) -> dict[str, Any]:
-    row = asdict(d)
+    row = d.row()
     row["fingerprint"] = d.fingerprint()
     return row
 
@@ -126,46 +129,171 @@ def _record_revision(conn: Connection, kind: str, ref_id: str, fingerprint: str,
     )
 
 
-def sync_definitions(conn: Connection, definitions: Sequence[PropositionDef]) -> dict[str, list[str]]:
-    """Add new definitions, update changed ones (old versions kept as revisions), report vanished ones."""
+def sync_state(conn: Connection) -> tuple[dict[str, PropositionRow], dict[str, IndicatorRow], set[str]]:
+    """What `definitions.plan_sync` compares a catalog with: the stored propositions and indicators, and
+    the propositions with a record (a live manual update, an applied live observation, a live resolution)."""
+    props = {p.id: p for p in all_propositions(conn)}
+    inds = {i.id: i for i in all_indicators(conn)}
+    u, r, o, i, a = T_UPDATE, T_RESOLUTION, T_OBSERVATION, T_INDICATOR, T_APPLICATION
+    recorded = {row[0] for row in conn.execute(select(u.c.proposition_id).where(_not_retracted("update", u.c.id)).distinct())}
+    recorded |= {row[0] for row in conn.execute(select(r.c.proposition_id).where(_not_retracted("resolution", r.c.id)).distinct())}
+    applied = (
+        select(i.c.proposition_id)
+        .select_from(a.join(o, a.c.observation_id == o.c.id).join(i, o.c.indicator_id == i.c.id))
+        .where(_not_retracted("observation", o.c.id))
+        .distinct()
+    )
+    recorded |= {row[0] for row in conn.execute(applied)}
+    return props, inds, recorded
+
+
+def applied_since(conn: Connection, indicator_id: str, day: str) -> int:
+    """How many applied, live observations of an indicator are dated on or after `day`."""
+    o, a = T_OBSERVATION, T_APPLICATION
+    query = (
+        select(func.count())
+        .select_from(o.join(a, a.c.observation_id == o.c.id))
+        .where(o.c.indicator_id == indicator_id, o.c.observed_on >= day, _not_retracted("observation", o.c.id))
+    )
+    return int(conn.execute(query).scalar_one())
+
+
+def apply_sync(conn: Connection, plan: SyncPlan, reason: str | None, today: str) -> dict[str, list[str]]:
+    """Write a checked `SyncPlan`: new and changed rows (old ones kept as revisions), a version for each
+    changed way of counting, a restatement row for each restated key (`reason` says why)."""
     now = utc_now()
-    result: dict[str, list[str]] = {"added": [], "changed": [], "unchanged": [], "vanished": []}
-    existing_p: dict[str, str] = {k: v for k, v in conn.execute(select(T_PROPOSITION.c.id, T_PROPOSITION.c.fingerprint))}
-    existing_i: dict[str, str] = {k: v for k, v in conn.execute(select(T_INDICATOR.c.id, T_INDICATOR.c.fingerprint))}
-    seen_p, seen_i = set(), set()
-    for d in definitions:
-        seen_p.add(d.id)
-        fp = d.fingerprint()
-        content = {k: v for k, v in asdict(d).items() if k != "indicators"}
-        if d.id not in existing_p:
-            conn.execute(insert(T_PROPOSITION).values(**_proposition_row(conn, d), created_at=now, updated_at=now))
-            _record_revision(conn, "proposition", d.id, fp, content, now)
-            result["added"].append(f"proposition {d.id}")
-        elif existing_p[d.id] != fp:
-            conn.execute(
-                T_PROPOSITION.update().where(T_PROPOSITION.c.id == d.id).values(**_proposition_row(conn, d), updated_at=now)
-            )
-            _record_revision(conn, "proposition", d.id, fp, content, now)
-            result["changed"].append(f"proposition {d.id}")
-        else:
-            result["unchanged"].append(f"proposition {d.id}")
-        for ind in d.indicators:
-            seen_i.add(ind.id)
-            row = _indicator_row(ind)
-            if ind.id not in existing_i:
-                conn.execute(insert(T_INDICATOR).values(**row, created_at=now, updated_at=now))
-                _record_revision(conn, "indicator", ind.id, row["fingerprint"], asdict(ind), now)
-                result["added"].append(f"indicator {ind.id}")
-            elif existing_i[ind.id] != row["fingerprint"]:
-                conn.execute(T_INDICATOR.update().where(T_INDICATOR.c.id == ind.id).values(**row, updated_at=now))
-                _record_revision(conn, "indicator", ind.id, row["fingerprint"], asdict(ind), now)
-                result["changed"].append(f"indicator {ind.id}")
-            else:
-                result["unchanged"].append(f"indicator {ind.id}")
-    result["vanished"] = [f"proposition {p}" for p in sorted(set(existing_p) - seen_p)] + [
-        f"indicator {i}" for i in sorted(set(existing_i) - seen_i)
-    ]
+    result: dict[str, list[str]] = {"added": [], "changed": [], "unchanged": list(plan.unchanged), "vanished": plan.vanished}
+    opened = {d.id: d.opened for d in [*plan.added, *plan.changed]}
+    for d in plan.added:
+        conn.execute(insert(T_PROPOSITION).values(**_proposition_row(conn, d), created_at=now, updated_at=now))
+        _record_revision(conn, "proposition", d.id, d.fingerprint(), _content(d), now)
+        insert_version(conn, "proposition", d.id, d.id, d.opened, proposition_version(d), now)
+        result["added"].append(f"proposition {d.id}")
+    for d in plan.changed:
+        p = T_PROPOSITION
+        version = conn.execute(select(p.c.criteria_version).where(p.c.id == d.id)).scalar_one()
+        version += 1 if plan.criteria_changed(d.id) else 0
+        conn.execute(p.update().where(p.c.id == d.id).values(**_proposition_row(conn, d), criteria_version=version, updated_at=now))
+        _record_revision(conn, "proposition", d.id, d.fingerprint(), _content(d), now)
+    for ind in plan.new_indicators:
+        row = _indicator_row(ind)
+        conn.execute(insert(T_INDICATOR).values(**row, created_at=now, updated_at=now))
+        _record_revision(conn, "indicator", ind.id, row["fingerprint"], ind.row(), now)
+        first = opened.get(ind.proposition_id) or _opened(conn, ind.proposition_id)
+        insert_version(conn, "indicator", ind.id, ind.proposition_id, first, indicator_version(ind), now)
+        result["added"].append(f"indicator {ind.id}")
+    for ind in plan.changed_indicators:
+        row = _indicator_row(ind)
+        conn.execute(T_INDICATOR.update().where(T_INDICATOR.c.id == ind.id).values(**row, updated_at=now))
+        _record_revision(conn, "indicator", ind.id, row["fingerprint"], ind.row(), now)
+    versioned = {(c.kind, c.subject): c for c in plan.changes if c.versioned}
+    by_id = {ind.id: ind for ind in plan.changed_indicators}
+    for (kind, subject), change in versioned.items():
+        content = indicator_version(by_id[subject]) if kind == "indicator" else proposition_version(
+            next(d for d in plan.changed if d.id == subject)
+        )
+        withdraw_versions(conn, kind, subject, change.effective or today, now)
+        insert_version(conn, kind, subject, change.proposition_id, change.effective or today, content, now)
+    for change in plan.restatements:
+        insert_restatement(conn, change.proposition_id, change.subject, change.key, shown_full(change.old),
+                           shown_full(change.new), change.effective if change.versioned else None, reason or "", now)  # fmt: skip
+    result["changed"] = [f"proposition {d.id}" for d in plan.changed] + [f"indicator {i.id}" for i in plan.changed_indicators]
     return result
+
+
+def _content(d: PropositionDef) -> dict[str, Any]:
+    return {k: v for k, v in asdict(d).items() if k not in ("indicators", "decay_given", "effective")}
+
+
+def shown_full(value: Any) -> str:
+    """A definition's value as a restatement row keeps it: whole, as text."""
+    if value is None:
+        return ""
+    return value if isinstance(value, str) else json.dumps(value, default=str, sort_keys=True)
+
+
+def _opened(conn: Connection, proposition_id: str) -> str:
+    return str(conn.execute(select(T_PROPOSITION.c.opened).where(T_PROPOSITION.c.id == proposition_id)).scalar_one())
+
+
+# -- versions and restatements -------------------------------------------------------------------
+def insert_version(
+    conn: Connection, kind: str, ref_id: str, proposition_id: str, effective: str, content: dict[str, Any], now: str
+) -> None:
+    conn.execute(
+        insert(T_VERSION).values(
+            kind=kind, ref_id=ref_id, proposition_id=proposition_id, effective=effective,
+            content=json.dumps(content, sort_keys=True), recorded_at=now,
+        )  # fmt: skip
+    )
+
+
+def withdraw_versions(conn: Connection, kind: str, ref_id: str, effective: str, now: str) -> None:
+    """Versions of a definition from `effective` on are replaced by a new one from that day."""
+    v = T_VERSION
+    conn.execute(
+        v.update()
+        .where(v.c.kind == kind, v.c.ref_id == ref_id, v.c.effective >= effective, v.c.withdrawn_at.is_(None))
+        .values(withdrawn_at=now)
+    )
+
+
+def versions(conn: Connection, propositions: Which = None) -> tuple[dict[str, list[tuple[str, dict]]], dict[str, list[tuple[str, str]]]]:
+    """The live versions of every definition of `propositions` that has more than one: (indicator id ->
+    [(effective, keys)], proposition id -> [(effective, decay)]), each by effective date. A definition
+    with one version is what its row says on every day."""
+    v = T_VERSION
+    query = select(v.c.kind, v.c.ref_id, v.c.effective, v.c.content).where(v.c.withdrawn_at.is_(None))
+    query = _only(query, v.c.proposition_id, propositions).order_by(v.c.kind, v.c.ref_id, v.c.effective, v.c.id)
+    found: dict[tuple[str, str], dict[str, dict]] = {}
+    for kind, ref, effective, content in conn.execute(query):
+        found.setdefault((kind, ref), {})[effective] = json.loads(content)  # a later one the same day replaces it
+    indicators = {ref: list(days.items()) for (kind, ref), days in found.items() if kind == "indicator" and len(days) > 1}
+    decays = {ref: [(day, c["decay"]) for day, c in days.items()] for (kind, ref), days in found.items()
+              if kind == "proposition" and len(days) > 1}  # fmt: skip
+    return indicators, decays
+
+
+def definition_versions(
+    conn: Connection, indicators: dict[str, IndicatorRow], propositions: Which = None
+) -> tuple[dict[str, list[tuple[str, IndicatorRow]]], dict[str, list[tuple[str, str]]]]:
+    """`versions` as the evidence model reads them: each changed indicator's versions as rows (its
+    current row with the version's keys), each changed proposition's decay rules."""
+    raw, decays = versions(conn, propositions)
+    signposts = {
+        ref: [(day, indicators[ref]._replace(**content)) for day, content in found]
+        for ref, found in raw.items() if ref in indicators
+    }  # fmt: skip
+    return signposts, decays
+
+
+def insert_restatement(
+    conn: Connection, proposition_id: str, subject: str, key: str, old: str, new: str, effective: str | None,
+    reason: str, now: str,
+) -> None:  # fmt: skip
+    conn.execute(
+        insert(T_RESTATEMENT).values(
+            proposition_id=proposition_id, subject=subject, key=key, old=old, new=new, effective=effective,
+            reason=reason, recorded_at=now,
+        )  # fmt: skip
+    )
+
+
+def restatements(conn: Connection, propositions: Which = None) -> list[RestatementRow]:
+    """Every restatement of `propositions`, by id (the order they were made)."""
+    r = T_RESTATEMENT
+    query = _select(RestatementRow, **{c.name: c for c in r.c}).order_by(r.c.id)
+    return _rows(conn, RestatementRow, _only(query, r.c.proposition_id, propositions))
+
+
+def criteria_versions(conn: Connection, proposition_id: str) -> tuple[dict[int, int | None], dict[int, int | None]]:
+    """(update id -> criteria version, observation id -> criteria version of its application)."""
+    u, a, o, i = T_UPDATE, T_APPLICATION, T_OBSERVATION, T_INDICATOR
+    updates = dict(conn.execute(select(u.c.id, u.c.criteria_version).where(u.c.proposition_id == proposition_id)).all())
+    applied = select(a.c.observation_id, a.c.criteria_version).select_from(
+        a.join(o, a.c.observation_id == o.c.id).join(i, o.c.indicator_id == i.c.id)
+    ).where(i.c.proposition_id == proposition_id)
+    return updates, dict(conn.execute(applied).all())
 
 
 # -- lookups ------------------------------------------------------------------------------------
@@ -287,8 +415,19 @@ def insert_observations(conn: Connection, rows: list[tuple]) -> int:
 
 
 def insert_applications(conn: Connection, rows: list[tuple]) -> int:
-    """Bulk insert of (observation_id, forecaster, recorded_at) tuples."""
-    return _insert_many(conn, T_APPLICATION, ("observation_id", "forecaster", "recorded_at"), rows)
+    """Bulk insert of (observation_id, forecaster, recorded_at) tuples, each stamped with the criteria
+    version of its proposition in force now."""
+    a, o, i, p = T_APPLICATION, T_OBSERVATION, T_INDICATOR, T_PROPOSITION
+    after = max_id(conn, "application")
+    count = _insert_many(conn, a, ("observation_id", "forecaster", "recorded_at"), rows)
+    version = (
+        select(p.c.criteria_version)
+        .select_from(o.join(i, o.c.indicator_id == i.c.id).join(p, i.c.proposition_id == p.c.id))
+        .where(o.c.id == a.c.observation_id)
+        .scalar_subquery()
+    )
+    conn.execute(a.update().where(a.c.id > after).values(criteria_version=version))
+    return count
 
 
 def insert_retractions(conn: Connection, target: str, rows: list[tuple]) -> int:
@@ -337,8 +476,11 @@ def create_observation_index(conn: Connection) -> None:
 
 
 def insert_update(conn: Connection, row: dict[str, Any]) -> int:
+    """One update, stamped with its proposition's criteria version in force now."""
     values = {"rationale": "", "forecaster": "", **row}
     values.setdefault("recorded_at", utc_now())
+    p = T_PROPOSITION
+    values["criteria_version"] = conn.execute(select(p.c.criteria_version).where(p.c.id == row["proposition_id"])).scalar()
     return _new_id(conn.execute(insert(T_UPDATE).values(**values)))
 
 
@@ -379,7 +521,7 @@ def updates_from_observation(conn: Connection, observation_id: int) -> list[int]
 
 
 def max_id(conn: Connection, target: str) -> int:
-    table = RETRACTABLE[target]
+    table = T_APPLICATION if target == "application" else RETRACTABLE[target]
     return int(conn.execute(select(func.coalesce(func.max(table.c.id), 0))).scalar_one())
 
 

@@ -72,6 +72,21 @@ class PropositionCard:
     spread: tuple[float, float] | None = None  # lowest and highest forecaster, when several count
     chart_inline: str = ""  # the same chart for an HTML page that carries charts.SHARED_DEFS
     members: dict[str, float] = field(default_factory=dict)  # each counted forecaster's probability
+    restated: list[Restated] = field(default_factory=list)  # changes on the record that moved its past numbers
+
+
+@dataclass(frozen=True)
+class Restated:
+    """A restatement on the record: a published number of this proposition changed, and why."""
+
+    proposition: str
+    subject: str
+    key: str
+    old: str
+    new: str
+    effective: str | None
+    reason: str
+    recorded_on: str
 
 
 @dataclass
@@ -148,6 +163,7 @@ class Scorecard:
     this_month: ThisMonth | None = None
     to_date: bool = False  # the current month, shown as of today
     compact: list[PropositionCard] = field(default_factory=list)  # beyond FULL_CARDS: one row each, linked
+    restated: list[Restated] = field(default_factory=list)  # every restatement of its propositions on record
     shared_defs: str = ""  # the charts' shared background, defined once on the page
 
 
@@ -205,6 +221,7 @@ class MonthBuilder:
         self.moves: list[Move] = []
         self.fired: list[Fired] = []
         self.counts = {"open": 0, "resolved": 0, "observations": 0, "updates": 0}
+        self.restated: list[Restated] = []
         self.titles: set[str] = set()
 
     def add(self, data: Dataset) -> None:
@@ -236,6 +253,7 @@ class MonthBuilder:
     def _summarise(self, card: PropositionCard) -> None:
         """What the month's header and "This month" need from a card, before it may become a row."""
         self.counts["open" if card.status == "open" else "resolved"] += 1
+        self.restated += card.restated
         self.counts["observations"] += len(card.evidence)
         self.counts["updates"] += sum(1 for u in card.updates if u.method == "manual")
         if (move := _move(card, self.first)) is not None:
@@ -276,6 +294,7 @@ class MonthBuilder:
         card = Scorecard(self.month, self.as_of, title, sorted(self.titles), cards, resolved_now, track, dict(self.counts),
                          to_date=self.to_date)  # fmt: skip
         card.compact = [e.card for e in sorted(self.compact, key=lambda e: e.key)]
+        card.restated = sorted(self.restated, key=lambda r: (r.recorded_on, r.proposition, r.subject, r.key))
         card.shared_defs = _trusted(charts.SHARED_DEFS)
         moves = sorted(self.moves, key=lambda m: -abs(m.after - m.before))[:MOVES_SHOWN]
         fired = sorted(self.fired, key=lambda f: (f.observed_on, f.indicator))
@@ -355,7 +374,17 @@ def _card(data: Dataset, p: PropositionRow, month: str, first: str, as_of: str, 
     shown_on = dates.previous_day(end) if resolution else as_of  # who stands where, and how far apart
     card.members = {name: p for name, p in track.members(shown_on).items() if name != MODEL}
     card.spread = track.spread(shown_on)
+    card.restated = [
+        Restated(r.proposition_id, r.subject, r.key, _short(r.old), _short(r.new), r.effective, r.reason, r.recorded_at[:10])
+        for r in data.restatements_by_prop.get(p.id, ())
+    ]
     return card
+
+
+def _short(text: str, limit: int = 80) -> str:
+    """A restated value in one line of at most `limit` characters."""
+    line = " ".join(text.split()) or "(none)"
+    return line if len(line) <= limit else line[: limit - 1] + "…"
 
 
 def _evidence_rows(
@@ -401,7 +430,13 @@ def _chart_data(data: Dataset, p: PropositionRow, as_of: str) -> charts.Trajecto
     wanted = sorted(set(days) | set(marked))
     at = dict(zip(wanted, track.on_days(wanted), strict=True))
     steps = tuple(((first + dt.timedelta(days=k)).isoformat(), at[k]) for k in days) or ((p.opened, float(p.prior)),)
-    markers = tuple((max(o.observed_on, p.opened), at[k], _direction_of(data, p, o)) for o, k in zip(shown, marked, strict=True))
+    # a marker shows what the reading counted for (a repeat that added nothing is neutral, a state
+    # signpost's reading that stopped firing opposes), not what its signpost says on its own
+    counted = {link.observation_id: link.counted_ratio for link in track.links if link.method == "indicator"}
+    markers = tuple(
+        (max(o.observed_on, p.opened), at[k], direction(counted[o.id]) if o.id in counted else _direction_of(data, p, o))
+        for o, k in zip(shown, marked, strict=True)
+    )
     outcome_point = None
     if resolution and resolution.outcome != "annulled":
         outcome_point = (resolution.resolved_on, 1.0 if resolution.outcome == "yes" else 0.0)

@@ -18,9 +18,9 @@ from dataclasses import dataclass, field
 from sqlalchemy import Connection
 
 from .. import store
-from ..evidence import View, build_tracks, resolution_in_force, shown_probability
+from ..evidence import View, build_tracks, in_force, resolution_in_force, shown_probability
 from ..probability import counted_ratio
-from ..records import IndicatorRow, ObservationRow, PropositionRow, ResolutionRow, UpdateRow
+from ..records import IndicatorRow, ObservationRow, PropositionRow, ResolutionRow, RestatementRow, UpdateRow
 
 BATCH = 250  # propositions loaded at once: about 0.1 GB for the benchmark's histories (~250 rows each)
 
@@ -36,12 +36,17 @@ class Dataset:
     updates: list[UpdateRow]  # live manual updates
     resolutions: list[ResolutionRow]
     by: str | None = None  # one forecaster's tracks instead of the team's
+    # the versions of each indicator and `decay` that changed over time (`definitions`), by effective date
+    versions: dict[str, list[tuple[str, IndicatorRow]]] = field(default_factory=dict)
+    decays: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
+    restatements: list[RestatementRow] = field(default_factory=list)
     tracks: dict[str, View] = field(init=False)  # the team's, or with `by` that forecaster's: chosen once, here
     evidence: list[ObservationRow] = field(init=False)  # applied, live observations: the same row objects
 
     def __post_init__(self) -> None:
         self.evidence = [o for o in self.observations if o.applied_by is not None and not o.retraction]
-        self.tracks = build_tracks(self.propositions, self.indicators, self.updates, self.evidence, by=self.by)
+        self.tracks = build_tracks(self.propositions, self.indicators, self.updates, self.evidence, by=self.by,
+                                   versions=self.versions, decays=self.decays)  # fmt: skip
         self.applied = {e.id for e in self.evidence}
         self.by_id = {p.id: p for p in self.propositions}
         self.indicators_by_prop: dict[str, list[IndicatorRow]] = defaultdict(list)
@@ -59,6 +64,9 @@ class Dataset:
         for r in self.resolutions:
             if not r.retraction:
                 self.resolutions_by_prop[r.proposition_id].append(r)
+        self.restatements_by_prop: dict[str, list[RestatementRow]] = defaultdict(list)
+        for s in self.restatements:
+            self.restatements_by_prop[s.proposition_id].append(s)
 
     @classmethod
     def load(
@@ -72,9 +80,14 @@ class Dataset:
         """The rows of `propositions` (default: every one). `texts=False` leaves out each observation's
         source and note (scores never show them); `until` leaves out observations and updates dated
         after it (no view as of `until` or earlier depends on them)."""
+        indicators = {i.id: i for i in store.all_indicators(conn, propositions)}
+        versions, decays = store.definition_versions(conn, indicators, propositions)
         return cls(
             propositions=store.all_propositions(conn, propositions),
-            indicators={i.id: i for i in store.all_indicators(conn, propositions)},
+            indicators=indicators,
+            versions=versions,
+            decays=decays,
+            restatements=store.restatements(conn, propositions),
             observations=store.observations(conn, propositions, until=until, texts=texts),
             updates=store.manual_updates(conn, propositions, until=until),
             resolutions=store.resolutions(conn, propositions),
@@ -125,4 +138,9 @@ class Dataset:
     def signal(self, observation: ObservationRow) -> tuple[bool, float | None]:
         """(fired, the indicator's own ratio) of an observation, by the one rule in `probability.counted_ratio`
         (what it *counted* for, after repeats and groups, is on its link in the track)."""
-        return counted_ratio(self.indicators[observation.indicator_id], observation.value)
+        return counted_ratio(self.signpost(observation.indicator_id, observation.observed_on), observation.value)
+
+    def signpost(self, indicator_id: str, day: str) -> IndicatorRow:
+        """The indicator's definition in force on `day` (its row, unless it has changed)."""
+        own = self.versions.get(indicator_id)
+        return in_force(own, day) if own else self.indicators[indicator_id]

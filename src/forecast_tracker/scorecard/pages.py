@@ -154,8 +154,8 @@ class Pages:
 
 
 def _page_fingerprint(data: Dataset, p: PropositionRow, as_of: str, months: list[str], formats: tuple[str, ...]) -> str:
-    """What a proposition's page is written from: its rows (catalog, observations and whether each is
-    applied, updates, resolutions), the date, the months it links to, the formats, and the code and
+    """What a proposition's page is written from: its rows (catalog and its versions, observations and
+    whether each is applied, updates, resolutions, restatements), the date, the months it links to, the formats, and the code and
     templates that write it (`code_digest`)."""
     import hashlib
 
@@ -166,6 +166,8 @@ def _page_fingerprint(data: Dataset, p: PropositionRow, as_of: str, months: list
         _values(data.indicators_by_prop.get(pid, ())), _values(observations),
         [o.id for o in observations if o.id in data.applied], _values(data.updates_by_prop.get(pid, ())),
         _values(data.resolutions_by_prop.get(pid, ())), code_digest(),
+        [data.versions.get(i.id) for i in data.indicators_by_prop.get(pid, ())], data.decays.get(pid),
+        [tuple(r) for r in data.restatements_by_prop.get(pid, ())],
     )  # fmt: skip
     return hashlib.sha256(repr(parts).encode()).hexdigest()[:24]
 

@@ -15,6 +15,7 @@ STALE_DAYS = 90  # no manual update and no applied observation for this long
 DUE_SOON_DAYS = 30
 # reasons in the order a reader should act on them, with the words a scorecard flag uses
 REASONS = {
+    "criterion-met": "criterion met, resolve it",
     "overdue": "past resolve_by but unresolved",
     "fired-unchanged": "signpost fired but probability unchanged",
     "unapplied-observation": "observation not applied",
@@ -42,6 +43,11 @@ def items_for(data: Dataset, p: PropositionRow, as_of: str) -> list[Item]:
     if p.opened > as_of or data.resolution(p.id, as_of) is not None:
         return []
     pid, found = p.id, []
+    if (met := data.tracks[pid].criterion_met(as_of)) is not None:
+        day, observation, held = met
+        outcome = "yes" if held > 0.5 else "no"
+        detail = f"observation {observation} on {day} decides it ({outcome}); record it: resolve {pid} {outcome} --date {day}"
+        found.append(Item(pid, "criterion-met", detail))
     if as_of > p.resolve_by:
         late = dates.days_between(p.resolve_by, as_of)
         found.append(Item(pid, "overdue", f"resolve_by {p.resolve_by} passed {late} day(s) ago; record the outcome"))
