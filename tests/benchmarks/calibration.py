@@ -1,21 +1,25 @@
-"""Calibration study: the evidence model against the naive chain and the prior, on a simulated world
-whose truth is known. Run by hand (not by the test suite); prints a table, `--json` for scripts.
+"""Calibration study: which setting of the evidence model fits which kind of signpost and question, on
+simulated worlds whose truth is known. Run by hand (not by the test suite; tests/test_calibration_study.py
+runs it small); prints one table per world, `--json` for scripts, `--world NAME` for one.
 
-The world (every parameter is a flag, so the result can be checked for robustness):
-- Each question asks "will the event happen within H days?". Its true probability q is drawn from
-  Beta(a, b); the analyst's prior is that q (calibrated priors). If the event happens, its day is
-  uniform over the horizon.
-- Each question has K signposts. Before a real event, each switches on with probability `sensitivity`
-  some 30 to 120 days ahead; a false alarm switches on with probability `false_alarm` at a random day.
-  Once on, a signpost fires every month until the question closes (the way a policy is restated).
-- The analyst states each signpost's ratio as sensitivity / false_alarm: right for the first firing,
-  and blind to the fact that the later firings repeat it.
-
-Models compared, each scored with the proper time average of DESIGN.md (days over the scheduled life):
-- prior: the prior held constant;
-- naive: every firing multiplies the odds (repeats: independent), no decay;
-- once / diminishing: repeats counted once or with halving weight, no decay;
-- default: the shipped defaults (repeats once, hazard decay); and diminishing + hazard for comparison.
+Every world has questions whose true probability q is drawn from Beta(alpha, beta), and the analyst's
+prior is that q (calibrated priors). Each model is scored with the proper time average of DESIGN.md
+(every day from opening to the day before resolution, divided by the scheduled life). The worlds:
+- restated: "will the event happen within H days?"; before a real event each of K signposts switches
+  on with probability `sensitivity` 30-120 days ahead, a false alarm with probability `false_alarm`;
+  once on, it fires every month (a policy restated). Stated ratio: sensitivity / false_alarm.
+- misstated: the same world with every stated ratio three times too strong.
+- rising: the same signposts, but the event's day is drawn with a density rising over the horizon
+  (the constant hazard of `decay: hazard` is wrong).
+- polls: the same question tracked by a monthly poll that carries fresh information each month: it
+  fires with probability s if the event will happen, f if not, independently (both ratios known).
+- vote: a question decided on its deadline (a vote): no signposts; it resolves on resolve_by.
+- vote-polls: the vote, tracked by the monthly polls of `polls`.
+- level: a slowly moving quantity (a random walk, read monthly with noise) checked on resolve_by: YES
+  if it stands at or above its threshold then. One level signpost fires when a reading is at or above
+  it; its two ratios are measured on a pilot world.
+- decisive: the restated world plus a signpost that is the event itself, seen on its day; the analyst
+  records the resolution 0-30 days later (the month-end review).
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ import json
 import math
 import random
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from forecast_tracker.evidence import Evidence, Track
 from forecast_tracker.records import IndicatorRow
@@ -42,60 +46,197 @@ def iso(ordinal: int) -> str:
 @dataclass
 class Question:
     q: float
-    event_day: int | None  # None: it does not happen within the horizon
-    firings: list[tuple[int, int]]  # (day, signpost)
+    outcome: int
+    close: int  # the day it resolves (days after opening)
+    readings: list[tuple[int, int, float | None]] = field(default_factory=list)  # (day, signpost, value)
 
 
-def simulate(args: argparse.Namespace, rng: random.Random) -> list[Question]:
+@dataclass(frozen=True)
+class Model:
+    """One setting of the catalog keys, for every signpost of a world."""
+
+    repeats: str | None  # None: the prior alone
+    decay: str = "hazard"
+    both_ratios: bool = False  # state likelihood_ratio_if_not_met too
+    decides: bool = False  # the world's decisive signpost says `decides: yes`
+
+
+@dataclass
+class World:
+    name: str
+    questions: list[Question]
+    kind: str  # event | level
+    ratio: float
+    ratio_if_not_met: float | None
+    models: dict[str, Model]
+    fits: str  # the model the README recommends for this world
+    decisive: int | None = None  # the signpost that is the event itself
+
+
+def _q(args, rng) -> float:
+    return min(0.97, max(0.03, rng.betavariate(args.alpha, args.beta)))
+
+
+def _restated(args, rng, event: int | None, end: int) -> list[tuple[int, int, float | None]]:
+    firings = []
+    for k in range(args.signposts):
+        starts = []
+        if event is not None and rng.random() < args.sensitivity:
+            starts.append(max(0, event - rng.randint(30, 120)))
+        if rng.random() < args.false_alarm:
+            starts.append(rng.randrange(args.horizon))
+        if starts:
+            firings += [(d, k, None) for d in range(min(starts), end, 30)]
+    return sorted(firings)
+
+
+def _polls(args, rng, yes: bool, end: int) -> list[tuple[int, int, float | None]]:
+    chance = args.poll_yes if yes else args.poll_no
+    return [(d, 0, 1.0 if rng.random() < chance else 0.0) for d in range(15, end, 30)]
+
+
+def event_questions(args, rng, rising: bool = False, polls: bool = False) -> list[Question]:
     out = []
     for _ in range(args.questions):
-        q = rng.betavariate(args.alpha, args.beta)
-        q = min(0.97, max(0.03, q))
-        event = rng.randrange(args.horizon) if rng.random() < q else None
+        q = _q(args, rng)
+        happens = rng.random() < q
+        if happens:
+            event = int(args.horizon * math.sqrt(rng.random())) if rising else rng.randrange(args.horizon)
+        else:
+            event = None
         end = event if event is not None else args.horizon
-        firings = []
-        for k in range(args.signposts):
-            starts = []
-            if event is not None and rng.random() < args.sensitivity:
-                starts.append(max(0, event - rng.randint(30, 120)))
-            if rng.random() < args.false_alarm:
-                starts.append(rng.randrange(args.horizon))
-            if starts:
-                firings += [(d, k) for d in range(min(starts), end, 30)]
-        out.append(Question(q, event, sorted(firings)))
+        readings = _polls(args, rng, happens, end) if polls else _restated(args, rng, event, end)
+        out.append(Question(q, int(happens), end, readings))
     return out
 
 
-MODELS = {
-    "prior": None,
-    "naive": ("independent", "none"),
-    "once": ("once", "none"),
-    "diminishing": ("diminishing", "none"),
-    "diminishing + decay": ("diminishing", "hazard"),
-    "default (once + decay)": ("once", "hazard"),
+def vote_questions(args, rng, polls: bool) -> list[Question]:
+    out = []
+    for _ in range(args.questions):
+        q = _q(args, rng)
+        yes = rng.random() < q
+        out.append(Question(q, int(yes), args.horizon, _polls(args, rng, yes, args.horizon) if polls else []))
+    return out
+
+
+def level_questions(args, rng, n: int) -> list[Question]:
+    """A random walk from N(0, 1) with monthly steps N(0, step), read with noise; YES if it is >= 0 on
+    the deadline. The prior is the chance of that from the start, as the analyst could work it out."""
+    months = args.horizon // 30
+    out = []
+    for _ in range(n):
+        x = rng.gauss(0, 1)
+        path = []
+        for _m in range(months):
+            x += rng.gauss(0, args.step)
+            path.append(x)
+        q = 0.5 * (1 + math.erf(0 / math.sqrt(2)))  # symmetric: the walk ends above 0 half the time
+        readings = [(15 + 30 * m, 0, v + rng.gauss(0, args.noise)) for m, v in enumerate(path)]
+        out.append(Question(q, int(path[-1] >= 0), args.horizon, readings))
+    return out
+
+
+def level_ratios(args) -> tuple[float, float]:
+    """The level signpost's two ratios, measured on a pilot world of its own seed (as an analyst would
+    estimate them from the record): P(a reading fires | YES) / P(fires | NO), and the same for not firing."""
+    pilot = level_questions(args, random.Random(args.seed + 1), 4000)
+    counts = {(o, f): 0 for o in (0, 1) for f in (0, 1)}
+    for question in pilot:
+        for _day, _k, value in question.readings:
+            counts[(question.outcome, int(value is not None and value >= 0))] += 1
+    yes, no = counts[(1, 0)] + counts[(1, 1)], counts[(0, 0)] + counts[(0, 1)]
+    return (counts[(1, 1)] / yes) / (counts[(0, 1)] / no), (counts[(1, 0)] / yes) / (counts[(0, 0)] / no)
+
+
+def decisive_questions(args, rng) -> list[Question]:
+    out = []
+    for question in event_questions(args, rng):
+        if question.outcome:
+            event = question.close
+            question.readings = sorted([*question.readings, (event, args.signposts, None)])
+            question.close = min(event + rng.randint(0, 30), args.horizon)
+        out.append(question)
+    return out
+
+
+EVENTS = {
+    "prior": Model(None),
+    "naive (independent, no decay)": Model("independent", "none"),
+    "once, no decay": Model("once", "none"),
+    "diminishing + hazard": Model("diminishing"),
+    "default (once + hazard)": Model("once"),
+}
+POLLS = {
+    "prior": Model(None),
+    "default (once + hazard)": Model("once"),
+    "independent, one ratio + hazard": Model("independent"),
+    "independent, both ratios + hazard": Model("independent", both_ratios=True),
+    "independent, both ratios, no decay": Model("independent", "none", both_ratios=True),
+}
+VOTE = {"prior": Model(None), "default (hazard)": Model("once"), "decay: none": Model("once", "none")}
+LEVEL = {
+    "prior": Model(None),
+    "once, both ratios, no decay": Model("once", "none", both_ratios=True),
+    "independent, both ratios, no decay": Model("independent", "none", both_ratios=True),
+    "default (latest + hazard)": Model("latest", both_ratios=True),
+    "latest, both ratios, no decay": Model("latest", "none", both_ratios=True),
+}
+DECISIVE = {
+    "prior": Model(None),
+    "default (once + hazard), no decides": Model("once"),
+    "once + hazard, decides: yes": Model("once", decides=True),
 }
 
 
-def score(questions: list[Question], args: argparse.Namespace) -> dict[str, dict[str, float]]:
+def worlds(args: argparse.Namespace) -> list[World]:
+    rng = random.Random(args.seed)
     ratio = args.sensitivity / args.false_alarm
+    poll = (args.poll_yes / args.poll_no, (1 - args.poll_yes) / (1 - args.poll_no))
+    level = level_ratios(args)
+    made = [
+        World("restated", event_questions(args, rng), "event", ratio, None, EVENTS, "default (once + hazard)"),
+        World("misstated", event_questions(args, rng), "event", ratio * 3, None, EVENTS, "default (once + hazard)"),
+        World("rising", event_questions(args, rng, rising=True), "event", ratio, None, EVENTS, "default (once + hazard)"),
+        World("polls", event_questions(args, rng, polls=True), "event", *poll, POLLS, "independent, both ratios + hazard"),
+        World("vote", vote_questions(args, rng, polls=False), "event", ratio, None, VOTE, "decay: none"),
+        World("vote-polls", vote_questions(args, rng, polls=True), "event", *poll, POLLS, "independent, both ratios, no decay"),
+        World("level", level_questions(args, rng, args.questions), "level", *level, LEVEL, "latest, both ratios, no decay"),
+        World("decisive", decisive_questions(args, rng), "event", ratio, None, DECISIVE, "once + hazard, decides: yes",
+              decisive=args.signposts),
+    ]  # fmt: skip
+    return [w for w in made if args.world in (None, w.name)]
+
+
+def _signposts(world: World, model: Model, count: int) -> dict[int, IndicatorRow]:
+    threshold = 0.0 if world.kind == "level" else None
+    not_met = world.ratio_if_not_met if model.both_ratios else None
+    out = {
+        k: IndicatorRow(f"s{k}", "q", "", world.kind, threshold, world.ratio, not_met, None, model.repeats, None, None, None)
+        for k in range(count)
+    }
+    if world.decisive is not None:  # the event itself: a strong signpost that, with decides, holds the question
+        out[world.decisive] = IndicatorRow(f"s{world.decisive}", "q", "", "event", None, 10.0, None, None, "once", None,
+                                           None, "yes" if model.decides else None)  # fmt: skip
+    return out
+
+
+def score(world: World, args: argparse.Namespace) -> dict[str, dict[str, float]]:
     results = {}
-    for name, model in MODELS.items():
+    for name, model in world.models.items():
         brier_sum = log_sum = 0.0
         bins = [[0.0, 0, 0] for _ in range(10)]  # sum of p, count, yes: over every forecast day
-        for question in questions:
-            o = 1 if question.event_day is not None else 0
-            close = question.event_day if o else args.horizon
-            if model is None:
-                daily = [question.q] * close
+        ind = _signposts(world, model, args.signposts + 1)
+        days = 0
+        for question in world.questions:
+            o = question.outcome
+            if model.repeats is None:
+                daily = [question.q] * question.close
             else:
-                repeats, decay = model
-                ind = {k: IndicatorRow(f"s{k}", "q", "", "event", None, ratio, None, None, repeats, None, None)
-                       for k in range(args.signposts)}  # fmt: skip
-                evidence = [Evidence(n, iso(DAY0 + d), ind[k], None) for n, (d, k) in enumerate(question.firings)]
-                track = Track(
-                    prior=question.q, opened=iso(DAY0), resolve_by=iso(DAY0 + args.horizon), decay=decay, evidence=evidence
-                )
-                daily = track.daily(iso(DAY0 + close))  # as the tool scores: p_d includes the news dated d
+                evidence = [Evidence(n, iso(DAY0 + d), ind[k], v) for n, (d, k, v) in enumerate(question.readings)]
+                # resolve_by is the last day of the horizon: a vote on it, or an event by the end of it
+                track = Track(prior=question.q, opened=iso(DAY0), resolve_by=iso(DAY0 + args.horizon - 1),
+                              decay=model.decay, evidence=evidence)  # fmt: skip
+                daily = track.daily(iso(DAY0 + question.close))  # as the tool scores: p_d includes the news dated d
             for p in daily:
                 brier_sum += (p - o) ** 2
                 log_sum += -math.log(p if o else 1 - p)
@@ -103,7 +244,7 @@ def score(questions: list[Question], args: argparse.Namespace) -> dict[str, dict
                 b[0] += p
                 b[1] += 1
                 b[2] += o
-        days = args.horizon * len(questions)  # the scheduled life L of every question, summed
+            days += max(args.horizon, question.close)  # the scheduled life L
         n = sum(b[1] for b in bins)
         ece = sum(abs(b[0] / b[1] - b[2] / b[1]) * b[1] for b in bins if b[1]) / n
         results[name] = {
@@ -116,21 +257,31 @@ def score(questions: list[Question], args: argparse.Namespace) -> dict[str, dict
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--questions", type=int, default=1500)
-    parser.add_argument("--horizon", type=int, default=365, help="days from opening to resolve_by")
+    parser.add_argument("--questions", type=int, default=1500, help="questions per world")
+    parser.add_argument("--horizon", type=int, default=365, help="days from opening to the end of resolve_by")
     parser.add_argument("--signposts", type=int, default=3)
     parser.add_argument("--sensitivity", type=float, default=0.6, help="P(a signpost switches on before a real event)")
     parser.add_argument("--false-alarm", type=float, default=0.15, help="P(a signpost switches on without one)")
+    parser.add_argument("--poll-yes", type=float, default=0.6, help="P(a month's poll fires | YES)")
+    parser.add_argument("--poll-no", type=float, default=0.4, help="P(a month's poll fires | NO)")
+    parser.add_argument("--step", type=float, default=0.3, help="monthly step of the level world's random walk")
+    parser.add_argument("--noise", type=float, default=0.3, help="noise of each reading in the level world")
     parser.add_argument("--alpha", type=float, default=1.5, help="Beta(alpha, beta) of the questions' true probabilities")
     parser.add_argument("--beta", type=float, default=2.5)
     parser.add_argument("--seed", type=int, default=20261129)
+    parser.add_argument("--world", default=None, help="only this world")
     parser.add_argument("--json", action="store_true")
     return parser.parse_args(argv)
 
 
-def study(args: argparse.Namespace) -> dict[str, dict[str, float]]:
-    """Each model's scores on the simulated world `args` describes."""
-    return score(simulate(args, random.Random(args.seed)), args)
+def study(args: argparse.Namespace) -> dict[str, dict[str, dict[str, float]]]:
+    """world -> model -> scores, on the simulated worlds `args` describes."""
+    return {world.name: score(world, args) for world in worlds(args)}
+
+
+def fits(args: argparse.Namespace) -> dict[str, str]:
+    """world -> the model the README recommends for it."""
+    return {world.name: world.fits for world in worlds(args)}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -139,11 +290,13 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         print(json.dumps({"parameters": vars(args), "results": results}, indent=2))
         return 0
-    print(f"{args.questions} questions, {args.horizon} days, {args.signposts} signposts, sensitivity {args.sensitivity}, "
-          f"false alarm {args.false_alarm}, stated ratio {args.sensitivity / args.false_alarm:g}, seed {args.seed}")  # fmt: skip
-    print(f"{'model':32} {'time-avg Brier':>15} {'time-avg log loss':>18} {'calibration error':>18}")
-    for name, r in results.items():
-        print(f"{name:32} {r['time_averaged_brier']:15.4f} {r['time_averaged_log_loss']:18.4f} {r['calibration_error']:18.4f}")
+    print(f"{args.questions} questions per world, {args.horizon} days, seed {args.seed}")
+    for world, models in results.items():
+        print(f"\n{world}")
+        print(f"  {'model':38} {'time-avg Brier':>15} {'time-avg log loss':>18} {'calibration error':>18}")
+        for name, r in models.items():
+            print(f"  {name:38} {r['time_averaged_brier']:15.4f} {r['time_averaged_log_loss']:18.4f} "
+                  f"{r['calibration_error']:18.4f}")  # fmt: skip
     return 0
 
 
