@@ -112,6 +112,9 @@ CASES = [
     ("demo", "--out", "empty.csv"),  # a file, not a folder
     ("report", "--month", "2025-03", "--out", "empty.csv"),
     ("sync", "--catalog", "no-such-folder"),
+    ("sync", "--reason", "typo"),  # a reason without --restate
+    ("sync", "--restate"),  # a restatement without a reason
+    ("sync", "--restate", "--reason", " "),
     ("init", "--catalog", "no-such-folder"),
     ("no-such-command",),
     # files

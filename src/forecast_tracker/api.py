@@ -142,7 +142,9 @@ class Tracker:
         from .definitions import plan_sync
 
         if restate:
-            reason = check_text(reason or "", "reason", required=True)
+            if not (reason or "").strip():
+                raise InputError("--restate needs a reason: say why the record is restated", "reason")
+            reason = check_text(reason, "reason", required=True)
         elif reason is not None:
             raise InputError("--reason goes with --restate (it says why a restatement is made)", "reason")
         definitions, problems = load_catalog(Path(catalog))
@@ -247,7 +249,9 @@ class Tracker:
             by = self._forecaster(conn, by)
             props = store.all_propositions(conn)
             indicators = {i.id: i for i in store.all_indicators(conn)}
-            tracks = build_tracks(props, indicators, store.manual_updates(conn), store.applied_evidence(conn), by=by)
+            versions, decays = store.definition_versions(conn, indicators)
+            tracks = build_tracks(props, indicators, store.manual_updates(conn), store.applied_evidence(conn), by=by,
+                                  versions=versions, decays=decays)  # fmt: skip
             in_force = self._in_force_on(conn, [day, since or day])
             resolved, resolved_then = in_force[day], in_force[since or day]
         out = []
@@ -446,8 +450,8 @@ class Tracker:
                 "likelihood_ratio": link.likelihood_ratio, "counted_ratio": link.counted_ratio,
                 "decibans": None if link.decibans is None else round(link.decibans, 3), "forecaster": link.forecaster,
                 "id": link.update_id, "retracted": None,
-                "criteria_version": update_versions.get(link.update_id) if link.method == "manual"
-                else applied_versions.get(link.observation_id) if link.method == "indicator" else None,
+                "criteria_version": update_versions.get(link.update_id or 0) if link.method == "manual"
+                else applied_versions.get(link.observation_id or 0) if link.method == "indicator" else None,
             }
             for link in track.links_until(end)
         ]  # fmt: skip

@@ -81,8 +81,8 @@ class Change:
 
     def refusal(self) -> str:
         """The one line `sync` prints when it refuses this change without `--restate`."""
-        where = "proposition" if self.kind == "proposition" else f"indicator {self.subject}"
-        return (f"{self.file}: {where}: {self.key} {self.values()}: {self.why}; to restate it on the record run "
+        where = "proposition" if self.kind == "proposition" else f"indicators.{self.subject}"
+        return (f"{self.file}: {where}.{self.key}: {self.values()}: {self.why}; to restate it on the record run "
                 f"sync --restate --reason TEXT")  # fmt: skip
 
 
@@ -148,9 +148,10 @@ def plan_sync(
     seen_p, seen_i = set(), set()
     for d in definitions:
         seen_p.add(d.id)
-        if not d.decay_given and any(word in f" {d.question.lower()}" for word in SCHEDULED_WORDS):
+        named = [word.strip().replace("on 20", "on a date") for word in SCHEDULED_WORDS if word in f" {d.question.lower()}"]
+        if not d.decay_given and named:
             plan.warnings.append(
-                f"{d.file}: proposition.decay: the question names a scheduled event; a question decided on a fixed "
+                f"{d.file}: proposition.decay: the question names a scheduled event ({named[0]!r}); a question decided on a fixed "
                 f"date needs 'decay: none' (the default, hazard, lets quiet days lower it); say 'decay: hazard' to keep it"
             )
         stored = propositions.get(d.id)

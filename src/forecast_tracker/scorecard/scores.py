@@ -160,7 +160,7 @@ def indicator_diagnostics(data: Dataset, as_of: str) -> list[dict[str, Any]]:
             out.append(
                 {
                     "indicator": ind.id, "proposition": p.id, "outcome": r.outcome,
-                    "likelihood_ratio": ind.likelihood_ratio, "observations": len(obs), "fired": fired,
+                    "likelihood_ratio": data.signpost(ind.id, as_of).likelihood_ratio, "observations": len(obs), "fired": fired,
                     "decibans": round(weight, 2), "verdict": verdict,
                 }
             )  # fmt: skip
