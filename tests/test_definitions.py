@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import math
 import textwrap
 from pathlib import Path
 
@@ -12,7 +13,7 @@ import pytest
 
 from forecast_tracker.api import Tracker
 from forecast_tracker.dates import today
-from forecast_tracker.evidence import Evidence, Track, decayed
+from forecast_tracker.evidence import Evidence, Judgement, Track, decayed
 from forecast_tracker.probability import P_MAX, probability_from_odds
 
 from conftest import GADGET, WIDGET, indicator_row
@@ -362,3 +363,83 @@ def test_history_json_carries_the_criteria_version(cli, db):
     assert all("criteria_version" in h for h in rows)
     assert json.dumps(rows)  # JSON-ready
     assert [h["criteria_version"] for h in rows if h["method"] == "indicator"] == [1]
+
+
+# -- the rules docs/evidence-model.md states, each by value ------------------------------------------
+def test_the_documented_level_series_counts_as_the_data_moves():
+    """40, 45, 60, 42 against 50 with ratios 2 and 0.5: x0.5, x1, x4, x0.25, ending at the prior x0.5."""
+    from forecast_tracker.evidence import counted_ratios
+
+    level = indicator_row("u", 2.0, kind="level", threshold=50, if_not_met=0.5)
+    readings = [Evidence(k, day, level, value) for k, (day, value) in
+                enumerate([("2025-02-01", 40), ("2025-03-01", 45), ("2025-04-01", 60), ("2025-05-01", 42)], 1)]  # fmt: skip
+    assert counted_ratios(readings) == pytest.approx({1: 0.5, 2: 1.0, 3: 4.0, 4: 0.25})
+    t = Track(prior=0.3, opened="2025-01-01", resolve_by="2026-01-01", decay="none", evidence=readings)
+    assert t.at("2025-05-01") == pytest.approx(probability_from_odds(odds(0.3) * 0.5))
+    once = indicator_row("u", 2.0, repeats="once", kind="level", threshold=50, if_not_met=0.5)
+    assert list(counted_ratios([Evidence(e.observation_id, e.observed_on, once, e.value) for e in readings]).values()) == pytest.approx([0.5, 1, 2, 1])
+
+
+def test_an_event_reported_not_to_happen_follows_repeats_apart_from_its_firings():
+    from forecast_tracker.evidence import counted_ratios
+
+    event = indicator_row("e", 3.0, if_not_met=0.5)  # once, the event default
+    days = ["2025-02-01", "2025-03-01", "2025-04-01", "2025-05-01"]
+    evidence = [Evidence(k, d, event, v) for k, (d, v) in enumerate(zip(days, [0, 0, 1, 1], strict=True), 1)]
+    assert list(counted_ratios(evidence).values()) == pytest.approx([0.5, 1.0, 3.0, 1.0])
+
+
+def test_a_group_weighs_its_strongest_member_for_plus_its_strongest_against():
+    from forecast_tracker.evidence import counted_ratios
+
+    up, up2 = indicator_row("up", 4.0, group="g"), indicator_row("up2", 2.0, group="g")
+    down, down2 = indicator_row("down", 0.5, group="g"), indicator_row("down2", 0.25, group="g")
+    days = ["2025-02-01", "2025-03-01", "2025-04-01", "2025-05-01"]
+    evidence = [Evidence(k, d, i, None) for k, (d, i) in enumerate(zip(days, [up, down, up2, down2], strict=True), 1)]
+    counted = counted_ratios(evidence)
+    assert counted == pytest.approx({1: 4.0, 2: 0.5, 3: 1.0, 4: 0.5})  # the total: 4 x 0.25 at the end
+    product = math.prod(counted.values())
+    assert product == pytest.approx(4.0 * 0.25)
+
+
+def test_evidence_on_the_opened_day_counts_and_each_step_is_clamped():
+    from forecast_tracker.probability import P_MAX
+
+    strong = indicator_row("s", 1e5)
+    against = indicator_row("a", 0.5)
+    t = Track(prior=0.5, opened="2025-01-01", resolve_by="2026-01-01", decay="none",
+              evidence=[Evidence(1, "2025-01-01", strong, None), Evidence(2, "2025-01-02", against, None)])  # fmt: skip
+    steps = [link for link in t.links if link.method == "indicator"]
+    assert steps[0].on == "2025-01-01" and steps[0].after == P_MAX  # clamped at the step, not at the end
+    assert steps[1].after == pytest.approx(probability_from_odds(odds(P_MAX) * 0.5))
+
+
+def test_a_decisive_hold_also_holds_a_later_manual_update():
+    from forecast_tracker.probability import P_MAX
+
+    decisive = indicator_row("d", 5.0, decides="yes")
+    t = Track(prior=0.3, opened="2025-01-01", resolve_by="2026-01-01", decay="hazard",
+              evidence=[Evidence(1, "2025-03-01", decisive, None)],
+              judgements=[Judgement("2025-04-01", 9, 0.2, "I doubt it", "ana")])  # fmt: skip
+    assert t.at("2025-04-01") == t.at("2025-12-31") == P_MAX
+    manual = next(link for link in t.links if link.method == "manual")
+    assert manual.after == P_MAX and "criterion met by observation 1" in manual.rationale
+
+
+def test_a_forced_re_resolution_is_in_force_from_its_own_date_and_shows_open_before(cli, db):
+    with Tracker(db) as t:
+        t.resolve("gadget-ban", "yes", date="2025-03-01", source="Gazette")
+        t.resolve("gadget-ban", "no", date="2025-06-01", source="Court", note="the ban was struck down", force=True)
+        status = {day: next(s.status for s in t.standing(as_of=day) if s.id == "gadget-ban")
+                  for day in ("2025-02-01", "2025-04-01", "2025-07-01")}  # fmt: skip
+    assert status == {"2025-02-01": "open", "2025-04-01": "open", "2025-07-01": "no"}
+
+
+def test_a_changed_kind_is_a_version_and_past_firings_stay_firings(cli, db, catalog):
+    record(db)
+    before = cli.ok("history", "gadget-ban", "--as-of", "2025-12-31", "--format", "json").out
+    edit(catalog, "gadget-ban.yaml", "    kind: event\n    likelihood_ratio: 2\n",
+         "    kind: level\n    threshold: 10\n    likelihood_ratio: 2\n")  # fmt: skip
+    result = cli.ok("sync", "--catalog", catalog)
+    assert "gadget-bill: kind event -> level from" in result.out
+    assert cli.ok("history", "gadget-ban", "--as-of", "2025-12-31", "--format", "json").out == before
