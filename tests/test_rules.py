@@ -178,7 +178,7 @@ def test_the_rules_are_pure_and_collect_every_problem_of_a_row():
     with pytest.raises(rules.Rejected) as caught:
         rules.observation(snap, "a", "2025-07-01", "-1", "", "x\x00")
     assert [(p.field, p.message.split(" ")[-1]) for p in caught.value.problems] == [
-        ("observed_on", "UTC)"), ("value", "'-1'"), ("source", "empty"), ("note", "character"),
+        ("observed_on", "2025-06-01)"), ("value", "'-1'"), ("source", "empty"), ("note", "character"),
     ]  # fmt: skip
     row = rules.observation(snap, "a", "2025-05-01", "7", "s", "")
     assert row == rules.NewObservation("a", "2025-05-01", 7.0, "s", "")

@@ -138,7 +138,6 @@ class Tracker:
         recorded (see `definitions`)."""
         from dataclasses import replace
 
-        from .catalog import load_catalog  # YAML parsing is only needed here
         from .definitions import plan_sync
 
         if restate:
@@ -147,9 +146,7 @@ class Tracker:
             reason = check_text(reason, "reason", required=True)
         elif reason is not None:
             raise InputError("--reason goes with --restate (it says why a restatement is made)", "reason")
-        definitions, problems = load_catalog(Path(catalog))
-        if problems:
-            raise ValidationErrors(f"catalog {catalog}: {len(problems)} problem(s)", [str(p) for p in problems])
+        definitions = check_catalog(catalog)
         day = today()
         with self.db.write() as conn:
             plan = plan_sync(definitions, *store.sync_state(conn), day)
@@ -166,13 +163,13 @@ class Tracker:
 
     # -- lookups ------------------------------------------------------------------------------
     def _proposition(self, conn, proposition_id: str) -> PropositionRow:
-        row = store.get_proposition(conn, proposition_id)
+        row = store.get_proposition(conn, proposition_id) if isinstance(proposition_id, str) else None
         if row is None:
             raise unknown("proposition", proposition_id, store.proposition_ids(conn))
         return row
 
     def _indicator(self, conn, indicator_id: str) -> IndicatorRow:
-        row = store.get_indicator(conn, indicator_id)
+        row = store.get_indicator(conn, indicator_id) if isinstance(indicator_id, str) else None
         if row is None:
             raise unknown("indicator", indicator_id, store.indicator_ids(conn))
         return row
@@ -264,9 +261,10 @@ class Tracker:
             change = None
             if since is not None and p.opened <= since:
                 change = probability - shown_probability(track, resolved_then.get(p.id), since)
+            shown_on = previous_day(resolution.resolved_on) if resolution else day  # the final forecast's day
             out.append(
                 Standing(p.id, p.statement, state, probability, day, p.resolve_by, float(p.prior),
-                         track.last_moved(day), change, since)
+                         track.last_moved(shown_on), change, since)
             )  # fmt: skip
         return out
 
@@ -289,7 +287,7 @@ class Tracker:
             prop["probability"] = shown_probability(track, resolution, day)
             shown_on = previous_day(resolution.resolved_on) if resolution else day
             prop["forecasters"] = track.members(shown_on)
-            prop["status"] = resolution.outcome if resolution else "open"
+            prop["status"] = resolution.outcome if resolution else "open" if day >= row.opened else "not yet open"
             prop["as_of"] = day
             prop["indicators"] = [exported(i) for i in store.indicators_of(conn, proposition_id)]
             prop["observations"] = [exported(o) for o in store.observations(conn, proposition_id, until=day)]
@@ -434,7 +432,10 @@ class Tracker:
         day = as_of_or_today(as_of)
         with self.db.read() as conn:
             by = self._forecaster(conn, by)
-            track = self._track(conn, self._proposition(conn, proposition), by=by)
+            row = self._proposition(conn, proposition)
+            if day < row.opened:
+                raise InputError(f"{proposition} opened on {row.opened}: it has no history as of {day}", "as_of")
+            track = self._track(conn, row, by=by)
             resolution = self._in_force(conn, day, proposition).get(proposition)
             retracted = [
                 u for u in store.updates(conn, proposition)
@@ -514,8 +515,11 @@ class Tracker:
         from .io.files import atomic_write
 
         target = Path(out)
+        if target.is_dir():
+            raise InputError(f"{target} is a folder; name a file", "out")
         if not target.parent.exists():
             raise InputError(f"folder {target.parent} does not exist", "out")
+        writable_folder(target.parent, "out")
         atomic_write(target, self.export(what, fmt, excel_safe))
         return target
 
@@ -530,9 +534,9 @@ class Tracker:
 
     def report(
         self,
-        months: list[str],
+        months: list[str] | str,
         out: str | os.PathLike = "reports",
-        formats: tuple[str, ...] = ("md", "html"),
+        formats: tuple[str, ...] | str = ("md", "html"),
         progress: Callable[[int, int], None] | None = None,
         by: str | None = None,
     ) -> list[Path]:
@@ -541,8 +545,14 @@ class Tracker:
         `progress(done, total)` follows the work (each batch of propositions read, each month written)."""
         from .scorecard.render import render_reports
 
+        if isinstance(months, str):
+            months = [months]
+        if isinstance(formats, str):  # "all", "md", "html", as the command line says it
+            formats = ("md", "html") if formats.strip().lower() == "all" else (formats,)
+        formats = tuple(choice(f, "format", ("md", "html")) for f in formats)
         for month in months:
             month_begun(month, "month")
+        writable_folder(Path(out), "out", create=True)
 
         with self.db.read(batches=True) as conn:
             return render_reports(conn, months, Path(out), formats, progress=progress, by=self._forecaster(conn, by))
@@ -572,6 +582,37 @@ def _row_id(value: int | str) -> int:
     if not 0 < number < 2**63:
         raise InputError(f"{str(value)[:20]} is not a row id (1 to 2^63-1)", "id")
     return number
+
+
+def writable_folder(folder: Path, field: str, create: bool = False) -> None:
+    """Bad input, not a crash, when files cannot be written into `folder` (creating it if `create`):
+    tried by writing a probe file, since permissions alone do not tell (root, /proc, read-only mounts)."""
+    import tempfile
+
+    if folder.exists() and not folder.is_dir():
+        raise InputError(f"{folder} is not a folder", field)
+    try:
+        if create:
+            folder.mkdir(parents=True, exist_ok=True)
+        if not folder.is_dir():
+            raise InputError(f"{folder} is not a folder", field)
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as exc:
+        raise InputError(f"cannot write to {folder}: {exc.strerror or exc}", field) from None
+
+
+def check_catalog(catalog: str | os.PathLike) -> list[Any]:
+    """The definitions of a catalog folder, or every problem of every file (ValidationErrors): what
+    `sync` reads, checked before anything (even a new database) is written."""
+    from .catalog import load_catalog  # YAML parsing is only needed here
+
+    if not isinstance(catalog, str | os.PathLike):
+        raise InputError(f"{str(catalog)[:40]!r} is not a folder path", "catalog")
+    definitions, problems = load_catalog(Path(catalog))
+    if problems:
+        raise ValidationErrors(f"catalog {catalog}: {len(problems)} problem(s)", [str(p) for p in problems])
+    return definitions
 
 
 def report_months(month: str | None = None, first: str | None = None, last: str | None = None) -> list[str]:

@@ -223,6 +223,8 @@ def init(
     folder = catalog or Path("indicators")
     if catalog is not None and not catalog.is_dir():
         raise InputError(f"{catalog} is not a folder", "catalog")
+    if folder.is_dir():
+        api.check_catalog(folder)  # a bad catalog leaves no new database behind
     tracker = _tracker(ctx, create=True)
     _say(f"database: {tracker.db.location} (schema {tracker.schema_version()})")
     if folder.is_dir():
@@ -590,6 +592,9 @@ def _render_with_progress(
 @contextlib.contextmanager
 def _progress_bar() -> Iterator[Callable[[int, int], None]]:
     """A transient progress bar on stderr; yields the callback `step(done, total)`."""
+    if not sys.stderr.isatty():  # a log or a pipe gets no bar, and no stray line before an error
+        yield lambda done, total: None
+        return
     from rich.console import Console
     from rich.progress import Progress
 

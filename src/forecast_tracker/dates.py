@@ -1,6 +1,8 @@
 """Dates and months as ISO text: parsing, "today", month arithmetic. The one home for all of it.
 
-Dates are `YYYY-MM-DD` text, months `YYYY-MM`, times ISO 8601 UTC with a `Z`. "Today" is the UTC date.
+Dates are `YYYY-MM-DD` text, months `YYYY-MM`, times ISO 8601 UTC with a `Z`. "Today" is the date
+where the user is: in the time zone `FORECAST_TRACKER_TZ` names (an IANA name such as
+`Pacific/Auckland`, or `UTC`), else the machine's local time zone. Stored times stay UTC.
 """
 
 from __future__ import annotations
@@ -15,7 +17,29 @@ MAX_MONTHS = 600
 
 
 def today() -> str:
-    return dt.datetime.now(dt.UTC).date().isoformat()
+    """The user's date: in `FORECAST_TRACKER_TZ`, else the local time zone (see the module's note)."""
+    return dt.datetime.now(user_zone()).date().isoformat()
+
+
+def user_zone() -> dt.tzinfo | None:
+    """The time zone "today" is taken in: `FORECAST_TRACKER_TZ`, else None (the local zone)."""
+    import os
+
+    name = os.environ.get("FORECAST_TRACKER_TZ", "").strip()
+    return _zone(name) if name else None
+
+
+@functools.lru_cache(maxsize=8)
+def _zone(name: str) -> dt.tzinfo:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    if name.upper() == "UTC":
+        return dt.UTC
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        raise InputError(f"{name[:40]!r} is not a time zone (an IANA name such as Europe/Paris, or UTC)",
+                         "FORECAST_TRACKER_TZ") from None  # fmt: skip
 
 
 def utc_now() -> str:
@@ -41,7 +65,9 @@ def parse_date(
     except ValueError:
         raise InputError(f"{raw[:40]!r} is not an ISO date (YYYY-MM-DD)", field) from None
     if not allow_future and raw > (latest or today()):
-        raise InputError(f"{raw} is in the future (today is {latest or today()} UTC)", field)
+        raise InputError(f"{raw} is in the future (today is {latest or today()})", field)
+    if raw < EARLIEST_DATE:
+        raise InputError(f"{raw} is out of range (dates from {EARLIEST_DATE} on)", field)
     return raw
 
 
@@ -51,6 +77,7 @@ def as_of_or_today(value: object, field: str = "as_of") -> str:
 
 
 EARLIEST_MONTH = "1900-01"  # the earliest month a report or range accepts: the month before it must exist
+EARLIEST_DATE = EARLIEST_MONTH + "-01"  # and the earliest date anything is dated or viewed at
 
 
 def parse_month(value: str, field: str = "month") -> str:
@@ -74,6 +101,8 @@ def parse_timestamp(value: str, field: str) -> str:
         raise InputError(f"{raw[:40]!r} is not an ISO 8601 time", field) from None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=dt.UTC)
+    if parsed.year < int(EARLIEST_DATE[:4]) or parsed.year > 9998:  # converting 0001-01-01+01:00 to UTC overflows
+        raise InputError(f"{raw[:40]!r} is out of range (times from {EARLIEST_DATE} on)", field)
     return parsed.astimezone(dt.UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 

@@ -15,6 +15,7 @@ from .dates import utc_now
 from .errors import InputError, TrackerError
 from .migrations import MIGRATIONS, create_schema
 from .models import TABLES
+from .validate import env_int
 
 DEFAULT_DB = "forecast.db"
 BUSY_TIMEOUT_MS = 10_000
@@ -32,13 +33,30 @@ def _is_url(location: str) -> bool:
     return "://" in location
 
 
+def _is_sqlite_url(location: str) -> bool:
+    return location.split("://", 1)[0].split("+", 1)[0].lower() == "sqlite"
+
+
 def _sqlite_path(location: str) -> Path | None:
+    """The file a SQLite location names (a path, `sqlite:///`, `sqlite+pysqlite:///`, with or without
+    `file:` and a query), or None for an in-memory database and other backends."""
     if not _is_url(location):
         return Path(location)
-    if location.startswith("sqlite:///"):
-        rest = location[len("sqlite:///") :].split("?")[0].removeprefix("file:")
+    if _is_sqlite_url(location) and ":///" in location:
+        rest = location.split(":///", 1)[1].split("?")[0].removeprefix("file:")
         return Path(rest) if rest and rest != ":memory:" else None
     return None
+
+
+def _sqlite_url(location: str, path: Path) -> str:
+    """The URL the driver is given. A query (`?mode=ro`, `?immutable=1`) only reaches SQLite when the
+    file is opened as a URI, which SQLAlchemy does for `file:` paths with `uri=true`: without that
+    the query was dropped, and `?mode=ro` opened the file for writing."""
+    if "?" not in location:
+        return f"sqlite:///{path}"
+    query = location.split("?", 1)[1]
+    query = "&".join(part for part in query.split("&") if part and part.split("=")[0] != "uri")
+    return f"sqlite:///file:{path}?{query}&uri=true"
 
 
 def _check_sqlite_file(path: Path, create: bool) -> None:
@@ -46,6 +64,8 @@ def _check_sqlite_file(path: Path, create: bool) -> None:
         raise InputError(f"folder {path.parent} does not exist", "db")
     if path.is_dir():
         raise InputError(f"{path} is a folder, not a database file", "db")
+    if path.exists() and not path.is_file():  # a FIFO would block the read below; /dev/null gains a journal
+        raise InputError(f"{path} is not a regular file (a device, pipe or socket), not a database file", "db")
     if not path.exists():
         if not create:
             raise InputError(f"no database at {path} (run 'forecast-tracker init' first)", "db")
@@ -65,7 +85,7 @@ class Database:
         self.path = path
         if path is not None:
             _check_sqlite_file(path, create)
-            url = self.location if _is_url(self.location) else f"sqlite:///{path}"
+            url = _sqlite_url(self.location, path)
         else:
             url = self.location
         self.is_sqlite = url.startswith("sqlite")
@@ -86,7 +106,8 @@ class Database:
             driver = raw.driver_connection
             assert driver is not None  # a pool connection that is open
             mode = driver.execute("PRAGMA journal_mode").fetchone()[0]
-            if str(mode).lower() != "wal" and self.path is not None and not _read_only(self.location):
+            writable = self.path is not None and os.access(self.path, os.W_OK) and os.access(self.path.parent, os.W_OK)
+            if str(mode).lower() != "wal" and writable and not _read_only(self.location):
                 driver.execute("PRAGMA journal_mode = WAL")
         finally:
             raw.close()
@@ -261,8 +282,12 @@ def _take_write_lock(conn: Connection) -> None:
 def busy_timeout_ms() -> int:
     """How long a writer waits for another writer's lock, per attempt (LOCK_RETRIES attempts):
     FORECAST_TRACKER_BUSY_TIMEOUT_MS, else BUSY_TIMEOUT_MS."""
-    raw = os.environ.get("FORECAST_TRACKER_BUSY_TIMEOUT_MS", "")
-    return int(raw) if raw.isdigit() else BUSY_TIMEOUT_MS
+    return env_int("FORECAST_TRACKER_BUSY_TIMEOUT_MS", BUSY_TIMEOUT_MS, 1, MAX_BUSY_TIMEOUT_MS)
+
+
+# PostgreSQL's lock_timeout is a 32-bit count of milliseconds, and 0 there means "wait for ever"
+MAX_BUSY_TIMEOUT_MS = 2**31 - 1
+
 
 
 IMPORT_CACHE_KIB = 256 * 1024  # SQLite's page cache while importing (its default is 2 MiB)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Iterable
 
 from .errors import InputError
@@ -47,6 +48,7 @@ def unknown(kind: str, name: str, known: Iterable[str]) -> InputError:
     """An 'unknown id' error that suggests the closest known id."""
     import difflib
 
+    name = str(name)  # an id from Python may be anything; it is named, not trusted
     close = difflib.get_close_matches(name, list(known), n=1, cutoff=0.5)
     hint = f" (did you mean {close[0]!r}?)" if close else ""
     return InputError(f"unknown {kind} {name[:80]!r}{hint}")
@@ -54,9 +56,10 @@ def unknown(kind: str, name: str, known: Iterable[str]) -> InputError:
 
 def choice(value: str, field: str, allowed: Iterable[str]) -> str:
     allowed = tuple(allowed)
-    text = (value or "").strip().lower()
+    raw = "" if value is None else str(value)
+    text = raw.strip().lower()
     if text not in allowed:
-        raise InputError(f"{value[:40]!r} is not one of {', '.join(allowed)}", field)
+        raise InputError(f"{raw[:40]!r} is not one of {', '.join(allowed)}", field)
     return text
 
 
@@ -89,3 +92,14 @@ def forecaster(by: str | None, field: str = "by") -> str:
         return check_name(getpass.getuser(), field)
     except Exception:
         return "unknown"
+
+
+def env_int(name: str, default: int, low: int, high: int) -> int:
+    """A whole number from the environment variable `name` within [low, high], else `default` when it
+    is unset or empty; anything else (`abc`, `²`, `0` where 0 is not allowed) is bad input naming it."""
+    raw = os.environ.get(name, "").strip()
+    if raw == "":
+        return default
+    if not (raw.isascii() and raw.isdigit()) or not low <= int(raw) <= high:
+        raise InputError(f"{raw[:20]!r} is not a whole number from {low} to {high}", name)
+    return int(raw)

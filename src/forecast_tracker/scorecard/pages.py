@@ -23,6 +23,7 @@ from .. import dates
 from ..dates import today
 from ..io.files import atomic_write, flush_to_disk
 from ..records import PropositionRow
+from ..validate import env_int
 from .context import build_proposition_page
 from .dataset import Dataset
 
@@ -36,8 +37,8 @@ def put(path: Path, text: str) -> None:
 def page_processes() -> int:
     """How many processes write proposition pages: 2 on Linux with a second CPU (a forked process
     writes one batch's pages while the next batch is read), else 1. `FORECAST_TRACKER_JOBS=1` keeps
-    everything in one process."""
-    if os.environ.get("FORECAST_TRACKER_JOBS", "").strip() == "1" or not sys.platform.startswith("linux"):
+    everything in one process (1 and 2 are the values it takes)."""
+    if env_int("FORECAST_TRACKER_JOBS", 2, 1, 2) == 1 or not sys.platform.startswith("linux"):
         return 1
     return 2 if (os.cpu_count() or 1) > 1 else 1
 

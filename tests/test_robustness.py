@@ -1,0 +1,142 @@
+"""What the third outside pass broke (issue 22): each case failed before its fix."""
+
+import datetime as dt
+import os
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from forecast_tracker.api import Tracker
+from forecast_tracker.errors import InputError
+
+from conftest import snapshot
+
+
+def _one_line(result, *words):
+    """Bad input: exit 2, one line on stderr, holding each of `words`."""
+    assert result.code == 2, (result.out, result.err)
+    lines = result.err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), result.err
+    for word in words:
+        assert word in lines[0], lines[0]
+    return lines[0]
+
+
+# -- where the database is ------------------------------------------------------------------------
+def test_a_read_only_url_is_opened_read_only(cli, db):
+    before, data = snapshot(db), db.read_bytes()
+    url = f"sqlite:///{db}?mode=ro"
+    assert cli("--db", url, "list", "--format", "json").code == 0  # reading works
+    _one_line(cli("--db", url, "observe", "widget-factory-built", "--source", "s"), "read-only")
+    assert snapshot(db) == before and db.read_bytes() == data
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no named pipes here")
+def test_a_pipe_or_a_device_is_not_a_database(cli, tmp_path):
+    fifo = tmp_path / "pipe.db"
+    os.mkfifo(fifo)
+    _one_line(cli("--db", fifo, "list"), "not a regular file")  # before: blocked for ever on the read
+    if Path("/dev/null").exists():
+        _one_line(cli("--db", "/dev/null", "list"), "not a regular file")
+
+
+def test_a_driver_named_in_the_url_still_gets_wal(cli, catalog, tmp_path):
+    path = tmp_path / "pysqlite.db"
+    assert cli("--db", f"sqlite+pysqlite:///{path}", "init", "--catalog", catalog).code == 0
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_a_bad_catalog_leaves_no_new_database(cli, tmp_path):
+    folder = tmp_path / "bad"
+    folder.mkdir()
+    (folder / "x.yaml").write_text("proposition: [not, a, mapping]\n")
+    target = tmp_path / "fresh.db"
+    result = cli("--db", target, "init", "--catalog", folder)
+    assert result.code == 2 and "x.yaml" in result.err
+    assert not target.exists()
+
+
+# -- settings from the environment -------------------------------------------------------------------
+@pytest.mark.parametrize("value", ["abc", "\u00b2", "0", "2147483648", "-5"])
+def test_a_bad_busy_timeout_is_named_not_ignored(cli, db, monkeypatch, value):
+    monkeypatch.setenv("FORECAST_TRACKER_BUSY_TIMEOUT_MS", value)
+    before = snapshot(db)
+    _one_line(cli("observe", "widget-factory-built", "--source", "s"), "FORECAST_TRACKER_BUSY_TIMEOUT_MS")
+    assert snapshot(db) == before
+
+
+@pytest.mark.parametrize("value", ["abc", "0", "3", "\u00b2"])
+def test_a_bad_jobs_count_is_named(cli, db, monkeypatch, tmp_path, value):
+    monkeypatch.setenv("FORECAST_TRACKER_JOBS", value)
+    _one_line(cli("report", "--month", "2025-03", "--out", tmp_path / "r"), "FORECAST_TRACKER_JOBS")
+
+
+def test_today_is_the_users_date(cli, db, monkeypatch):
+    from forecast_tracker.dates import today
+
+    for zone, hours in (("Pacific/Kiritimati", 14), ("Etc/GMT+12", -12)):
+        monkeypatch.setenv("FORECAST_TRACKER_TZ", zone)
+        before = dt.datetime.now(dt.UTC)
+        got = today()
+        after = dt.datetime.now(dt.UTC)
+        assert got in {(t + dt.timedelta(hours=hours)).date().isoformat() for t in (before, after)}
+    monkeypatch.setenv("FORECAST_TRACKER_TZ", "UTC")
+    assert today() == dt.datetime.now(dt.UTC).date().isoformat()
+    monkeypatch.setenv("FORECAST_TRACKER_TZ", "Mars/Olympus_Mons")
+    _one_line(cli("list"), "FORECAST_TRACKER_TZ", "not a time zone")
+
+
+# -- dates at the edges ------------------------------------------------------------------------------
+def test_dates_before_1900_are_refused_not_crashed(cli, db, tmp_path):
+    before = snapshot(db)
+    _one_line(cli("list", "--as-of", "0001-01-01"), "--as-of", "out of range")
+    _one_line(cli("observe", "widget-factory-built", "--source", "s", "--date", "1899-12-31"), "--date")
+    rows = tmp_path / "old.csv"
+    rows.write_text(
+        "indicator,observed_on,value,source,note,id,recorded_at\n"
+        "widget-factory-built,2025-02-02,,src,n,,0001-01-01T00:00:00+01:00\n"
+    )
+    _one_line(cli("import", rows), "recorded_at", "out of range")  # before: OverflowError
+    assert snapshot(db) == before
+
+
+def test_history_and_show_before_a_proposition_opened(cli, db):
+    _one_line(cli("history", "widget-launch", "--as-of", "2024-06-01"), "--as-of", "opened on 2025-01-01")
+    shown = cli("show", "widget-launch", "--as-of", "2024-06-01", "--format", "json").json
+    assert shown["status"] == "not yet open"
+    assert cli("show", "widget-launch", "--as-of", "2025-01-01", "--format", "json").json["status"] == "open"
+
+
+def test_the_last_update_of_a_resolved_proposition_is_at_most_its_final_forecast(cli, db):
+    cli.ok("observe", "widget-factory-built", "--date", "2025-02-01", "--source", "s", "--apply")
+    cli.ok("observe", "widget-recall", "--date", "2025-05-01", "--source", "s", "--apply")
+    cli.ok("resolve", "widget-launch", "no", "--date", "2025-05-01", "--source", "s")
+    row = next(r for r in cli("list", "--format", "json").json if r["id"] == "widget-launch")
+    # the final forecast is 2025-04-30's; the recall on the resolution day is not part of it
+    assert row["last_update"] == "2025-02-01"
+
+
+# -- output folders ----------------------------------------------------------------------------------
+def test_an_unwritable_output_folder_is_bad_input(cli, db, tmp_path):
+    if not Path("/proc/self").is_dir():
+        pytest.skip("needs /proc, a folder no one may write to")
+    _one_line(cli("report", "--month", "2025-03", "--out", "/proc/self/reports"), "--out")
+    _one_line(cli("export", "observations", "--out", "/proc/self/x.csv"), "--out", "cannot write")
+    (tmp_path / "folder").mkdir()
+    _one_line(cli("export", "observations", "--out", tmp_path / "folder"), "--out", "is a folder")
+
+
+# -- the Python API takes what a caller may reasonably pass -----------------------------------------------
+def test_the_python_api_names_wrong_types(db, tmp_path):
+    with Tracker(str(db)) as tracker:
+        for call in (lambda: tracker.show(5), lambda: tracker.history(None), lambda: tracker.observe(3.5, source="s")):
+            with pytest.raises(InputError, match="unknown"):
+                call()
+        with pytest.raises(InputError, match="not one of md, html"):
+            tracker.report(["2025-03"], tmp_path / "r", formats=("pdf",))
+        with pytest.raises(InputError, match="not a folder path"):
+            tracker.sync(42)
+        written = tracker.report("2025-03", tmp_path / "all", formats="all")
+        assert sorted(p.suffix for p in written if p.name.startswith("2025-03.")) == [".html", ".md"]
