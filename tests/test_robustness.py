@@ -140,3 +140,50 @@ def test_the_python_api_names_wrong_types(db, tmp_path):
             tracker.sync(42)
         written = tracker.report("2025-03", tmp_path / "all", formats="all")
         assert sorted(p.suffix for p in written if p.name.startswith("2025-03.")) == [".html", ".md"]
+
+
+# -- a re-resolved record round-trips ------------------------------------------------------------------
+def test_re_resolutions_and_retractions_round_trip_through_export(cli, db, catalog, tmp_path, monkeypatch):
+    cli.ok("resolve", "widget-launch", "yes", "--date", "2025-03-01", "--source", "shop")
+    cli.ok("resolve", "widget-launch", "no", "--date", "2025-04-01", "--source", "recall", "--force")
+    cli.ok("resolve", "gadget-ban", "yes", "--date", "2025-05-01", "--source", "law")
+    cli.ok("resolve", "gadget-ban", "no", "--date", "2025-05-02", "--source", "court", "--force")
+    said = cli.ok("retract", "resolution", "4", "--reason", "the court ruling was misread").out
+    assert "gadget-ban is resolved yes again, from resolution 3 of 2025-05-01" in said
+    rows = cli.ok("export", "resolutions", "--format", "json").json
+    assert [(r["id"], r["supersedes"], r["in_force"]) for r in rows] == [
+        (1, None, False), (2, 1, True), (3, None, True), (4, 3, False),
+    ]  # fmt: skip
+    history = cli.ok("history", "gadget-ban").out
+    assert "resolution 3: yes on 2025-05-01 (in force)" in history
+    assert "resolution 4: no on 2025-05-02 (retracted: the court ruling was misread)" in history
+    (tmp_path / "res.csv").write_text(cli.ok("export", "resolutions").out)
+
+    fresh = tmp_path / "fresh.db"
+    monkeypatch.setenv("FORECAST_TRACKER_DB", str(fresh))
+    cli.ok("init", "--catalog", catalog)
+    cli.ok("import", tmp_path / "res.csv")  # before: "line 3: already resolved (use 'resolve --force')"
+    again = cli.ok("export", "resolutions", "--format", "json").json
+    keep = ("proposition", "outcome", "resolved_on", "source", "supersedes", "in_force", "retracted", "recorded_at")
+    assert [{k: r[k] for k in keep} for r in again] == [{k: r[k] for k in keep} for r in rows]
+    assert {r["id"]: r["status"] for r in cli.ok("list", "--format", "json").json} == {"widget-launch": "no", "gadget-ban": "yes"}
+    cli.ok("import", tmp_path / "res.csv")  # twice adds nothing
+    assert len(cli.ok("export", "resolutions", "--format", "json").json) == 4
+
+
+def test_a_hand_written_re_resolution_needs_force(cli, db, tmp_path):
+    cli.ok("resolve", "widget-launch", "yes", "--date", "2025-03-01", "--source", "shop")
+    rows = tmp_path / "mine.csv"
+    rows.write_text("proposition,outcome,resolved_on,source,note\nwidget-launch,no,2025-04-01,recall,\n")
+    before = snapshot(db)
+    _one_line(cli("import", rows), "already resolved yes")
+    assert snapshot(db) == before
+    cli.ok("import", rows, "--force")
+    assert {r["id"]: r["status"] for r in cli.ok("list", "--format", "json").json}["widget-launch"] == "no"
+    said = cli.ok("retract", "resolution", "2", "--reason", "recall was of another model").out
+    assert "widget-launch is resolved yes again, from resolution 1" in said
+    said = cli.ok("retract", "resolution", "1", "--reason", "not on sale after all").out
+    assert "widget-launch is open again" in said
+    bad = tmp_path / "bad.csv"
+    bad.write_text("proposition,outcome,resolved_on,source,note,supersedes\nwidget-launch,no,2025-04-01,r,,x\n")
+    _one_line(cli("import", bad), "supersedes", "not a row id")

@@ -491,15 +491,40 @@ class Tracker:
 
     # -- bulk ---------------------------------------------------------------------------------
     def import_csv(
-        self, path: str | os.PathLike, *, apply: bool = False, by: str | None = None, excel_safe: bool = False
+        self,
+        path: str | os.PathLike,
+        *,
+        apply: bool = False,
+        by: str | None = None,
+        excel_safe: bool = False,
+        force: bool = False,
     ) -> ImportReport:
         """Import an observations, updates or resolutions CSV, all rows or none (`excel_safe` undoes
-        `export(..., excel_safe=True)`)."""
+        `export(..., excel_safe=True)`; `force` lets a resolutions row resolve a resolved proposition
+        again, which an exported row marked with `supersedes` does by itself)."""
         from .io.importing import import_file
 
         who = forecaster(by)
         with self.db.write(bulk=True) as conn:
-            return import_file(conn, Path(path), apply=apply, forecaster=who, excel_safe=excel_safe)
+            return import_file(conn, Path(path), apply=apply, forecaster=who, excel_safe=excel_safe, force=force)
+
+    def resolution_record(self, proposition: str) -> list[dict[str, Any]]:
+        """Every resolution of a proposition by id, retracted ones included, each with `supersedes` (the
+        live one recorded before it) and `in_force` (the one that counts now), as `export resolutions`."""
+        from .io.exporting import resolution_rows
+
+        with self.db.read() as conn:
+            self._proposition(conn, proposition)
+            return resolution_rows(store.resolutions(conn, proposition))
+
+    def resolution_owner(self, resolution_id: int | str) -> str:
+        """The proposition a resolution id belongs to."""
+        target = _row_id(resolution_id)
+        with self.db.read() as conn:
+            rows = [r for r in store.resolutions(conn) if r.id == target]
+        if not rows:
+            raise InputError(f"unknown resolution id {target}")
+        return rows[0].proposition_id
 
     def export(self, what: str, fmt: str = "csv", excel_safe: bool = False) -> str:
         """One table as CSV or JSON text; propositions carry their standing as of today. `excel_safe`

@@ -441,9 +441,34 @@ def retract(
     row_id: Annotated[str, typer.Argument(metavar="ID", help="The row's id (see history, show or export).")],
     reason: Annotated[str, typer.Option(help="Why it no longer counts (required).")] = "",
 ) -> None:
-    """Retract a row: it stops counting everywhere but stays on record, marked."""
-    for target, target_id in _tracker(ctx).retract(kind, row_id, reason=reason):
+    """Retract a row: it stops counting everywhere but stays on record, marked. Retracting a resolution
+    says what is in force afterwards: an earlier resolution it had superseded, or none (open again)."""
+    tracker = _tracker(ctx)
+    for target, target_id in tracker.retract(kind, row_id, reason=reason):
         _say(f"retracted {target} {target_id}")
+        if target == "resolution":
+            proposition = tracker.resolution_owner(target_id)
+            live = [r for r in tracker.resolution_record(proposition) if r["in_force"]]
+            if live:
+                r = live[0]
+                _say(f"{proposition} is resolved {r['outcome']} again, from resolution {r['id']} of {r['resolved_on']}")
+            else:
+                _say(f"{proposition} is open again (no resolution in force)")
+
+
+def _resolution_lines(record: list[dict[str, Any]]) -> list[str]:
+    """One line per resolution of a proposition: what it said and whether it counts now."""
+    later = {r["supersedes"]: r["id"] for r in record if r["supersedes"] is not None}
+    lines = []
+    for r in record:
+        if r["retracted"] is not None:
+            state = f"retracted: {r['retracted']}"
+        elif r["in_force"]:
+            state = "in force"
+        else:
+            state = f"superseded by resolution {later.get(r['id'], '?')}"
+        lines.append(f"resolution {r['id']}: {r['outcome']} on {r['resolved_on']} ({state})")
+    return lines
 
 
 @app.command()
@@ -463,6 +488,9 @@ def history(
     columns = ["as_of", "probability", "method", "decibans", "rationale", "observation_id", "indicator", "id", "forecaster",
                "retracted"]  # fmt: skip
     _table(rows, columns, fmt)
+    if fmt == "table":
+        for line in _resolution_lines(_tracker(ctx).resolution_record(proposition)):
+            _say(line)
 
 
 @app.command()
@@ -492,9 +520,17 @@ def import_(
     excel_safe: Annotated[
         bool, typer.Option("--excel-safe", help="The file was written by 'export --excel-safe': remove its apostrophes.")
     ] = False,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force",
+            help="Resolutions: a row for a resolved proposition resolves it again (as 'resolve --force'). "
+            "Rows an export marked with 'supersedes' need no --force.",
+        ),
+    ] = False,
 ) -> None:
     """Import a CSV atomically: every row, or none and a list of every bad row."""
-    r = _tracker(ctx).import_csv(file, apply=apply, by=by, excel_safe=excel_safe)
+    r = _tracker(ctx).import_csv(file, apply=apply, by=by, excel_safe=excel_safe, force=force)
     extra = f", {r.applied} applied as evidence" if r.applied else ""
     _say(f"imported {r.imported} {r.kind} from {file.name} ({r.duplicates} duplicate(s) skipped, {r.retracted} retracted{extra})")
 

@@ -44,7 +44,18 @@ COLUMNS: dict[str, tuple[str, ...]] = {
         "recorded_at",
         "retracted",
     ),
-    "resolutions": ("proposition", "outcome", "resolved_on", "source", "note", "id", "recorded_at", "retracted"),
+    "resolutions": (
+        "proposition",
+        "outcome",
+        "resolved_on",
+        "source",
+        "note",
+        "id",
+        "recorded_at",
+        "retracted",
+        "supersedes",
+        "in_force",
+    ),
     "propositions": (
         "id",
         "statement",
@@ -82,7 +93,7 @@ def rows_for(conn: Connection, what: str, standing: dict[str, dict[str, Any]]) -
     elif what == "updates":
         rows = [exported(r) for r in store.updates(conn)]
     elif what == "resolutions":
-        rows = [exported(r) for r in store.resolutions(conn)]
+        rows = resolution_rows(store.resolutions(conn))
     elif what == "indicators":
         rows = [exported(r) for r in store.all_indicators(conn)]
     else:
@@ -91,6 +102,23 @@ def rows_for(conn: Connection, what: str, standing: dict[str, dict[str, Any]]) -
             for p in store.all_propositions(conn)
         ]
     return [{col: row.get(col) for col in COLUMNS[what]} for row in rows]
+
+
+def resolution_rows(resolutions: list) -> list[dict[str, Any]]:
+    """Each resolution (by id) with `supersedes`, the live resolution of the same proposition recorded
+    before it (the one a forced re-resolution replaced; empty for a first one), and `in_force`, whether
+    it is the one that counts now (the live one recorded last). `import` replays a row with
+    `supersedes` as a forced re-resolution, so the record round-trips."""
+    rows, live = [], {}
+    for r in resolutions:  # by id
+        earlier = live.get(r.proposition_id)
+        rows.append({**exported(r), "supersedes": earlier, "in_force": False})
+        if r.retraction is None:
+            live[r.proposition_id] = r.id
+    current = set(live.values())
+    for row in rows:
+        row["in_force"] = row["id"] in current
+    return rows
 
 
 def export(conn: Connection, what: str, fmt: str, standing: dict[str, dict[str, Any]], excel_safe: bool = False) -> str:

@@ -137,25 +137,29 @@ class ImportContext:
     forecaster: str  # who the import's own applications and updates without a forecaster are credited to
     apply: bool = False
     now: str = ""
+    force: bool = False  # a second resolution of a resolved proposition is a forced re-resolution
 
     @classmethod
-    def open(cls, conn: Connection, kind: str, name: str, forecaster: str, apply: bool) -> ImportContext:
+    def open(cls, conn: Connection, kind: str, name: str, forecaster: str, apply: bool, force: bool = False) -> ImportContext:
         snapshot = rules.Snapshot(
             {p.id: p for p in store.all_propositions(conn)},
             {i.id: i for i in store.all_indicators(conn)},
             store.current_resolutions(conn),
             today(),
         )
-        return cls(conn, snapshot, _Problems(name), ImportReport(kind=kind), forecaster, apply, utc_now())
+        return cls(conn, snapshot, _Problems(name), ImportReport(kind=kind), forecaster, apply, utc_now(), force)
 
 
-def import_file(conn: Connection, path: Path, *, forecaster: str, apply: bool = False, excel_safe: bool = False) -> ImportReport:
+def import_file(
+    conn: Connection, path: Path, *, forecaster: str, apply: bool = False, excel_safe: bool = False, force: bool = False
+) -> ImportReport:
     """Validate every row and write all of them, or none: the caller's transaction is rolled back on
-    any problem. `forecaster` is who applied updates are credited to (and updates without one)."""
+    any problem. `forecaster` is who applied updates are credited to (and updates without one);
+    `force` lets a resolutions file resolve an already resolved proposition again (as `resolve --force`)."""
     header, rows, fh = open_csv(path, excel_safe)
     try:
         kind = detect_kind(header, path.name)
-        ctx = ImportContext.open(conn, kind, path.name, forecaster, apply)
+        ctx = ImportContext.open(conn, kind, path.name, forecaster, apply, force)
         if kind == "observations":
             _import_observations(ctx, header, rows)
         else:
@@ -398,6 +402,16 @@ def _accept(ctx: ImportContext, line: int, seen: set, key: tuple, rule: Callable
     return True
 
 
+def _optional_id(raw: str | None) -> int | None:
+    """An optional row id (a resolutions row's `supersedes`): empty, or a whole number >= 1."""
+    text = (raw or "").strip()
+    if not text:
+        return None
+    if not (text.isascii() and text.isdigit()) or int(text) < 1:
+        raise InputError(f"{text[:20]!r} is not a row id")
+    return int(text)
+
+
 def _observation_link(raw: str | None, proposition: str, owners: dict[int, tuple[str, str]]) -> int | None:
     """An updates row's `observation_id`: empty, or an observation of the same proposition."""
     text = (raw or "").strip()
@@ -429,7 +443,8 @@ def _ratio(raw: str | None) -> float | None:
 
 def _validate_resolutions(ctx: ImportContext, rows: list[tuple[int, dict[str, str]]]) -> list[dict[str, Any]]:
     """Each row through `rules.resolution` and `rules.may_resolve`; a second row for the same
-    proposition in one file is a re-resolution too."""
+    proposition in one file is a re-resolution too. A row whose `supersedes` names a resolution (as an
+    export writes it) replays a forced re-resolution; without it, one needs `force` (`import --force`)."""
     problems, snap = ctx.problems, ctx.snapshot
     seen = store.resolution_keys(ctx.conn)
     valid: list[dict[str, Any]] = []
@@ -441,9 +456,11 @@ def _validate_resolutions(ctx: ImportContext, rows: list[tuple[int, dict[str, st
             problems.rejected(line, exc)
             new = None
         recorded_at, retracted = _extras(problems, line, row, ctx.now)
-        if new is None or recorded_at is _BAD:
+        supersedes = problems.check(line, "supersedes", _optional_id, row.get("supersedes"))
+        if new is None or recorded_at is _BAD or supersedes is _BAD:
             continue
-        if not _accept(ctx, line, seen, tuple(new), rules.may_resolve, snap, pid):
+        force = ctx.force or supersedes is not None
+        if not _accept(ctx, line, seen, tuple(new), rules.may_resolve, snap, pid, force):
             continue
         if not retracted:  # in force for the rows after it
             snap.resolved[pid] = ResolutionRow(0, *new, recorded_at, None)
