@@ -109,7 +109,8 @@ def resolution_rows(resolutions: list) -> list[dict[str, Any]]:
     before it (the one a forced re-resolution replaced; empty for a first one), and `in_force`, whether
     it is the one that counts now (the live one recorded last). `import` replays a row with
     `supersedes` as a forced re-resolution, so the record round-trips."""
-    rows, live = [], {}
+    rows: list[dict[str, Any]] = []
+    live: dict[str, int] = {}
     for r in resolutions:  # by id
         earlier = live.get(r.proposition_id)
         rows.append({**exported(r), "supersedes": earlier, "in_force": False})
