@@ -81,3 +81,19 @@ def test_a_large_import_on_postgresql_keeps_the_index(cli, catalog, tmp_path, pg
     assert imported.code == 0 and "imported 8 observations" in imported.out and dropped == []
     with Tracker(pg_url) as t, t.db.write(bulk=True) as conn:
         assert store.may_defer_indexes(conn) is False
+
+
+def test_a_reader_on_postgresql_sees_one_snapshot(cli, catalog, pg_url):
+    """A command's reads are one snapshot (REPEATABLE READ), as on SQLite: a write committed while it
+    reads is invisible to it. Under READ COMMITTED the second count below saw the new row."""
+    from forecast_tracker import store
+    from forecast_tracker.api import Tracker
+
+    assert cli("--db", pg_url, "init", "--catalog", catalog).code == 0
+    with Tracker(pg_url) as reader, Tracker(pg_url) as writer:
+        with reader.db.read() as conn:
+            first = len(store.observations(conn))
+            writer.observe("widget-factory-built", date="2025-02-01", source="s")
+            assert len(store.observations(conn)) == first
+        with reader.db.read() as conn:
+            assert len(store.observations(conn)) == first + 1

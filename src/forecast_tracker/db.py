@@ -165,6 +165,9 @@ class Database:
         """A read transaction: a consistent snapshot for a whole command. `batches`: the command reads
         the whole record a batch at a time, with the file mapped (`sqlite_pragma`)."""
         conn = self.engine.connect()
+        if not self.is_sqlite:  # PostgreSQL's default READ COMMITTED gives each statement its own
+            # snapshot: a report read during an import mixed pages from before and after it
+            conn = conn.execution_options(isolation_level="REPEATABLE READ")
         try:
             conn.begin()
             with sqlite_pragma(conn, "mmap_size", READ_MMAP_BYTES) if batches else contextlib.nullcontext():
