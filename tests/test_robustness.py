@@ -187,3 +187,46 @@ def test_a_hand_written_re_resolution_needs_force(cli, db, tmp_path):
     bad = tmp_path / "bad.csv"
     bad.write_text("proposition,outcome,resolved_on,source,note,supersedes\nwidget-launch,no,2025-04-01,r,,x\n")
     _one_line(cli("import", bad), "supersedes", "not a row id")
+
+
+# -- text is read as text ---------------------------------------------------------------------------------
+def test_catalog_text_is_kept_as_written_not_read_as_yaml_1_1(cli, tmp_path):
+    folder = tmp_path / "cat"
+    folder.mkdir()
+    (folder / "t-yes.yaml").write_text(
+        "proposition:\n  id: t-yes\n  statement: yes\n  question: Will it happen by 12:30?\n"
+        "  resolution_criteria: 0x1F\n  opened: 2025-01-01\n  resolve_by: 2026-06-30\n  prior: 0.4\n"
+        "  prior_phrase: on\n  source:\n    title: no\n"
+        "indicators:\n  - id: t-a\n    description: off\n    kind: event\n    likelihood_ratio: 1e2\n"
+    )
+    cli.ok("init", "--catalog", folder)
+    shown = cli.ok("show", "t-yes", "--format", "json").json
+    assert (shown["statement"], shown["resolution_criteria"], shown["prior_phrase"]) == ("yes", "0x1F", "on")
+    assert shown["indicators"][0]["description"] == "off" and shown["indicators"][0]["likelihood_ratio"] == 100
+    before = snapshot(tmp_path / "test.db")
+    for number in ("0x1F", "12:30"):  # text where a number goes: refused with its key path
+        text = (folder / "t-yes.yaml").read_text()
+        (folder / "t-yes.yaml").write_text(text.replace("likelihood_ratio: 1e2", f"likelihood_ratio: {number}"))
+        _one_line(cli("sync", "--catalog", folder), "indicators[0].likelihood_ratio", repr(number))
+        (folder / "t-yes.yaml").write_text(text)
+    assert snapshot(tmp_path / "test.db") == before
+
+
+def test_an_imported_forecaster_name_obeys_the_rules_of_by(cli, db, tmp_path):
+    before = snapshot(db)
+    for name in ("two\nlines", "\x1b[31mred", "x" * 5000):
+        rows = tmp_path / "u.csv"
+        import csv
+
+        with rows.open("w", newline="") as fh:
+            csv.writer(fh).writerows([("proposition", "as_of", "probability", "forecaster"), ("widget-launch", "2025-02-01", "0.5", name)])
+        assert cli("import", rows).code == 2 and "forecaster" in cli("import", rows).err
+    assert snapshot(db) == before
+
+
+def test_bad_utf8_is_reported_at_its_own_line(cli, db, tmp_path):
+    good = "widget-factory-built,2025-02-{:02d},,src,fine\n"
+    body = "".join(good.format(1 + i % 28) for i in range(400)).encode()
+    rows = tmp_path / "late.csv"
+    rows.write_bytes(b"indicator,observed_on,value,source,note\n" + body + b"widget-factory-built,2025-03-01,,caf\xe9,\n")
+    _one_line(cli("import", rows), "line 402", "not UTF-8")

@@ -223,6 +223,24 @@ class _Collector:
         return value
 
 
+def _yaml_12_scalars(loader: Any) -> None:
+    """Plain scalars read as YAML 1.2 reads them, not as PyYAML's YAML 1.1: only true/false are
+    booleans, only decimal digits are numbers. Under 1.1 `statement: yes` became "True", a time such
+    as `12:30` the number 750 and `0x1F` 31, silently; now each stays the text written, and a number
+    field given such text refuses it with its key path."""
+    import re
+
+    bool_tag, int_tag, float_tag = (f"tag:yaml.org,2002:{t}" for t in ("bool", "int", "float"))
+    loader.yaml_implicit_resolvers = {
+        first: [(tag, rx) for tag, rx in resolvers if tag not in (bool_tag, int_tag, float_tag)]
+        for first, resolvers in loader.yaml_implicit_resolvers.items()
+    }
+    loader.add_implicit_resolver(bool_tag, re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF"))
+    loader.add_implicit_resolver(int_tag, re.compile(r"^[-+]?[0-9]+$"), list("-+0123456789"))
+    number = r"^[-+]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][-+]?[0-9]+)?$|^[-+]?\.(?:inf|Inf|INF)$|^\.(?:nan|NaN|NAN)$"
+    loader.add_implicit_resolver(float_tag, re.compile(number), list("-+0123456789."))
+
+
 def _read_yaml(text: str, c: _Collector) -> Any:
     """The document, or None with the problem recorded. Dates stay text, so `2025-13-01` is our error
     with a key path, not PyYAML's crash."""
@@ -241,6 +259,7 @@ def _read_yaml(text: str, c: _Collector) -> Any:
         return loader.construct_scalar(node) if isinstance(node, yaml.ScalarNode) else None
 
     _Loader.add_constructor("tag:yaml.org,2002:timestamp", as_text)
+    _yaml_12_scalars(_Loader)
     try:
         return yaml.load(text, Loader=_Loader)
     except (yaml.YAMLError, ValueError, RecursionError) as exc:

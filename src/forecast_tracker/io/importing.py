@@ -104,10 +104,24 @@ def open_csv(path: Path, excel_safe: bool = False) -> tuple[list[str], Iterator[
                 if any(record):  # a blank line is skipped
                     yield start, [excel_unsafe_cell(cell) for cell in record] if excel_safe else record
                 start = reader.line_num + 1
-        except (csv.Error, UnicodeDecodeError) as exc:
+        except UnicodeDecodeError as exc:  # text is decoded a block ahead of the row being read
+            raise InputError(f"{path.name}: line {_first_bad_utf8_line(path) or start}: {_why(exc)}") from None
+        except csv.Error as exc:
             raise InputError(f"{path.name}: line {start}: {_why(exc)}") from None
 
     return header, rows(), fh
+
+
+def _first_bad_utf8_line(path: Path) -> int | None:
+    """The first line of the file (as an editor counts them) that is not UTF-8: the decoder reads a
+    block ahead of the CSV reader, so the row being read when it fails is not where the bad byte is."""
+    with open(path, "rb") as fh:
+        for number, raw in enumerate(fh, 1):
+            try:
+                raw.decode("utf-8")
+            except UnicodeDecodeError:
+                return number
+    return None
 
 
 def _why(exc: Exception) -> str:
