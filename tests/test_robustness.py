@@ -230,3 +230,17 @@ def test_bad_utf8_is_reported_at_its_own_line(cli, db, tmp_path):
     rows = tmp_path / "late.csv"
     rows.write_bytes(b"indicator,observed_on,value,source,note\n" + body + b"widget-factory-built,2025-03-01,,caf\xe9,\n")
     _one_line(cli("import", rows), "line 402", "not UTF-8")
+
+
+def test_bidirectional_overrides_never_reach_a_page(cli, db, tmp_path):
+    from forecast_tracker.formats import BIDI_CONTROLS
+
+    sneaky = "rate \u202ecut\u202c and \u2067isolated\u2069"
+    cli.ok("observe", "widget-factory-built", "--date", "2025-03-02", "--source", sneaky, "--note", sneaky, "--apply")
+    cli.ok("update", "widget-launch", "0.7", "--date", "2025-03-05", "--rationale", sneaky)
+    cli.ok("report", "--month", "2025-03", "--out", tmp_path / "r")
+    pages = [p for p in (tmp_path / "r").rglob("*") if p.suffix in (".html", ".md")]
+    assert len(pages) >= 4 and any("rate cut and isolated" in p.read_text() for p in pages)
+    for page in pages:
+        assert not set(page.read_text()) & set(BIDI_CONTROLS), page.name
+    assert cli("history", "widget-launch", "--format", "json").json[-1]["rationale"] == sneaky  # the record keeps it

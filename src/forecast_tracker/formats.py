@@ -9,6 +9,17 @@ from __future__ import annotations
 
 from typing import Any
 
+# Unicode's bidirectional overrides and isolates (U+202A-U+202E, U+2066-U+2069): kept raw, one in a
+# note reverses the text after it on the page, so "rate cut" can be made to read as anything
+BIDI_CONTROLS = "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+_NO_BIDI = str.maketrans("", "", BIDI_CONTROLS)
+
+
+def shown_text(value: Any) -> Any:
+    """What a page shows of a value: text without bidirectional controls (of the same type, so markup
+    our own filters made stays markup); anything else as it is."""
+    return type(value)(value.translate(_NO_BIDI)) if isinstance(value, str) else value
+
 
 def format_number(value: float | None, style: str = "exact") -> str:
     if value is None:

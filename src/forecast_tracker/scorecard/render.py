@@ -14,6 +14,7 @@ from sqlalchemy import Connection
 from ..dates import today
 from ..errors import InputError
 from ..faults import crash_point
+from ..formats import shown_text
 from ..io.files import atomic_write, flush_to_disk
 from .context import MonthBuilder, Scorecard
 from .dataset import Dataset
@@ -46,6 +47,7 @@ def _environment(markdown: bool):
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
+        finalize=shown_text,  # every {{ value }}, before it is escaped: no bidirectional overrides
     )
     env.filters.update(FILTERS)
     return env
