@@ -244,3 +244,37 @@ def test_bidirectional_overrides_never_reach_a_page(cli, db, tmp_path):
     for page in pages:
         assert not set(page.read_text()) & set(BIDI_CONTROLS), page.name
     assert cli("history", "widget-launch", "--format", "json").json[-1]["rationale"] == sneaky  # the record keeps it
+
+
+@pytest.fixture
+def tiny_disk(tmp_path):
+    """A 600 KiB file system (a tmpfs: root only), unmounted afterwards."""
+    import shutil
+    import subprocess
+
+    folder = tmp_path / "tiny"
+    folder.mkdir()
+    if os.geteuid() != 0 or not shutil.which("mount"):
+        pytest.skip("mounting a small tmpfs needs root")
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=600k", "tmpfs", folder], capture_output=True).returncode:
+        pytest.skip("this machine does not let us mount a tmpfs")
+    try:
+        yield folder
+    finally:
+        subprocess.run(["umount", "-l", folder], check=False)
+
+
+def test_a_full_disk_during_import_is_named_and_writes_nothing(cli, catalog, tmp_path, tiny_disk):
+    target = tiny_disk / "t.db"
+    cli.ok("--db", target, "init", "--catalog", catalog)
+    before = snapshot(target)
+    rows = tmp_path / "rows.csv"
+    with rows.open("w") as fh:
+        fh.write("indicator,observed_on,value,source,note\n")
+        fh.writelines(f"widget-orders,2025-0{1 + i % 5}-{1 + i % 28:02d},{i},source {i},{'n' * 100}\n" for i in range(3000))
+    result = cli("--db", target, "import", rows)
+    assert result.code == 1 and result.err.strip().count("\n") == 0, result.err  # before: PendingRollbackError
+    assert "is full: nothing was written" in result.err
+    assert snapshot(target) == before
+    with sqlite3.connect(target) as conn:
+        assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"

@@ -316,6 +316,9 @@ def sqlite_pragma(conn: Connection, name: str, value: int) -> Iterator[None]:
     try:
         yield
     finally:
+        transaction = conn.get_transaction()
+        if transaction is not None and not transaction.is_valid:
+            conn.rollback()  # a failed commit (a full disk) leaves the transaction unusable until then
         conn.exec_driver_sql(f"PRAGMA {name} = {previous}")
 
 
@@ -369,6 +372,8 @@ def _translate(exc: DatabaseError, location: str) -> TrackerError:
         return InputError(f"{location} is read-only", "db")
     if _is_locked(exc):
         return TrackerError(f"database {location} is busy: another command is writing to it; try again when it has finished")
+    if "disk is full" in message:
+        return TrackerError(f"the disk holding {location} is full: nothing was written; free some space and try again")
     if "unable to open" in message:
         return InputError(f"cannot open {location} ({message})", "db")
     return TrackerError(f"database error: {message}")
