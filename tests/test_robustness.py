@@ -278,3 +278,19 @@ def test_a_full_disk_during_import_is_named_and_writes_nothing(cli, catalog, tmp
     assert snapshot(target) == before
     with sqlite3.connect(target) as conn:
         assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+def test_a_later_forecaster_does_not_change_an_earlier_chain(cli, db):
+    """Item 6: a team's decay rows were dated the day before the next event, a track's on its day, so
+    the chain of February changed (a row a day earlier, a day shorter) once a second forecaster's
+    first update made the proposition a team's, in April."""
+    cli.ok("update", "gadget-ban", "0.3", "--date", "2025-01-10", "--by", "alice", "--rationale", "r")
+    cli.ok("update", "gadget-ban", "0.35", "--date", "2025-02-15", "--by", "alice", "--rationale", "r")
+    shown = cli.ok("history", "gadget-ban", "--as-of", "2025-02-28", "--format", "json").json
+    assert any(row["method"] == "decay" for row in shown)
+    cli.ok("update", "gadget-ban", "0.6", "--date", "2025-04-15", "--by", "bob", "--rationale", "r")
+    assert cli.ok("history", "gadget-ban", "--as-of", "2025-02-28", "--format", "json").json == shown
+    team = cli.ok("history", "gadget-ban", "--format", "json").json
+    decay = [row for row in team if row["method"] == "decay"]
+    events = {row["as_of"] for row in team if row["method"] in ("manual", "indicator")}
+    assert decay and all(row["as_of"] in events or row is team[-1] for row in decay)  # each runs up to its event

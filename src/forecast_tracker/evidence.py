@@ -366,6 +366,12 @@ class Track:
         step = _decay_link(last.after, self.decayed(last.after, last.on, day), last.on, day)
         return [*links, step] if step is not None else links
 
+    def before_events(self, day: str) -> float:
+        """The probability on `day` before any of that day's events: the last earlier event's value
+        decayed on to `day`, with the same arithmetic as this track's own decay link to it."""
+        i = bisect.bisect_left(self.dates, day) - 1
+        return self.prior if i < 0 else self.decayed(self.values[i], self.dates[i], day)
+
     def after_event(self, day: str, key: tuple[int, int]) -> float:
         """The probability on `day` just after its event `key` ((0, observation id) or (1, update id)),
         counting the events of that day up to it: what a team's chain reads for each of a day's events."""
@@ -507,6 +513,14 @@ class Team:
             return self.model.after_event(day, key)
         return _median([self.tracks[name].after_event(day, key) for name in names])
 
+    def _before_events(self, day: str) -> float:
+        """The team's probability on `day` before any of that day's events: each member of the day
+        before, decayed on to `day` (the model's when nobody had forecast yet)."""
+        names = self.forecasters(previous_day(day))
+        if not names:
+            return self.model.before_events(day)
+        return _median([self.tracks[name].before_events(day) for name in names])
+
     def _who(self, day: str) -> str:
         members = self.members(day)
         if len(members) < 2:
@@ -529,8 +543,10 @@ class Team:
         for (day, _method, _id), link in sorted(
             events.items(), key=lambda item: (item[0][0], item[0][1] != "indicator", item[0][2])
         ):
-            before = self.at(previous_day(day)) if day > self.opened else self.prior
-            if day > on and (step := _decay_link(links[-1].after, before, on, previous_day(day))) is not None:
+            before = self._before_events(day) if day > self.opened else self.prior
+            # dated on the event's day, as a track dates it: the decay runs up to the event. Dated the
+            # day before, a row's date and length moved when a later forecaster joined the team.
+            if day > on and (step := _decay_link(links[-1].after, before, on, day)) is not None:
                 links.append(step)
             after = self._after_event(day, (0 if link.method == "indicator" else 1, _id))
             same_day = links[-1].on == day and links[-1].method != "decay"
