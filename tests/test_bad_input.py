@@ -23,6 +23,7 @@ FILES = {
     "long-applied-by.csv": b"indicator,observed_on,value,source,note,applied_by\nwidget-factory-built,2025-02-02,,src,n,"
     + b"b" * 1_000
     + b"\n",
+    "bad-supersedes.csv": b"proposition,outcome,resolved_on,source,note,supersedes\nwidget-launch,yes,2025-02-01,s,,first\n",
     "retracted-update.csv": b"proposition,as_of,probability,retracted\nwidget-launch,2025-02-01,0.5," + b"r" * 20_000 + b"\n",
 }
 
@@ -116,6 +117,9 @@ CASES = [
     ("sync", "--restate"),  # a restatement without a reason
     ("sync", "--restate", "--reason", " "),
     ("init", "--catalog", "no-such-folder"),
+    # dates at the edges (issue 22): before 1900, before a proposition opened
+    ("list", "--as-of", "0001-01-01"),
+    ("history", "widget-launch", "--as-of", "2024-06-01"),
     ("no-such-command",),
     # files
     *[("import", name) for name in FILES],
