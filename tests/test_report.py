@@ -245,8 +245,8 @@ def test_each_proposition_has_a_page_with_its_whole_record(db, tmp_path):
     # every observation since it opened, from any month, and every step of its chain
     assert "Ground broken" in page and "Slow start" in page and "Launch event booked" in page
     assert "[2025-02](../2025-02.md)" in page and "[2025-04](../2025-04.md)" in page
-    assert "![trajectory of widget-launch](../charts/widget-launch.svg)" in page
-    assert (tmp_path / "r" / "charts" / "widget-launch.svg").read_text().startswith("<svg")
+    assert "![trajectory of widget-launch](../charts/widget-launch.page.svg)" in page
+    assert (tmp_path / "r" / "charts" / "widget-launch.page.svg").read_text().startswith("<svg")
     html = (tmp_path / "r" / "propositions" / "widget-launch.html").read_text()
     assert 'href="../2025-03.html#widget-launch"' in html and "Launch event booked" in html
     month = (tmp_path / "r" / "2025-03.html").read_text()

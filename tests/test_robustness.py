@@ -2,6 +2,7 @@
 
 import datetime as dt
 import os
+import re
 import sqlite3
 from pathlib import Path
 
@@ -294,3 +295,32 @@ def test_a_later_forecaster_does_not_change_an_earlier_chain(cli, db):
     decay = [row for row in team if row["method"] == "decay"]
     events = {row["as_of"] for row in team if row["method"] in ("manual", "indicator")}
     assert decay and all(row["as_of"] in events or row is team[-1] for row in decay)  # each runs up to its event
+
+
+def test_markdown_chart_names_never_collide(cli, catalog, tmp_path, monkeypatch):
+    """Item 7: proposition `2025-03-widget-launch`'s page chart was month 2025-03's chart of
+    `widget-launch`, and a proposition named `calibration` overwrote the month's calibration chart."""
+    from forecast_tracker.scorecard import pages, render
+
+    from conftest import WIDGET
+
+    for new_id in ("2025-03-widget-launch", "calibration"):
+        text = WIDGET.replace("id: widget-launch", "id: PROP").replace("id: widget-", f"id: {new_id}-")
+        (catalog / f"{new_id}.yaml").write_text(text.replace("id: PROP", f"id: {new_id}"))
+    cli.ok("init", "--catalog", catalog)
+    out, written, real = tmp_path / "r", [], pages.put
+
+    def spy(path, text):
+        written.append(Path(path).relative_to(out).as_posix())
+        real(path, text)
+
+    monkeypatch.setenv("FORECAST_TRACKER_JOBS", "1")  # every page from this process, where the spy is
+    monkeypatch.setattr(pages, "put", spy)
+    monkeypatch.setattr(render, "put", spy)
+    with Tracker(str(tmp_path / "test.db")) as tracker:
+        tracker.report(["2025-03"], out, formats=("md",))
+    charts = [name for name in written if name.startswith("charts/")]
+    assert len(charts) == len(set(charts)) and len(charts) >= 9, charts  # no file written twice
+    for page in [out / "2025-03.md", *(out / "propositions").glob("*.md")]:
+        for name in re.findall(r"\]\(((?:\.\./)?charts/[^)]+)\)", page.read_text()):
+            assert (page.parent / name).is_file(), name

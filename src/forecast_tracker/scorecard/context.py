@@ -302,12 +302,28 @@ class MonthBuilder:
         return card
 
 
+# The Markdown files' charts share one folder. A slug holds no dot, so a dotted suffix keeps the
+# three kinds apart: before, proposition `2024-05-x`'s page chart (`charts/2024-05-x.svg`) was month
+# 2024-05's chart of proposition `x`, and a proposition named `calibration` overwrote the month's
+# calibration chart.
+def month_chart(month: str, proposition_id: str) -> str:
+    return f"charts/{month}-{proposition_id}.svg"
+
+
+def page_chart(proposition_id: str) -> str:
+    return f"charts/{proposition_id}.page.svg"
+
+
+def calibration_chart(month: str) -> str:
+    return f"charts/{month}.calibration.svg"
+
+
 def build_proposition_page(data: Dataset, p: PropositionRow, as_of: str, months: list[str]) -> PropositionPage:
     """One proposition's whole record as of `as_of`: every observation since before it opened, every
     link of its chain, its whole trajectory."""
     prev_end = dates.month_end(dates.previous_month(as_of[:7]))
     card = _card(data, p, "all", "0001-01-01", as_of, prev_end)
-    card.chart_file = f"charts/{p.id}.svg"
+    card.chart_file = page_chart(p.id)
     _draw(card, _chart_data(data, p, as_of))
     shown = [m for m in months if dates.month_end(m) >= p.opened]
     return PropositionPage(f"{p.statement} ({p.id})", as_of, card, shown, _trusted(charts.SHARED_DEFS))
@@ -364,7 +380,7 @@ def _card(data: Dataset, p: PropositionRow, month: str, first: str, as_of: str, 
         days_to_resolve_by=dates.days_between(as_of, p.resolve_by),
         resolved_on=resolution.resolved_on if resolution else None,
         chart_svg="",
-        chart_file=f"charts/{month}-{p.id}.svg",
+        chart_file=month_chart(month, p.id),
         evidence=evidence,
         updates=[_update_row(link) for link in links if first <= link.on and link.method != "prior"],
         fired=sorted(fired_ids),

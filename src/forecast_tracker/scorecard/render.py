@@ -16,7 +16,7 @@ from ..errors import InputError
 from ..faults import crash_point
 from ..formats import shown_text
 from ..io.files import atomic_write, flush_to_disk
-from .context import MonthBuilder, Scorecard
+from .context import MonthBuilder, Scorecard, calibration_chart
 from .dataset import Dataset
 from .filters import FILTERS
 from .pages import Pages, put
@@ -50,6 +50,7 @@ def _environment(markdown: bool):
         finalize=shown_text,  # every {{ value }}, before it is escaped: no bidirectional overrides
     )
     env.filters.update(FILTERS)
+    env.globals["calibration_chart"] = calibration_chart
     return env
 
 
@@ -112,7 +113,7 @@ def _write_month(card: Scorecard, out: Path, html_env, md_env, index: dict[str, 
     if md_env is not None:
         for p in card.propositions:
             put(out / p.chart_file, p.chart_svg)
-        put(out / "charts" / f"{month}-calibration.svg", card.track.calibration_svg)
+        put(out / calibration_chart(month), card.track.calibration_svg)
         path = out / f"{month}.md"
         put(path, md_env.get_template("scorecard.md.j2").render(card=card))
         written.append(path)
