@@ -521,10 +521,10 @@ class Tracker:
         """The proposition a resolution id belongs to."""
         target = _row_id(resolution_id)
         with self.db.read() as conn:
-            rows = [r for r in store.resolutions(conn) if r.id == target]
-        if not rows:
+            owner = store.resolution_proposition(conn, target)
+        if owner is None:
             raise InputError(f"unknown resolution id {target}")
-        return rows[0].proposition_id
+        return owner
 
     def export(self, what: str, fmt: str = "csv", excel_safe: bool = False) -> str:
         """One table as CSV or JSON text; propositions carry their standing as of today. `excel_safe`

@@ -375,8 +375,7 @@ class Track:
     def after_event(self, day: str, key: tuple[int, int]) -> float:
         """The probability on `day` just after its event `key` ((0, observation id) or (1, update id)),
         counting the events of that day up to it: what a team's chain reads for each of a day's events."""
-        value = self.at(previous_day(day)) if day > self.opened else self.prior
-        value = self.decayed(value, previous_day(day), day) if day > self.opened else value
+        value = self.before_events(day) if day > self.opened else self.prior
         for link in self.links:
             if link.on == day and link.method in ("manual", "indicator"):
                 own = (1, link.update_id or 0) if link.method == "manual" else (0, link.observation_id or 0)

@@ -626,6 +626,14 @@ def _resolutions() -> Any:
     )
 
 
+def resolution_proposition(conn: Connection, resolution_id: int) -> str | None:
+    """The proposition a resolution id belongs to, or None for an unknown id."""
+    if _no_such_key(conn, resolution_id):
+        return None
+    r = T_RESOLUTION
+    return conn.execute(select(r.c.proposition_id).where(r.c.id == resolution_id)).scalar()
+
+
 def resolutions(conn: Connection, proposition_id: Which = None) -> list[ResolutionRow]:
     """Every resolution, retracted ones included (with their reason), by id."""
     return _rows(conn, ResolutionRow, _only(_resolutions(), T_RESOLUTION.c.proposition_id, proposition_id))
