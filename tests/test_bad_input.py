@@ -24,6 +24,7 @@ FILES = {
     + b"b" * 1_000
     + b"\n",
     "bad-supersedes.csv": b"proposition,outcome,resolved_on,source,note,supersedes\nwidget-launch,yes,2025-02-01,s,,first\n",
+    "outlook.txt": b"Growth is likely to slow next year.\n",
     "retracted-update.csv": b"proposition,as_of,probability,retracted\nwidget-launch,2025-02-01,0.5," + b"r" * 20_000 + b"\n",
 }
 
@@ -125,6 +126,16 @@ CASES = [
     *[("import", name) for name in FILES],
     ("import", "does-not-exist.csv"),
     ("import", "."),
+    # extract (issue 28): files that are not commentaries, and every option's wrong values
+    *[("extract", name) for name in ("binary.csv", "empty.csv", "latin1.csv", "does-not-exist.txt", ".")],
+    ("extract", "outlook.txt", "--scale", "nato"),
+    ("extract", "outlook.txt", "--published", "2023-13-01"),
+    ("extract", "outlook.txt", "--published", "2999-01-01"),
+    ("extract", "outlook.txt", "--format", "xml"),
+    ("extract", "outlook.txt", "--out", "empty.csv"),
+    ("extract", "outlook.txt", "--author", "nul\x00byte"),
+    ("extract", "outlook.txt", "--source-title", HUGE),
+    ("extract",),
 ]
 
 

@@ -49,6 +49,7 @@ if TYPE_CHECKING:
 __all__ = [
     "SCORE_COLUMNS",
     "DemoResult",
+    "ExtractResult",
     "ObserveResult",
     "Standing",
     "SyncReport",
@@ -56,6 +57,7 @@ __all__ = [
     "choice",
     "decibans",
     "describe",
+    "extract",
     "icd203_term",
     "month_range",
     "parse_probability",
@@ -159,7 +161,10 @@ class Tracker:
                 for c in plan.changes
             ]  # fmt: skip
             result = store.apply_sync(conn, plan, reason, day)
-        return SyncReport(**result, changes=[str(c) for c in plan.changes], warnings=plan.warnings)
+        drafts = sorted(Path(catalog, "drafts").glob("*.yaml"))
+        waiting = [f"{len(drafts)} draft(s) in {Path(catalog, 'drafts')} are not synced: fill each TODO, then move it "
+                   f"into {catalog}"] if drafts else []  # fmt: skip
+        return SyncReport(**result, changes=[str(c) for c in plan.changes], warnings=[*plan.warnings, *waiting])
 
     # -- lookups ------------------------------------------------------------------------------
     def _proposition(self, conn, proposition_id: str) -> PropositionRow:
@@ -733,3 +738,66 @@ def demo_summary(tracker: Tracker) -> list[dict[str, Any]]:
             }
         )
     return rows
+
+
+# -- extract: draft propositions from a commentary ------------------------------------------------
+SCALES = ("icd203", "phia")
+
+
+@dataclass
+class ExtractResult:
+    file: Path
+    scale: str
+    sentences: list[dict[str, Any]]  # every sentence with its verdict (see `extract`)
+    drafts: list[str]  # the id of each draft, in the text's order
+    out: Path | None  # None when nothing was to be written
+    written: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    kept: list[str] = field(default_factory=list)
+
+
+def extract(
+    file: str | os.PathLike,
+    out: str | os.PathLike | None = "indicators/drafts",
+    scale: str = "icd203",
+    source_title: str | None = None,
+    author: str | None = None,
+    publisher: str | None = None,
+    published: str | None = None,
+    url: str | None = None,
+) -> ExtractResult:
+    """Read a commentary (plain text or Markdown, UTF-8), judge every sentence, and write one draft
+    proposition per estimative sentence into `out` (None: write nothing, only judge). No database is
+    opened. Each sentence comes back as `{sentence, line, text, verdict, words, probability, band,
+    reason, draft, statement}`; `probability` is the draft's prior (None when the words give none)."""
+    from .extract import drafts as drafting
+    from .extract.reading import REASONS, read
+    from .extract.sentences import split
+
+    if not isinstance(file, str | os.PathLike):
+        raise InputError(f"{str(file)[:40]!r} is not a file path", "file")
+    scale = choice(str(scale), "scale", SCALES)
+    published_on = parse_date(published, "published") if published not in (None, "") else None
+    meta = {k: check_text(v, k) or None for k, v in
+            (("source_title", source_title), ("author", author), ("publisher", publisher), ("url", url))}  # fmt: skip
+    path = Path(file)
+    readings = read(split(drafting.load_text(path)))
+    drafted = [r for r in readings if r.drafted]
+    ids = dict(zip((id(r) for r in drafted), drafting.unique_ids(drafted), strict=True))
+    source = drafting.Source(path.name, meta["source_title"], meta["author"], meta["publisher"], published_on, meta["url"])
+    rows = []
+    for r in readings:
+        prior, _why = drafting.prior_of(r, scale) if r.drafted else (None, "")
+        rows.append({
+            "sentence": r.sentence.number, "line": r.sentence.line, "text": r.sentence.text, "verdict": r.verdict,
+            "words": list(r.words), "reason": REASONS[r.verdict], "probability": prior,
+            "band": drafting.lexicon.band(scale, r.level)[0] if r.level else None,
+            "draft": ids.get(id(r)), "statement": r.statement if r.drafted else None,
+        })  # fmt: skip
+    result = ExtractResult(path, scale, rows, list(ids.values()), None if out is None else Path(out))
+    if result.out is not None and drafted:
+        writable_folder(result.out, "out", create=True)
+        texts = [(ids[id(r)], drafting.draft_text(r, ids[id(r)], source, scale)) for r in drafted]
+        done = drafting.write_drafts(texts, result.out)
+        result.written, result.unchanged, result.kept = done.written, done.unchanged, done.kept
+    return result

@@ -388,6 +388,20 @@ def _indicators(c: _Collector, raw: Any, proposition_id: str | None) -> list[Ind
     return indicators
 
 
+def draft_todos(prop: Any) -> list[str]:
+    """The keys of a proposition (and its source) still saying TODO, as `extract` drafts them: such a
+    file is refused with one line naming them, not a problem per key."""
+    if not isinstance(prop, dict):
+        return []
+    found = []
+    for key, value in prop.items():
+        if isinstance(value, str) and value.strip().upper().startswith("TODO"):
+            found.append(str(key))
+        elif key == "source" and isinstance(value, dict):
+            found += [f"source.{k}" for k, v in value.items() if isinstance(v, str) and v.strip().upper().startswith("TODO")]
+    return found
+
+
 def parse_proposition_file(text: str, file: str) -> tuple[PropositionDef | None, list[CatalogProblem]]:
     """Parse one catalog file's text. Returns the definition (None if unusable) and its problems."""
     c = _Collector(file)
@@ -397,8 +411,12 @@ def parse_proposition_file(text: str, file: str) -> tuple[PropositionDef | None,
     if not isinstance(doc, dict):
         c.add("", f"expected a mapping with 'proposition' and 'indicators', got {type(doc).__name__}")
         return None, c.problems
+    prop = doc.get("proposition")
+    if todos := draft_todos(prop):
+        c.add("", f"a draft: fill {', '.join(todos)} (still TODO), then sync again")
+        return None, c.problems
     c.unknown_keys(doc, {"proposition": True, "indicators": True}, "")
-    prop = _mapping(c, doc.get("proposition"), "proposition")
+    prop = _mapping(c, prop, "proposition")
     if prop is None:
         return None, c.problems
     c.unknown_keys(prop, PROPOSITION_KEYS, "proposition")

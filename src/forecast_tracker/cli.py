@@ -22,6 +22,8 @@ FLAGS = {
     "as_of": "--as-of", "date": "--date", "status": "--status", "format": "--format", "value": "--value",
     "source": "--source", "note": "--note", "rationale": "--rationale", "by": "--by", "reason": "--reason",
     "month": "--month", "from": "--from", "to": "--to", "since": "--since", "out": "--out", "catalog": "--catalog", "db": "--db",
+    "scale": "--scale", "published": "--published", "source_title": "--source-title", "author": "--author",
+    "publisher": "--publisher", "url": "--url",
     "outcome": "OUTCOME", "probability": "PROBABILITY", "kind": "KIND", "id": "ID", "what": "WHAT", "file": "FILE",
 }  # fmt: skip
 
@@ -661,6 +663,50 @@ def demo(
     _table(result.summary, ["id", "prior", "now", "outcome", "time_avg_brier"], "table", title="Nagorno-Karabakh case study")
     _say(f"database: {result.database}")
     _say(f"scorecards: {result.index}")
+
+
+@app.command()
+def extract(
+    file: Annotated[Path, typer.Argument(help="The commentary: plain text or Markdown, UTF-8.")],
+    out: Annotated[Path, typer.Option(help="Folder for the drafts, one YAML file per sentence.")] = Path("indicators/drafts"),
+    scale: Annotated[str, typer.Option(help="Words -> priors: icd203 (ICD 203) or phia (the UK PHIA yardstick).")] = "icd203",
+    source_title: Annotated[Optional[str], typer.Option("--source-title", help="The commentary's title.")] = None,
+    author: Annotated[Optional[str], typer.Option(help="Its author.")] = None,
+    publisher: Annotated[Optional[str], typer.Option(help="Its publisher.")] = None,
+    published: Annotated[
+        Optional[str], typer.Option(help="Its date, YYYY-MM-DD: the source's date and each draft's `opened`.")
+    ] = None,
+    url: Annotated[Optional[str], typer.Option(help="Where it is published.")] = None,
+    fmt: Annotated[str, typer.Option("--format", help="yaml: write the drafts; json: print every sentence's verdict, write nothing.")] = "yaml",
+) -> None:
+    """Draft propositions from a commentary's estimative sentences (no database is opened).
+
+    Each sentence with words of estimative probability ("highly probable", "a realistic possibility",
+    "a 70 percent chance", "one in five"), a modal ("could", "may"), a growing trend or a plain
+    future becomes a draft: its clause as the statement, the whole sentence as the quote, the prior
+    from the words through the scale (the band's midpoint, or the number the text gives) and TODO
+    where an analyst must decide. Facts, past judgements and reported intentions are left out.
+    `sync` refuses a draft until no TODO is left; then move it into the catalog folder."""
+    fmt = api.choice(fmt, "format", ("yaml", "json"))
+    r = api.extract(file, None if fmt == "json" else out, scale, source_title, author, publisher, published, url)
+    if fmt == "json":
+        typer.echo(json.dumps(r.sentences, indent=2, ensure_ascii=False))
+        return
+    drafted = [row for row in r.sentences if row["draft"]]
+    kinds: dict[str, int] = {}
+    for row in drafted:
+        kinds[row["verdict"]] = kinds.get(row["verdict"], 0) + 1
+    detail = ", ".join(f"{n} {kind}" for kind, n in kinds.items())
+    _say(f"{r.file.name}: {len(r.sentences)} sentences, {len(drafted)} drafted ({detail or 'none'}), {len(r.sentences) - len(drafted)} left out")
+    rows = [
+        {"line": row["line"], "draft": row["draft"], "prior": "TODO" if row["probability"] is None else f"{row['probability']:g}",
+         "band": row["band"] or "", "words": ", ".join(row["words"])}
+        for row in drafted
+    ]  # fmt: skip
+    if rows:
+        _table(rows, ["line", "draft", "prior", "band", "words"], "table")
+        _say(f"{len(r.written)} written to {r.out}, {len(r.unchanged)} unchanged" + (f", {len(r.kept)} kept as they are (edited since): {', '.join(r.kept)}" if r.kept else ""))
+        _say("fill each TODO, then move the draft into the catalog folder and run sync; --format json shows every sentence's verdict")
 
 
 @db_app.command("upgrade")

@@ -92,7 +92,8 @@ def open_csv(path: Path, excel_safe: bool = False) -> tuple[list[str], Iterator[
         raise InputError(f"{path.name}: the file is empty (expected a header line)") from None
     except (csv.Error, UnicodeDecodeError) as exc:
         fh.close()
-        raise InputError(f"{path.name}: line 1: {_why(exc)}") from None
+        line = (_first_bad_utf8_line(path) or 1) if isinstance(exc, UnicodeDecodeError) else 1
+        raise InputError(f"{path.name}: line {line}: {_why(exc)}") from None
     if len(set(header)) != len(header):
         fh.close()
         raise InputError(f"{path.name}: line 1: duplicate column names")

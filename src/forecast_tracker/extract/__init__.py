@@ -1,0 +1,1 @@
+"""Drafting propositions from a commentary's own words: `forecast-tracker extract`."""
