@@ -270,3 +270,17 @@ def test_the_docs_yardstick_is_the_lexicon():
         row = (f"| {level} | {icd[0]} ({icd[1]:.0%}-{icd[2]:.0%}), {icd[3]:g} | "
                f"{phia[0]} ({phia[1]:.0%}-{phia[2]:.0%}), {phia[3]:g} | {', '.join(phrases)} |")  # fmt: skip
         assert row in docs, row
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "field"),
+    [({"file": 123}, "file"), ({"scale": 5}, "scale"), ({"published": 20231001}, "published"), ({"author": ["x"]}, "author")],
+)
+def test_the_python_api_refuses_wrong_types_naming_the_parameter(tmp_path, kwargs, field):
+    from forecast_tracker.errors import InputError
+
+    args = {"file": SEED, "out": tmp_path / "d", **kwargs}
+    with pytest.raises(InputError) as caught:
+        api.extract(**args)
+    assert caught.value.field == field
+    assert not (tmp_path / "d").exists()

@@ -34,6 +34,8 @@ def parse_value(raw: object, kind: str, field: str = "value") -> float | None:
 
 
 def check_text(value: str | None, field: str, *, required: bool = False) -> str:
+    if value is not None and not isinstance(value, str):
+        raise InputError(f"expected text, got {type(value).__name__}", field)
     text = (value or "").strip()
     if required and not text:
         raise InputError("required and must not be empty", field)
