@@ -103,6 +103,7 @@ for _kind, _phrases in (("modal", MODAL_PHRASES), ("future", FUTURE_PHRASES), ("
         CUES.setdefault(_phrase, Cue(_phrase, _kind))
 
 CUE_PATTERN = re.compile(rf"(?<![\w-])(?:{_alternation(list(CUES))})(?![\w-])", re.IGNORECASE)
+REPORTING_PATTERN = re.compile(rf"(?<![\w-])(?:{_alternation(list(REPORTING_VERBS))})(?![\w-])", re.IGNORECASE)
 MARKER_PATTERN = re.compile(rf"(?<![\w-])(?:{_alternation(list(ASSESSMENT_MARKERS))})(?![\w-])", re.IGNORECASE)
 # "the risk of a militant attack remains high": a risk called high is a heightened risk
 HIGH_RISK = re.compile(r"\brisks?\b[^.;:]{0,80}?\b(?:remains?|is|are|stays?|looks?)\s+(?:high|elevated|significant|serious)\b",

@@ -73,20 +73,24 @@ def _blank_quotes(text: str) -> str:
     return _QUOTED.sub(lambda m: " " * len(m.group(0)), text)
 
 
+_WINDOW = 200  # characters either side of a cue that are read: a run-on "sentence" stays linear
+
+
 def _words_before(text: str, position: int, count: int) -> list[str]:
-    return [w.lower().replace("’", "'") for w in _WORD.findall(text[:position])][-count:]
+    return [w.lower().replace("’", "'") for w in _WORD.findall(text[max(0, position - _WINDOW) : position])][-count:]
 
 
 def _words_after(text: str, position: int, count: int) -> list[str]:
-    return [w.lower().replace("’", "'") for w in _WORD.findall(text[position:])][:count]
+    return [w.lower().replace("’", "'") for w in _WORD.findall(text[position : position + _WINDOW])][:count]
 
 
 def _negated(text: str, start: int, end: int) -> str | None:
     """The negation within three words before or two after a cue, in the same clause."""
-    clause_start = max(text.rfind(",", 0, start), text.rfind(";", 0, start)) + 1
-    before = _words_before(text[clause_start:start], len(text[clause_start:start]), 3)
-    comma = text.find(",", end)
-    after = _words_after(text[: comma if comma >= 0 else len(text)], end, 2)
+    low = max(0, start - _WINDOW)
+    clause_start = max(text.rfind(",", low, start), text.rfind(";", low, start), low - 1) + 1
+    before = _words_before(text[clause_start:start], start - clause_start, 3)
+    comma = text.find(",", end, end + _WINDOW)
+    after = _words_after(text[end : comma if comma >= 0 else end + _WINDOW], 0, 2)
     for word in (*before, *after):
         if word in lexicon.NEGATIONS or word.endswith("n't"):
             return word
@@ -94,7 +98,7 @@ def _negated(text: str, start: int, end: int) -> str | None:
 
 
 def _in_condition(text: str, start: int) -> bool:
-    found = list(_CONDITION.finditer(text, 0, start))
+    found = list(_CONDITION.finditer(text, max(0, start - 3 * _WINDOW), start))  # longer is not one clause
     return bool(found) and "," not in text[found[-1].end() : start]
 
 
@@ -136,6 +140,7 @@ def classify(sentence: Sentence) -> Reading:
         return Reading(sentence, "forecast", (words, *markers), number=round(value, 3), statement=statement_of(text, words))
     best: dict[str, tuple[lexicon.Cue, str, int | None]] = {}
     past: list[str] = []
+    said = lexicon.REPORTING_PATTERN.search(own)  # the first reporting verb: a future after it is reported
     for match in lexicon.CUE_PATTERN.finditer(own):
         written = match.group(0)
         cue = lexicon.cue(written)
@@ -160,9 +165,7 @@ def classify(sentence: Sentence) -> Reading:
             best.setdefault("level", (cue, shown, level))
         elif cue.kind == "trend" and before[-1:] and before[-1] in ("was", "were", "had"):
             past.append(f"{before[-1]} {written}")
-        elif cue.kind == "future" and any(
-            re.search(rf"\b{re.escape(v)}\b", own[: match.start()], re.I) for v in lexicon.REPORTING_VERBS
-        ):
+        elif cue.kind == "future" and said is not None and said.start() < match.start():
             best.setdefault("reported", (cue, written, None))
         else:
             best.setdefault(cue.kind, (cue, written, None))
