@@ -771,6 +771,7 @@ def extract(
     opened. Each sentence comes back as `{sentence, line, text, verdict, words, probability, band,
     reason, draft, statement}`; `probability` is the draft's prior (None when the words give none)."""
     from .extract import drafts as drafting
+    from .extract.lexicon import band
     from .extract.reading import REASONS, read
     from .extract.sentences import split
 
@@ -791,7 +792,7 @@ def extract(
         rows.append({
             "sentence": r.sentence.number, "line": r.sentence.line, "text": r.sentence.text, "verdict": r.verdict,
             "words": list(r.words), "reason": REASONS[r.verdict], "probability": prior,
-            "band": drafting.lexicon.band(scale, r.level)[0] if r.level else None,
+            "band": band(scale, r.level)[0] if r.level else None,
             "draft": ids.get(id(r)), "statement": r.statement if r.drafted else None,
         })  # fmt: skip
     result = ExtractResult(path, scale, rows, list(ids.values()), None if out is None else Path(out))

@@ -5,7 +5,7 @@
 
 Never part of the test suite. Prints the in-process time of judging every sentence (no files written),
 the whole process (`forecast-tracker extract FILE --format json`) and the start-up floor
-(`python -c pass`), each the median of --repeat runs, and their ratio.
+(`python -c pass`, and the imports every command pays today), each the median of --repeat runs, and their ratio.
 """
 
 from __future__ import annotations
@@ -57,13 +57,17 @@ def main() -> None:
         cmd = [sys.executable, "-m", "forecast_tracker", "extract", str(path), "--format", "json"]
         whole = median_time(lambda: subprocess.run(cmd, check=True, capture_output=True), args.repeat)
         floor = median_time(lambda: subprocess.run([sys.executable, "-c", "pass"], check=True), args.repeat)
+        imports = [sys.executable, "-c", "import typer, sqlmodel"]  # what every command imports today
+        cli_floor = median_time(lambda: subprocess.run(imports, check=True), args.repeat)
     drafted = sum(1 for row in result.sentences if row["draft"])
     print(f"report: {words:,} words, {len(result.sentences):,} sentences, {drafted:,} drafted")
     print(f"{'figure':<44}{'median s':>10}")
     print(f"{'extract in-process (read, split, judge)':<44}{inproc:>10.3f}")
     print(f"{'extract --format json, whole process':<44}{whole:>10.3f}")
     print(f"{'python -c pass (start-up floor)':<44}{floor:>10.3f}")
-    print(f"whole process / floor: {whole / floor:.1f}x; in-process words per second: {words / inproc:,.0f}")
+    label = 'python -c "import typer, sqlmodel"'
+    print(f"{label:<44}{cli_floor:>10.3f}")
+    print(f"whole process / import typer, sqlmodel: {whole / cli_floor:.2f}x; in-process words per second: {words / inproc:,.0f}")
 
 
 if __name__ == "__main__":
