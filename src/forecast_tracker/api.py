@@ -24,10 +24,10 @@ from .dates import (
 )
 from .db import Database
 from .errors import InputError, ValidationErrors
-from .evidence import Link, View, build_tracks, resolution_in_force, shown_probability
+from .evidence import Link, View, build_tracks, pool_of, resolution_in_force, shown_probability
 from .formats import change_points as change_points  # re-exported for the CLI
 from .formats import table_cell
-from .probability import counted_ratio, decibans, describe, icd203_term, parse_probability
+from .probability import POOLS, counted_ratio, decibans, describe, icd203_term, parse_probability
 from .records import IndicatorRow, ObservationRow, PropositionRow, ResolutionRow, exported
 from .scoring import SCORE_COLUMNS
 from .validate import (
@@ -180,15 +180,20 @@ class Tracker:
         return row
 
     # -- state --------------------------------------------------------------------------------
-    def _track(self, conn, prop: PropositionRow, extra: list[ObservationRow] | None = None, by: str | None = None) -> View:
-        """One proposition's derived track (see `evidence`): the team's, or with `by` that forecaster's;
-        optionally with `extra` observations counted as if applied. Reads only that proposition's rows."""
+    def _track(
+        self, conn, prop: PropositionRow, extra: list[ObservationRow] | None = None, by: str | None = None,
+        pool: str | None = None,
+    ) -> View:  # fmt: skip
+        """One proposition's derived track (see `evidence`): the team's (pooled as the catalog says, or by
+        `pool`), or with `by` that forecaster's; optionally with `extra` observations counted as if
+        applied. Reads only that proposition's rows."""
         pid = prop.id
         indicators = {i.id: i for i in store.indicators_of(conn, pid)}
-        versions, decays = store.definition_versions(conn, indicators, pid)
+        versions, decays, pools = store.definition_versions(conn, indicators, pid)
         evidence = store.applied_evidence(conn, pid) + (extra or [])
         updates = store.manual_updates(conn, pid)
-        return build_tracks([prop], indicators, updates, evidence, by=by, versions=versions, decays=decays)[pid]
+        return build_tracks([prop], indicators, updates, evidence, by=by, versions=versions, decays=decays, pools=pools,
+                            pool=pool)[pid]  # fmt: skip
 
     def _forecaster(self, conn, by: str | None) -> str | None:
         """`by` as a known forecaster (someone with a live manual update), or None for the team."""
@@ -235,12 +240,14 @@ class Tracker:
         return {d: on(d) for d in days}
 
     def standing(
-        self, as_of: str | None = None, status: str | None = None, by: str | None = None, since: str | None = None
-    ) -> list[Standing]:
+        self, as_of: str | None = None, status: str | None = None, by: str | None = None, since: str | None = None,
+        pool: str | None = None,
+    ) -> list[Standing]:  # fmt: skip
         """Every opened proposition's probability and status as of a date (default today): the derived
-        standing probability (the team's, or with `by` that forecaster's), or, once resolved, its final
-        forecast; with `since`, also the change from that date."""
+        standing probability (the team's, pooled as the catalog says or by `pool`; with `by` that
+        forecaster's), or, once resolved, its final forecast; with `since`, also the change from that date."""
         day = as_of_or_today(as_of)
+        pool = _pool(pool)
         if since is not None:
             since = parse_date(since, "since", allow_future=True)
             if since > day:
@@ -251,9 +258,9 @@ class Tracker:
             by = self._forecaster(conn, by)
             props = store.all_propositions(conn)
             indicators = {i.id: i for i in store.all_indicators(conn)}
-            versions, decays = store.definition_versions(conn, indicators)
+            versions, decays, pools = store.definition_versions(conn, indicators)
             tracks = build_tracks(props, indicators, store.manual_updates(conn), store.applied_evidence(conn), by=by,
-                                  versions=versions, decays=decays)  # fmt: skip
+                                  versions=versions, decays=decays, pools=pools, pool=pool)  # fmt: skip
             in_force = self._in_force_on(conn, [day, since or day])
             resolved, resolved_then = in_force[day], in_force[since or day]
         out = []
@@ -279,19 +286,24 @@ class Tracker:
             track = self._track(conn, self._proposition(conn, proposition_id))
             return shown_probability(track, self._in_force(conn, day, proposition_id).get(proposition_id), day)
 
-    def show(self, proposition_id: str, as_of: str | None = None, by: str | None = None) -> dict[str, Any]:
-        """A proposition's definition, indicators, standing as of a date (the team's, or `by` one
-        forecaster's; with each forecaster's number when several count), and its evidence so far."""
+    def show(
+        self, proposition_id: str, as_of: str | None = None, by: str | None = None, pool: str | None = None
+    ) -> dict[str, Any]:
+        """A proposition's definition, indicators, standing as of a date (the team's, pooled as the
+        catalog says or by `pool`, or `by` one forecaster's; with each forecaster's number when several
+        count), and its evidence so far."""
         day = as_of_or_today(as_of)
+        pool = _pool(pool)
         with self.db.read() as conn:
             row = self._proposition(conn, proposition_id)
             by = self._forecaster(conn, by)
-            track = self._track(conn, row, by=by)
+            track = self._track(conn, row, by=by, pool=pool)
             resolution = self._in_force(conn, day, proposition_id).get(proposition_id)
             prop: dict[str, Any] = exported(row)
             prop["probability"] = shown_probability(track, resolution, day)
             shown_on = previous_day(resolution.resolved_on) if resolution else day
             prop["forecasters"] = track.members(shown_on)
+            prop["pool"] = pool_of(track, shown_on)
             prop["status"] = resolution.outcome if resolution else "open" if day >= row.opened else "not yet open"
             prop["as_of"] = day
             prop["indicators"] = [exported(i) for i in store.indicators_of(conn, proposition_id)]
@@ -429,18 +441,21 @@ class Tracker:
         return done
 
     # -- tables for scripts and notebooks -------------------------------------------------------
-    def history(self, proposition: str, as_of: str | None = None, by: str | None = None) -> list[dict[str, Any]]:
+    def history(
+        self, proposition: str, as_of: str | None = None, by: str | None = None, pool: str | None = None
+    ) -> list[dict[str, Any]]:
         """The chain that explains the probability as of a date (default today; a resolved proposition's
         up to its resolution): the prior, each manual update, each applied observation with the ratio
         it counted for, and each visible decay step. Retracted updates are listed, marked. The team's
         chain names each forecaster's number where the median changes; `by` gives one forecaster's."""
         day = as_of_or_today(as_of)
+        pool = _pool(pool)
         with self.db.read() as conn:
             by = self._forecaster(conn, by)
             row = self._proposition(conn, proposition)
             if day < row.opened:
                 raise InputError(f"{proposition} opened on {row.opened}: it has no history as of {day}", "as_of")
-            track = self._track(conn, row, by=by)
+            track = self._track(conn, row, by=by, pool=pool)
             resolution = self._in_force(conn, day, proposition).get(proposition)
             retracted = [
                 u for u in store.updates(conn, proposition)
@@ -554,13 +569,29 @@ class Tracker:
         return target
 
     # -- scores and reports -------------------------------------------------------------------
-    def scores(self, as_of: str | None = None, by: str | None = None) -> ScoreResult:
-        """Scores of the team's tracks (or `by` one forecaster's), with every forecaster side by side."""
+    def scores(
+        self, as_of: str | None = None, by: str | None = None, pool: str | None = None, early_yes: bool = True
+    ) -> ScoreResult:
+        """Scores of the team's tracks (pooled as the catalog says, or by `pool`; or `by` one
+        forecaster's), with every forecaster side by side. `early_yes=False` leaves propositions resolved
+        yes before their resolve_by out of the calibration tables and the decomposition (the headline
+        keeps them: it is proper either way)."""
         from .scorecard.scores import compute_scores
 
         day = as_of_or_today(as_of)
+        pool = _pool(pool)
         with self.db.read(batches=True) as conn:
-            return compute_scores(conn, day, self._forecaster(conn, by))
+            return compute_scores(conn, day, self._forecaster(conn, by), pool=pool, early_yes=bool(early_yes))
+
+    def compare_pools(self, as_of: str | None = None) -> list[dict[str, Any]]:
+        """Every pooling method scored walk-forward on the resolved record (each day's pool from that
+        day's tracks): its mean time-averaged Brier, the difference to the median's, and a 90%
+        bootstrap interval of that difference over propositions."""
+        from .scorecard.scores import compare_pools
+
+        day = as_of_or_today(as_of)
+        with self.db.read(batches=True) as conn:
+            return compare_pools(conn, day)
 
     def report(
         self,
@@ -569,6 +600,7 @@ class Tracker:
         formats: tuple[str, ...] | str = ("md", "html"),
         progress: Callable[[int, int], None] | None = None,
         by: str | None = None,
+        pool: str | None = None,
     ) -> list[Path]:
         """Render the scorecards of `months` (and the index) into `out`: the team's, or `by` one forecaster's.
         A month that has not begun is refused; the current one is rendered as of today ("to date").
@@ -582,10 +614,12 @@ class Tracker:
         formats = tuple(choice(f, "format", ("md", "html")) for f in formats)
         for month in months:
             month_begun(month, "month")
+        pool = _pool(pool)
         writable_folder(Path(out), "out", create=True)
 
         with self.db.read(batches=True) as conn:
-            return render_reports(conn, months, Path(out), formats, progress=progress, by=self._forecaster(conn, by))
+            return render_reports(conn, months, Path(out), formats, progress=progress, by=self._forecaster(conn, by),
+                                  pool=pool)  # fmt: skip
 
 
 # The record's field names that a Tracker method takes under another name (its parameters, and so
@@ -601,6 +635,11 @@ def _one_row(rule: Callable[..., Any], *args: Any) -> Any:
     except InputError as exc:
         first = exc.problems[0] if isinstance(exc, rules.Rejected) else exc
         raise InputError(first.message, _PARAMETERS.get(first.field or "", first.field)) from None
+
+
+def _pool(method: str | None) -> str | None:
+    """A `--pool` as typed: one of `probability.POOLS`, or None for each proposition's catalog method."""
+    return None if method is None else choice(method, "pool", POOLS)
 
 
 def _row_id(value: int | str) -> int:

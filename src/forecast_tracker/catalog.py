@@ -17,7 +17,7 @@ from typing import Any
 
 from .errors import InputError
 from .evidence import DECAYS, DEFAULT_DECAY
-from .probability import REPEATS, check_ratio, parse_probability
+from .probability import DEFAULT_POOL, POOLS, REPEATS, check_ratio, parse_probability
 from .validate import MAX_TEXT
 
 SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
@@ -37,6 +37,7 @@ PROPOSITION_KEYS = {
     "source": True,
     "tags": False,
     "decay": False,
+    "team": False,
     "origin": False,
     "effective": False,
 }
@@ -57,7 +58,7 @@ INDICATOR_KEYS = {
 }
 CHOICES = {
     "decay": DECAYS, "origin": ("commentary", "analyst"), "repeats": REPEATS, "fires_when": ("above", "below"),
-    "decides": ("yes", "no"),
+    "decides": ("yes", "no"), "team": POOLS,
 }  # fmt: skip
 
 
@@ -121,6 +122,7 @@ class PropositionDef:
     tags: list[str] = field(default_factory=list)
     decay: str = DEFAULT_DECAY
     origin: str = "commentary"
+    team: str = DEFAULT_POOL  # how the forecasters' tracks pool into the team number
     file: str = ""
     indicators: list[IndicatorDef] = field(default_factory=list)
     decay_given: bool = False  # whether the file names `decay` (sync warns when a scheduled event needs it)
@@ -130,6 +132,8 @@ class PropositionDef:
         data = asdict(self)
         for key in ("indicators", "file", "decay_given", "effective"):
             data.pop(key)
+        if data["team"] == DEFAULT_POOL:
+            data.pop("team")  # so a definition that names no pool keeps the fingerprint it had before `team`
         return _fingerprint(data)
 
 
@@ -430,6 +434,7 @@ def parse_proposition_file(text: str, file: str) -> tuple[PropositionDef | None,
     prior_phrase = c.text(prop, "prior_phrase", "proposition", False)
     tags = _tags(c, prop)
     decay = c.choice(prop, "decay", "proposition") or DEFAULT_DECAY
+    team = c.choice(prop, "team", "proposition") or DEFAULT_POOL
     effective = c.date(prop, "effective", "proposition", False)
     origin = c.choice(prop, "origin", "proposition") or "commentary"
     source, quote = _source(c, prop)
@@ -440,7 +445,7 @@ def parse_proposition_file(text: str, file: str) -> tuple[PropositionDef | None,
     assert pid and opened and resolve_by and prior is not None and source is not None and all(fields.values())
     definition = PropositionDef(
         id=pid, opened=opened, resolve_by=resolve_by, prior=prior, source=source, prior_phrase=prior_phrase, quote=quote,
-        tags=tags, decay=decay, origin=origin, file=file, indicators=indicators, statement=fields["statement"] or "",
+        tags=tags, decay=decay, team=team, origin=origin, file=file, indicators=indicators, statement=fields["statement"] or "",
         decay_given=prop.get("decay") is not None, effective=effective,
         question=fields["question"] or "", resolution_criteria=fields["resolution_criteria"] or "",
     )  # fmt: skip

@@ -23,7 +23,7 @@ FLAGS = {
     "source": "--source", "note": "--note", "rationale": "--rationale", "by": "--by", "reason": "--reason",
     "month": "--month", "from": "--from", "to": "--to", "since": "--since", "out": "--out", "catalog": "--catalog", "db": "--db",
     "scale": "--scale", "published": "--published", "source_title": "--source-title", "author": "--author",
-    "publisher": "--publisher", "url": "--url",
+    "publisher": "--publisher", "url": "--url", "pool": "--pool",
     "outcome": "OUTCOME", "probability": "PROBABILITY", "kind": "KIND", "id": "ID", "what": "WHAT", "file": "FILE",
 }  # fmt: skip
 
@@ -259,6 +259,16 @@ def sync(
 
 
 # -- state --------------------------------------------------------------------------------------
+PoolOption = Annotated[
+    Optional[str],
+    typer.Option(
+        "--pool",
+        help="How a team's tracks pool: median, geo-odds, mean or trimmed, on every day (default: each "
+        "proposition's catalog `team`, else median).",
+    ),
+]
+
+
 @app.command("list")
 def list_(
     ctx: typer.Context,
@@ -270,8 +280,9 @@ def list_(
     ] = None,
     by: Annotated[
         Optional[str],
-        typer.Option("--by", help="One forecaster's track (default: the team, the median of everyone who has forecast)."),
+        typer.Option("--by", help="One forecaster's track (default: the team, the pool of everyone who has forecast)."),
     ] = None,
+    pool: PoolOption = None,
 ) -> None:
     """List propositions with their standing probability as of a date (the team's, or --by one forecaster's)."""
     fmt = api.choice(fmt, "format", TABLE_FORMATS)
@@ -288,7 +299,7 @@ def list_(
             "last_update": s.updated_on,
             **({"words": api.icd203_term(s.probability), "change": api.change_points(s.change)} if fmt == "table" else {}),
         }
-        for s in _tracker(ctx).standing(as_of, status, by=by, since=since or api.end_of_last_month(as_of))
+        for s in _tracker(ctx).standing(as_of, status, by=by, since=since or api.end_of_last_month(as_of), pool=pool)
     ]
     columns = (
         ["id", "status", "probability", "words", "change", "last_update", "resolve_by", "statement"]
@@ -308,20 +319,21 @@ def show(
     fmt: Annotated[str, typer.Option("--format", help="table or json.")] = "table",
     by: Annotated[
         Optional[str],
-        typer.Option("--by", help="One forecaster's track (default: the team, the median of everyone who has forecast)."),
+        typer.Option("--by", help="One forecaster's track (default: the team, the pool of everyone who has forecast)."),
     ] = None,
+    pool: PoolOption = None,
 ) -> None:
     """Show one proposition: criteria, standing probability (each forecaster's too), indicators and evidence."""
     fmt = api.choice(fmt, "format", ("table", "json"))
     describe = api.describe
-    p = _tracker(ctx).show(proposition, as_of, by=by)
+    p = _tracker(ctx).show(proposition, as_of, by=by, pool=pool)
     if fmt == "json":
         typer.echo(json.dumps(p, indent=2, ensure_ascii=False, default=str))
         return
     _say(f"{p['id']}  [{p['status']}]  {describe(p['probability'])} as of {p['as_of']}" + (f"  ({by})" if by else ""))
     if len(p["forecasters"]) > 1:
         members = ", ".join(f"{name} {value:.2f}" for name, value in sorted(p["forecasters"].items()))
-        _say(f"  team:       median of {members}")
+        _say(f"  team:       {p['pool']} of {members}")
     _say(f"  statement:  {p['statement']}")
     _say(f"  question:   {p['question']}")
     _say(f"  criteria:   {' '.join(p['resolution_criteria'].split())}")
@@ -481,12 +493,13 @@ def history(
     fmt: Annotated[str, typer.Option("--format", help="table, csv or json.")] = "table",
     by: Annotated[
         Optional[str],
-        typer.Option("--by", help="One forecaster's track (default: the team, the median of everyone who has forecast)."),
+        typer.Option("--by", help="One forecaster's track (default: the team, the pool of everyone who has forecast)."),
     ] = None,
+    pool: PoolOption = None,
 ) -> None:
     """The chain behind a proposition's probability: prior, updates, each observation's counted ratio, decay."""
     fmt = api.choice(fmt, "format", TABLE_FORMATS)
-    rows = _tracker(ctx).history(proposition, as_of, by=by)
+    rows = _tracker(ctx).history(proposition, as_of, by=by, pool=pool)
     columns = ["as_of", "probability", "method", "decibans", "rationale", "observation_id", "indicator", "id", "forecaster",
                "retracted"]  # fmt: skip
     _table(rows, columns, fmt)
@@ -568,19 +581,43 @@ def score(
     fmt: Annotated[str, typer.Option("--format", help="table or json.")] = "table",
     by: Annotated[
         Optional[str],
-        typer.Option("--by", help="One forecaster's track (default: the team, the median of everyone who has forecast)."),
+        typer.Option("--by", help="One forecaster's track (default: the team, the pool of everyone who has forecast)."),
     ] = None,
+    pool: PoolOption = None,
+    compare_pools: Annotated[
+        bool,
+        typer.Option("--compare-pools", help="Score every pooling method walk-forward on the resolved record, against the median."),
+    ] = False,
+    by_tag: Annotated[bool, typer.Option("--by-tag", help="Also print the breakdowns by tag, horizon and year resolved.")] = False,
+    early_yes: Annotated[
+        bool,
+        typer.Option(
+            "--early-yes/--without-early-yes",
+            help="Whether propositions resolved yes before resolve_by count in the calibration tables (the headline keeps them).",
+        ),
+    ] = True,
 ) -> None:
     """Score resolved propositions: Brier (both scales), log loss, time averages, Metaculus baseline;
-    then every forecaster side by side against the team median."""
+    calibration on the final day and over the same days as the headline, with 90% intervals; then
+    every forecaster side by side against the team (relative Brier and log peer score)."""
     fmt = api.choice(fmt, "format", ("table", "json", "csv"))
-    scores = _tracker(ctx).scores(as_of, by=by).as_json()
+    if compare_pools:
+        if by is not None or pool is not None:
+            raise InputError("--compare-pools scores the team under every method: give neither --by nor --pool", "pool")
+        _print_pool_comparison(_tracker(ctx).compare_pools(as_of), fmt)
+        return
+    scores = _tracker(ctx).scores(as_of, by=by, pool=pool, early_yes=early_yes).as_json()
     if fmt == "json":
         typer.echo(json.dumps(scores, indent=2))
         return
     if fmt == "csv":  # one row per proposition, for spreadsheets
         sys.stdout.write(api.to_csv(scores["propositions"], [*api.SCORE_COLUMNS, "origin"]))
         return
+    _print_scores(scores, by_tag)
+
+
+def _print_scores(scores: dict, by_tag: bool) -> None:
+    """`score`'s tables: each proposition, the summary, calibration, breakdowns, forecasters."""
     _table(scores["propositions"], api.SCORE_COLUMNS, "table")
     s = scores["summary"]
     skill = "n/a" if s["skill_vs_prior"] is None else f"{s['skill_vs_prior']:+.3f}"
@@ -590,13 +627,56 @@ def score(
         f"{s['n_resolved']} resolved: time-averaged Brier {mean} (the commentary's priors held: {prior}); "
         f"skill vs commentary {skill} over its {s['n_commentary']} own forecast(s)"
     )
+    _print_calibration(scores)
+    if by_tag:
+        for name, table in (("tag", scores["by_tag"]), ("horizon", scores["by_horizon"]), ("year resolved", scores["by_year"])):
+            rows = [{name: key, **values} for key, values in table.items()]
+            columns = [name, "n_resolved", "mean_time_averaged_brier", "mean_baseline_score", "skill_vs_prior", "note"]
+            _table([{**r, "note": r.get("note", "")} for r in rows], columns, "table", title=f"by {name}")
     if scores["forecasters"]:
         _table(
             scores["forecasters"],
-            ["forecaster", "n_resolved", "forecast_days", "mean_time_averaged_brier", "mean_relative_brier"],
+            ["forecaster", "n_resolved", "forecast_days", "mean_time_averaged_brier", "mean_relative_brier", "peer_score"],
             "table",
-            title="forecasters (time-averaged Brier over their forecast days; relative: minus the team median's, below 0 is better)",
+            title=f"forecasters (time-averaged Brier over their forecast days; relative: minus the team's ({scores['pool']}), "
+            "below 0 is better; peer: Metaculus's log peer score, above 0 is better)",
         )
+
+
+def _print_calibration(scores: dict) -> None:
+    """Both calibration tables, each bin with its 90% interval, and how far apart yes and no stood."""
+    leaves = "" if scores["calibration_includes_early_yes"] else ", without early yeses"
+    rows = [
+        {"bin": f"{r['bin_low']:.1f}-{r['bin_high']:.1f}", "n": r["count"], "mean_forecast": r["mean_forecast"],
+         "observed": r["observed_frequency"], "90% interval": _interval(r)}
+        for r in scores["calibration"]
+    ]  # fmt: skip
+    _table(rows, ["bin", "n", "mean_forecast", "observed", "90% interval"], "table", title=f"calibration, final day{leaves}")
+    rows = [
+        {"bin": f"{r['bin_low']:.1f}-{r['bin_high']:.1f}", "n": round(r["n"], 2), "mean_forecast": r["mean_forecast"],
+         "observed": r["observed"], "90% interval": _interval(r)}
+        for r in scores["calibration_time_weighted"]
+    ]  # fmt: skip
+    title = f"calibration over the headline's days (each day weighs 1/L; n in propositions){leaves}"
+    _table(rows, ["bin", "n", "mean_forecast", "observed", "90% interval"], "table", title=title)
+    d = scores["discrimination"]["time_weighted"]
+    if d["gap"] is not None:
+        _say(f"mean forecast on yes {d['mean_forecast_yes']:.2f}, on no {d['mean_forecast_no']:.2f} (gap {d['gap']:+.2f})")
+
+
+def _interval(row: dict) -> str:
+    return "" if row["low"] is None else f"{row['low']:.2f}-{row['high']:.2f}"
+
+
+def _print_pool_comparison(rows: list[dict], fmt: str) -> None:
+    if fmt == "json":
+        typer.echo(json.dumps(rows, indent=2))
+        return
+    columns = ["method", "n_resolved", "mean_time_averaged_brier", "difference_vs_median", "low", "high"]
+    if fmt == "csv":
+        sys.stdout.write(api.to_csv(rows, columns))
+        return
+    _table(rows, columns, "table", title="pooling methods, walk-forward (difference: minus the median's; 90% bootstrap interval)")
 
 
 @app.command()
@@ -610,21 +690,23 @@ def report(
     by: Annotated[
         Optional[str], typer.Option("--by", help="One forecaster's scorecards (default: the team's). Use its own --out.")
     ] = None,
+    pool: PoolOption = None,
 ) -> None:
     """Render monthly scorecards (HTML with charts, Markdown) and an index."""
     fmt = api.choice(fmt, "format", ("md", "html", "all"))
     months = api.report_months(month, from_, to)
     formats = ("md", "html") if fmt == "all" else (fmt,)
     tracker = _tracker(ctx)
-    written = _render_with_progress(tracker, months, out, formats, by)
+    written = _render_with_progress(tracker, months, out, formats, by, pool)
     _say(f"wrote {len(written)} file(s) to {out}; open {out / 'index.html'}")
 
 
 def _render_with_progress(
-    tracker: api.Tracker, months: list[str], out: Path, formats: tuple[str, ...], by: str | None = None
-) -> list[Path]:
+    tracker: api.Tracker, months: list[str], out: Path, formats: tuple[str, ...], by: str | None = None,
+    pool: str | None = None,
+) -> list[Path]:  # fmt: skip
     with _progress_bar() as step:
-        return tracker.report(months, out, formats, progress=step, by=by)
+        return tracker.report(months, out, formats, progress=step, by=by, pool=pool)
 
 
 @contextlib.contextmanager

@@ -2,7 +2,7 @@
 
 A synced change is one of three things:
 - a **version**: a key that says how evidence counts (an indicator's ratios, threshold, `fires_when`,
-  `repeats`, `group`, `decides`, `kind`; a proposition's `decay`). The new value counts from the day it
+  `repeats`, `group`, `decides`, `kind`; a proposition's `decay` and `team`). The new value counts from the day it
   is synced, or from a later day the file names with `effective:`; every earlier day keeps the version
   it had, so no number already shown moves.
 - a **restatement**: a change that alters what the record already said: a back-dated `effective`, or
@@ -29,7 +29,7 @@ from .records import IndicatorRow, PropositionRow
 INDICATOR_VERSIONED = (
     "kind", "threshold", "likelihood_ratio", "likelihood_ratio_if_not_met", "repeats", "group_name", "fires_when", "decides",
 )  # fmt: skip
-PROPOSITION_VERSIONED = ("decay",)
+PROPOSITION_VERSIONED = ("decay", "team")
 RESTATED_IF_RECORDED = ("question", "resolution_criteria", "prior_phrase", "origin")
 RESTATED_IF_SHOWN = ("prior", "opened", "resolve_by")  # a number was shown for every day since `opened`
 CRITERIA = ("question", "resolution_criteria")
@@ -72,6 +72,8 @@ class Change:
     def __str__(self) -> str:
         if self.kind == "indicator" and self.versioned:
             when = f"from {self.effective}; counts for observations on or after that day ({self.so_far} so far)"
+        elif self.versioned and self.key == "team":
+            when = f"from {self.effective}; the forecasters pool by it from then on"
         elif self.versioned:
             when = f"from {self.effective}; days from then on decay by it"
         else:

@@ -46,6 +46,7 @@ from typing import Any, Protocol
 
 from .dates import ordinal, previous_day
 from .probability import (
+    DEFAULT_POOL,
     P_MAX,
     P_MIN,
     Signpost,
@@ -55,6 +56,7 @@ from .probability import (
     decibans,
     describe,
     odds,
+    pool,
     repeats_of,
 )  # fmt: skip
 from .records import ObservationRow, PropositionRow, ResolutionRow, UpdateRow
@@ -383,8 +385,9 @@ class Track:
                     value = link.after
         return value
 
-    def daily(self, end: str) -> list[float]:
-        """The probability on each day from `opened` to the day before `end`."""
+    def daily(self, end: str, method: str | None = None) -> list[float]:
+        """The probability on each day from `opened` to the day before `end` (one track: no pool, so
+        `method` changes nothing)."""
         first, last, r = ordinal(self.opened), ordinal(end), ordinal(self.resolve_by)
         if not self._simple():
             first_day = _date(self.opened)
@@ -444,13 +447,17 @@ MODEL = "model"  # the name of the track with no manual update: prior + evidence
 
 class Team:
     """A proposition's team probability when two or more forecasters have made a manual update: on each
-    day, the median of the standing probabilities of those who have forecast by then, each on their own
-    track (their updates, the shared evidence and decay); the model's track before anyone has. It
-    answers what a `Track` answers (the `View` protocol), so every view shows either without asking
-    which it has."""
+    day, the pool (`probability.pool`: the median unless the catalog's `team` or `--pool` says another)
+    of the standing probabilities of those who have forecast by then, each on their own track (their
+    updates, the shared evidence and decay); the model's track before anyone has. It answers what a
+    `Track` answers (the `View` protocol), so every view shows either without asking which it has.
 
-    def __init__(self, tracks: Mapping[str, Track], model: Track):
+    `pools`: one method, or (effective, method) versions of the catalog's `team` key, each in force
+    from its day, so a changed method pools the days from then on and no earlier number moves."""
+
+    def __init__(self, tracks: Mapping[str, Track], model: Track, pools: str | Sequence[tuple[str, str]] = DEFAULT_POOL):
         self.tracks, self.model = dict(tracks), model
+        self.pools: list[tuple[str, str]] = [("", pools)] if isinstance(pools, str) else sorted(pools)
         self.joined = {name: t.joined for name, t in self.tracks.items() if t.joined is not None}
         self.prior, self.opened, self.resolve_by, self.decay = model.prior, model.opened, model.resolve_by, model.decay
         self.links = self._links()
@@ -467,8 +474,12 @@ class Team:
     def side_by_side(self) -> dict[str, tuple[Track, str]]:
         return {name: (self.tracks[name], first) for name, first in self.joined.items()}
 
+    def pool_on(self, day: str) -> str:
+        """The pooling method in force on `day`."""
+        return self.pools[0][1] if len(self.pools) == 1 else in_force(self.pools, day)
+
     def at(self, day: str) -> float:
-        return _median(list(self.members(day).values()))
+        return pool(list(self.members(day).values()), self.pool_on(day))
 
     def before(self, day: str) -> float:
         return self.at(previous_day(day))
@@ -488,15 +499,25 @@ class Team:
         values = list(self.members(day).values())
         return (min(values), max(values)) if len(values) > 1 else None
 
-    def daily(self, end: str) -> list[float]:
+    def daily(self, end: str, method: str | None = None) -> list[float]:
+        """The team probability on each day from `opened` to the day before `end`, pooled by the method
+        in force on each day, or by `method` on every day (what `score --compare-pools` scores)."""
         start = ordinal(self.opened)
         series = {MODEL: self.model.daily(end), **{n: t.daily(end) for n, t in self.tracks.items()}}
         joined = {n: ordinal(first) - start for n, first in self.joined.items()}
+        methods = self._methods(len(series[MODEL])) if method is None else None
         out = []
         for k, model_p in enumerate(series[MODEL]):
             active = [series[n][k] for n in self.tracks if joined[n] <= k]
-            out.append(_median(active) if active else model_p)
+            out.append(pool(active, method or methods[k]) if active else model_p)  # type: ignore[index]
         return out
+
+    def _methods(self, days: int) -> list[str]:
+        """The method in force on each of `days` days from `opened`."""
+        if len(self.pools) == 1:
+            return [self.pools[0][1]] * days
+        first = _date(self.opened)
+        return [self.pool_on((first + dt.timedelta(days=k)).isoformat()) for k in range(days)]
 
     def links_until(self, day: str) -> list[Link]:
         links = [link for link in self.links if link.on <= day]
@@ -510,7 +531,7 @@ class Team:
         names = self.forecasters(day)
         if not names:
             return self.model.after_event(day, key)
-        return _median([self.tracks[name].after_event(day, key) for name in names])
+        return pool([self.tracks[name].after_event(day, key) for name in names], self.pool_on(day))
 
     def _before_events(self, day: str) -> float:
         """The team's probability on `day` before any of that day's events: each member of the day
@@ -518,13 +539,15 @@ class Team:
         names = self.forecasters(previous_day(day))
         if not names:
             return self.model.before_events(day)
-        return _median([self.tracks[name].before_events(day) for name in names])
+        return pool([self.tracks[name].before_events(day) for name in names], self.pool_on(previous_day(day)))
 
     def _who(self, day: str) -> str:
         members = self.members(day)
         if len(members) < 2:
             return ""
-        return "; team median of " + ", ".join(f"{name} {p:.2f}" for name, p in sorted(members.items()))
+        method = self.pool_on(day)
+        named = "team median" if method == "median" else f"team {method} pool"
+        return f"; {named} of " + ", ".join(f"{name} {p:.2f}" for name, p in sorted(members.items()))
 
     def _links(self) -> list[Link]:
         """The chain of the team number: each event (a forecaster's update, an observation counted on
@@ -570,7 +593,7 @@ class View(Protocol):
     def at(self, day: str) -> float: ...
     def before(self, day: str) -> float: ...
     def on_days(self, offsets: Sequence[int]) -> list[float]: ...
-    def daily(self, end: str) -> list[float]: ...
+    def daily(self, end: str, method: str | None = None) -> list[float]: ...
     def links_until(self, day: str) -> list[Link]: ...
     def last_moved(self, day: str) -> str | None: ...
     def members(self, day: str) -> dict[str, float]: ...
@@ -583,12 +606,6 @@ def last_moved(links: Sequence[Link], day: str) -> str | None:
     """The date of the last manual update or applied observation among `links`, on or before `day`."""
     moved = [link.on for link in links if link.method in ("manual", "indicator") and link.on <= day]
     return moved[-1] if moved else None
-
-
-def _median(values: Sequence[float]) -> float:
-    ordered = sorted(values)
-    mid = len(ordered) // 2
-    return ordered[mid] if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2
 
 
 def _date(text: str) -> dt.date:
@@ -604,11 +621,15 @@ def build_tracks(
     by: str | None = None,
     versions: Mapping[str, Sequence[tuple[str, Signpost]]] | None = None,
     decays: Mapping[str, Sequence[tuple[str, str]]] | None = None,
+    pools: Mapping[str, Sequence[tuple[str, str]]] | None = None,
+    pool: str | None = None,
 ) -> dict[str, View]:
     """The team's track per proposition (or, with `by`, that forecaster's; the model's where they made
     no update) from stored rows: live manual `updates` and applied `evidence`. `versions` holds the
     (effective, definition) versions of each indicator that has changed (`indicators` holds the
-    others), `decays` the (effective, rule) versions of each proposition whose `decay` has."""
+    others), `decays` the (effective, rule) versions of each proposition whose `decay` has, `pools`
+    those of its `team` method; `pool` pools every team by one method on every day instead."""
+    pools = pools or {}
     versions, decays = versions or {}, decays or {}
     judgements: dict[str, dict[str, list[Judgement]]] = defaultdict(lambda: defaultdict(list))
     for u in updates:
@@ -645,7 +666,8 @@ def build_tracks(
             tracks = {name: track(js, name) for name, js in people.items()}
             # Before their first update a forecaster's track is the model's (prior, evidence, decay), so
             # any of them stands in for the model.
-            out[p.id] = Team(tracks, next(iter(tracks.values())))
+            method = pool or pools.get(p.id) or getattr(p, "team", None) or DEFAULT_POOL
+            out[p.id] = Team(tracks, next(iter(tracks.values())), method)
     return out
 
 
@@ -664,3 +686,9 @@ def shown_probability(track: View, resolution: ResolutionRow | None, day: str) -
     if resolution is not None:
         return track.before(resolution.resolved_on)
     return track.at(day)
+
+
+def pool_of(track: View, day: str) -> str | None:
+    """The method that pools the number a view shows on `day`: a team's method in force then, or None
+    for one track (nothing is pooled)."""
+    return track.pool_on(day) if isinstance(track, Team) else None

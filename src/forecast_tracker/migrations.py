@@ -185,3 +185,10 @@ def _m0004_tables(conn: Connection) -> tuple[Table, Table]:
     Index("ix_restatement_proposition", restatement.c.proposition_id, restatement.c.id)
     shipped.create_all(conn)
     return version, restatement
+
+
+@migration("0005_team_pool")
+def m0005_team_pool(conn: Connection) -> None:
+    # The catalog's `team` key: how a proposition's forecasters pool (median, the only method before).
+    # Its first version is the median from `opened` on, which is what every number shown so far used.
+    conn.execute(text("ALTER TABLE proposition ADD COLUMN team TEXT NOT NULL DEFAULT 'median'"))

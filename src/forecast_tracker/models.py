@@ -54,6 +54,7 @@ class Proposition(SQLModel, table=True):
     origin: str = _text(default="commentary", sa_column_kwargs={"server_default": "commentary"})  # commentary | analyst
     # the version of `question` and `resolution_criteria` in force: 1, then one more for each change
     criteria_version: int = Field(default=1, sa_column_kwargs={"server_default": "1"})
+    team: str = _text(default="median", sa_column_kwargs={"server_default": "median"})  # a team's pool (probability.POOLS)
 
 
 class Indicator(SQLModel, table=True):

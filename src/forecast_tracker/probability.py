@@ -173,3 +173,43 @@ def direction(ratio: float | None) -> str:
     if ratio is None or ratio == 1:
         return "neutral"
     return "supports" if ratio > 1 else "opposes"
+
+
+# -- pooling a team's tracks --------------------------------------------------------------------
+POOLS = ("median", "geo-odds", "mean", "trimmed")  # the catalog's choices for `team`, and `--pool`
+DEFAULT_POOL = "median"
+GEO_ODDS_CLIP = (0.02, 0.98)  # each track's bounds before a geometric mean of odds
+
+
+def pool(values: list[float], method: str = DEFAULT_POOL) -> float:
+    """One team number from the forecasters' numbers on a day.
+
+    - `median`: the middle value (the mean of the middle two for an even count);
+    - `geo-odds`: the geometric mean of the odds, each value first clipped to [0.02, 0.98] so that one
+      track near certainty cannot carry the team there alone;
+    - `mean`: the arithmetic mean;
+    - `trimmed`: the mean once the lowest and highest fifth are set aside (at least one value at each
+      end once there are three or more).
+    Numbers that all agree pool to that number under every method (a criterion met holds every track
+    at the clamp, and the team with them); so does a single number. Tracks share the applied evidence,
+    so no method extremizes."""
+    if not values:
+        raise ValueError("pool of no values")
+    ordered = sorted(values)
+    if ordered[0] == ordered[-1]:
+        return ordered[0]
+    n = len(ordered)
+    if method == "median":
+        mid = n // 2
+        return ordered[mid] if n % 2 else (ordered[mid - 1] + ordered[mid]) / 2
+    if method == "mean":
+        return math.fsum(ordered) / n
+    if method == "trimmed":
+        cut = max(1, n // 5) if n >= 3 else 0
+        kept = ordered[cut : n - cut]
+        return math.fsum(kept) / len(kept)
+    if method == "geo-odds":
+        low, high = GEO_ODDS_CLIP
+        mean_log_odds = math.fsum(math.log(odds(min(high, max(low, p)))) for p in ordered) / n
+        return probability_from_odds(math.exp(mean_log_odds))
+    raise ValueError(f"unknown pool {method!r}")

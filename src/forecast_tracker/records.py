@@ -32,6 +32,7 @@ class PropositionRow(NamedTuple):
     source_publisher: str | None
     source_published: str | None
     source_url: str | None
+    team: str = "median"  # how a team's tracks pool: median | geo-odds | mean | trimmed
 
     @property
     def tag_list(self) -> list[str]:

@@ -16,6 +16,9 @@ if TYPE_CHECKING:
     import pandas as pd
 
 MIN_FOR_DECOMPOSITION = 10
+MIN_FOR_BREAKDOWN = 5  # a tag, horizon or year with fewer resolved propositions shows no number
+Z90 = 1.6448536269514722  # the standard normal's 95th percentile: the half-width of a two-sided 90% interval
+HORIZONS = ((90, "< 90 days"), (366, "90-365 days"), (None, "> 365 days"))  # scheduled life, opened to resolve_by
 
 
 def brier(p: float, outcome: int) -> float:
@@ -92,6 +95,11 @@ def score_row(r: Mapping[str, Any]) -> dict[str, Any]:
     """
     row = {"id": r["id"], "origin": r.get("origin", "commentary"), "outcome": r["outcome"], "resolved_on": r["resolved_on"],
            "prior": float(r["prior"])}  # fmt: skip
+    resolve_by = r.get("resolve_by")
+    # a "by D" question that resolved yes before D: its calibration leans yes (Metaculus #1480)
+    row["early_yes"] = r["outcome"] == "yes" and resolve_by is not None and r["resolved_on"] < resolve_by
+    row["tags"] = list(r.get("tags", ()))
+    row["horizon"] = horizon(r["opened"], resolve_by) if r.get("opened") and resolve_by else None
     if r["outcome"] not in ("yes", "no"):
         row.update({k: None for k in SCORE_COLUMNS if k not in row})
         return row
@@ -138,31 +146,31 @@ def summarise(rows: Iterable[Mapping[str, Any]]) -> dict[str, float | int | None
     }
 
 
-def forecaster_item(item: Mapping[str, Any]) -> tuple[str, float, float, int] | None:
+def forecaster_item(item: Mapping[str, Any]) -> tuple[str, float, float, int, float] | None:
     """Forecasters are scored side by side, each on the propositions they forecast; this is one of
     them on one proposition, reduced to (forecaster, own time-averaged Brier, relative Brier, forecast
-    days), or None when they have no forecast days there; `forecaster_table` combines them.
+    days, peer score), or None when they have no forecast days there; `forecaster_table` combines them.
 
     `item`: forecaster, outcome (yes/no), `mine` (their probability on each of their forecast days:
     from their first update to the day before resolution) and `team` (the team median on the same
     days). Own: the time-averaged Brier over their forecast days (as Good Judgment Open scores a
     question). Relative: theirs minus the team median's on the same days (negative is better than the
-    team, as Fatebook's relative score)."""
+    team, as Fatebook's relative score). Peer: `peer_scores` there, computed with the other forecasters."""
     o = 1.0 if item["outcome"] == "yes" else 0.0
     mine, team = list(item["mine"]), list(item["team"])
     if not mine or len(mine) != len(team):
         return None
     own = math.fsum((p - o) ** 2 for p in mine) / len(mine)
     theirs = math.fsum((p - o) ** 2 for p in team) / len(team)
-    return item["forecaster"], own, own - theirs, len(mine)
+    return item["forecaster"], own, own - theirs, len(mine), float(item.get("peer", 0.0))
 
 
-def forecaster_table(reduced: Iterable[tuple[str, float, float, int]]) -> list[dict[str, Any]]:
+def forecaster_table(reduced: Iterable[tuple[str, float, float, int, float]]) -> list[dict[str, Any]]:
     """The side-by-side rows from items reduced by `forecaster_item` (from any number of batches): the
     mean of each score over a forecaster's propositions, best relative score first."""
-    per: dict[str, list[tuple[float, float, int]]] = {}
-    for name, own, relative, days in reduced:
-        per.setdefault(name, []).append((own, relative, days))
+    per: dict[str, list[tuple[float, float, int, float]]] = {}
+    for name, own, relative, days, peer in reduced:
+        per.setdefault(name, []).append((own, relative, days, peer))
     rows = [
         {
             "forecaster": name,
@@ -170,6 +178,7 @@ def forecaster_table(reduced: Iterable[tuple[str, float, float, int]]) -> list[d
             "mean_time_averaged_brier": math.fsum(s[0] for s in scores) / len(scores),
             "mean_relative_brier": math.fsum(s[1] for s in scores) / len(scores),
             "forecast_days": sum(s[2] for s in scores),
+            "peer_score": math.fsum(s[3] for s in scores) / len(scores),
         }
         for name, scores in per.items()
     ]
@@ -187,21 +196,21 @@ def _bin_ids(p: Sequence[float], n_bins: int) -> list[int]:
 CALIBRATION_COLUMNS = ("bin_low", "bin_high", "mean_forecast", "observed_frequency", "count")
 
 
-def calibration_rows(p: Sequence[float], o: Sequence[int], n_bins: int = 10) -> list[dict[str, float]]:
-    """Per non-empty bin, in order: its range, mean forecast, observed frequency of yes, and count."""
+def calibration_rows(p: Sequence[float], o: Sequence[int], n_bins: int = 10) -> list[dict[str, Any]]:
+    """Per non-empty bin, in order: its range, mean forecast, observed frequency of yes with its 90%
+    Wilson interval (low, high), and count."""
     bins: dict[int, list[tuple[float, int]]] = {}
     for b, pi, oi in zip(_bin_ids(p, n_bins) if len(p) else [], p, o, strict=True):
         bins.setdefault(int(b), []).append((float(pi), int(oi)))
-    return [
-        {
-            "bin_low": b / n_bins,
-            "bin_high": (b + 1) / n_bins,
-            "mean_forecast": math.fsum(x for x, _ in group) / len(group),
-            "observed_frequency": math.fsum(y for _, y in group) / len(group),
-            "count": len(group),
-        }
-        for b, group in sorted(bins.items())
-    ]
+    rows = []
+    for b, group in sorted(bins.items()):
+        yes = sum(y for _, y in group)
+        low, high = wilson(yes, len(group)) or (None, None)
+        rows.append({
+            "bin_low": b / n_bins, "bin_high": (b + 1) / n_bins, "mean_forecast": math.fsum(x for x, _ in group) / len(group),
+            "observed_frequency": yes / len(group), "count": len(group), "low": low, "high": high,
+        })  # fmt: skip
+    return rows
 
 
 def calibration_table(p: Sequence[float], o: Sequence[int], n_bins: int = 10) -> pd.DataFrame:
@@ -219,9 +228,172 @@ def murphy_decomposition(p: Sequence[float], o: Sequence[int], n_bins: int = 10)
     """
     table = calibration_rows(p, o, n_bins)
     n = len(p)
-    base_rate = sum(o) / n
-    rel = math.fsum(r["count"] * (r["mean_forecast"] - r["observed_frequency"]) ** 2 for r in table) / n
-    res = math.fsum(r["count"] * (r["observed_frequency"] - base_rate) ** 2 for r in table) / n
-    unc = base_rate * (1 - base_rate)
     bs = math.fsum(brier(pi, oi) for pi, oi in zip(p, o, strict=False)) / n
+    return _decompose([(r["count"], r["mean_forecast"], r["observed_frequency"]) for r in table], n, sum(o) / n, bs)
+
+
+def _decompose(bins: Sequence[tuple[float, float, float]], n: float, base_rate: float, bs: float) -> dict[str, float]:
+    """Reliability, resolution and uncertainty from (weight, mean forecast, observed) per bin; the
+    residual makes the identity brier = rel - res + unc + residual hold exactly."""
+    rel = math.fsum(w * (f - obs) ** 2 for w, f, obs in bins) / n
+    res = math.fsum(w * (obs - base_rate) ** 2 for w, _f, obs in bins) / n
+    unc = base_rate * (1 - base_rate)
     return {"brier": bs, "reliability": rel, "resolution": res, "uncertainty": unc, "residual": bs - (rel - res + unc)}
+
+
+# -- honest at small sizes: intervals, time-weighted calibration, breakdowns ------------------------
+def wilson(successes: float, n: float, z: float = Z90) -> tuple[float, float] | None:
+    """The Wilson score interval for a frequency of `successes` in `n` (90% by default), or None for
+    n = 0. `n` may be fractional: the time-weighted table counts each proposition as at most one."""
+    if n <= 0:
+        return None
+    p, z2 = successes / n, z * z
+    denominator = 1.0 + z2 / n
+    centre = (p + z2 / (2.0 * n)) / denominator
+    half = z * math.sqrt(max(p * (1.0 - p), 0.0) / n + z2 / (4.0 * n * n)) / denominator
+    # at p = 0 (p = 1) the lower (upper) end is exactly 0 (1); rounding would leave 1 - 1e-16
+    return (0.0 if successes <= 0 else max(0.0, centre - half)), (1.0 if successes >= n else min(1.0, centre + half))
+
+
+def horizon(opened: str, resolve_by: str) -> str:
+    """The breakdown a proposition's scheduled life (opened to resolve_by) falls in."""
+    days = days_between(opened, resolve_by)
+    return next(label for bound, label in HORIZONS if bound is None or days < bound)
+
+
+def daily_bins(daily: Sequence[float], outcome: int, life: int, n_bins: int = 10) -> list[tuple[int, int, float, float, float]]:
+    """One proposition's days as the time-weighted calibration counts them: per bin, (bin, outcome,
+    weight, weighted sum of forecasts, weighted sum of Brier), each day weighing 1/L as in the
+    time-averaged Brier, so a proposition weighs at most one in all bins together."""
+    bins: dict[int, list[float]] = {}
+    for b, p in zip(_bin_ids(daily, n_bins) if len(daily) else [], daily, strict=True):
+        bins.setdefault(int(b), []).append(float(p))
+    return [
+        (b, outcome, len(ps) / life, math.fsum(ps) / life, math.fsum((p - outcome) ** 2 for p in ps) / life)
+        for b, ps in sorted(bins.items())
+    ]
+
+
+def weighted_calibration(parts: Iterable[tuple[int, int, float, float, float]], n_bins: int = 10) -> list[dict[str, Any]]:
+    """The time-weighted calibration table from `daily_bins` of any number of propositions: per
+    non-empty bin, `n` (its weight in propositions), the mean forecast, the observed frequency with its
+    90% Wilson interval (low, high), and how many propositions spent a day in it."""
+    grouped: dict[int, list[tuple[int, float, float]]] = {}
+    for b, o, w, wp, _wb in parts:
+        grouped.setdefault(b, []).append((o, w, wp))
+    rows = []
+    for b, group in sorted(grouped.items()):
+        weight = math.fsum(w for _, w, _ in group)
+        yes = math.fsum(w for o, w, _ in group if o == 1)
+        low, high = wilson(yes, weight) or (None, None)
+        rows.append({
+            "bin": b, "bin_low": b / n_bins, "bin_high": (b + 1) / n_bins, "n": weight,
+            "mean_forecast": math.fsum(wp for _, _, wp in group) / weight, "observed": yes / weight,
+            "low": low, "high": high, "propositions": len(group),
+        })  # fmt: skip
+    return rows
+
+
+def weighted_murphy(parts: Sequence[tuple[int, int, float, float, float]], n_resolved: int, n_bins: int = 10) -> dict[str, float]:
+    """Murphy's decomposition over the same days and weights as the headline: `brier` is the
+    weighted mean daily Brier (sum of weight x score / total weight), which times `weight` / `n`
+    (the total weight over the number of propositions) is the mean time-averaged Brier."""
+    rows = weighted_calibration(parts, n_bins)
+    weight = math.fsum(r["n"] for r in rows)
+    base_rate = math.fsum(r["n"] * r["observed"] for r in rows) / weight
+    bs = math.fsum(wb for *_, wb in parts) / weight
+    out = _decompose([(r["n"], r["mean_forecast"], r["observed"]) for r in rows], weight, base_rate, bs)
+    return {**out, "weight": weight, "n": n_resolved}
+
+
+def discrimination(pairs: Iterable[tuple[int, float, float]]) -> dict[str, float | None]:
+    """Mean forecast on the propositions that resolved yes and on those that resolved no, from
+    (outcome, weight, weighted forecast) triples: the gap between them is how well the forecasts
+    told the two apart."""
+    sums: dict[int, list[tuple[float, float]]] = {0: [], 1: []}
+    for o, w, wp in pairs:
+        sums[o].append((w, wp))
+
+    def mean(o: int) -> float | None:
+        w = math.fsum(x for x, _ in sums[o])
+        return math.fsum(y for _, y in sums[o]) / w if w > 0 else None
+
+    yes, no = mean(1), mean(0)
+    return {"mean_forecast_yes": yes, "mean_forecast_no": no,
+            "gap": yes - no if yes is not None and no is not None else None}  # fmt: skip
+
+
+def breakdown(rows: Sequence[Mapping[str, Any]], key: Callable[[Mapping[str, Any]], Iterable[str]]) -> dict[str, dict[str, Any]]:
+    """`summarise` per group of scored rows (`key` gives each row's groups: its tags, its horizon, its
+    year); a group with fewer than MIN_FOR_BREAKDOWN resolved shows its count and no number."""
+    groups: dict[str, list[Mapping[str, Any]]] = {}
+    for row in rows:
+        if row["outcome"] in ("yes", "no"):
+            for name in key(row):
+                groups.setdefault(name, []).append(row)
+    out = {}
+    for name, members in sorted(groups.items()):
+        summary: dict[str, Any] = dict(summarise(members))
+        if len(members) < MIN_FOR_BREAKDOWN:
+            summary = {k: (v if k.startswith("n_") else None) for k, v in summary.items()}
+            summary["note"] = f"fewer than {MIN_FOR_BREAKDOWN} resolved"
+        out[name] = summary
+    return out
+
+
+# -- forecasters: the log peer score ------------------------------------------------------------------
+def peer_scores(series: Mapping[str, tuple[int, Sequence[float]]], outcome: int, life: int) -> dict[str, float]:
+    """Metaculus's peer score for each forecaster on one proposition: on each day, 100 x the mean over
+    the other forecasters of ln(p_self(outcome) / p_other(outcome)); summed over the days and divided
+    by the scheduled life L, as the headline is (a day alone, or not yet forecasting, adds 0).
+
+    `series`: name -> (the day they joined, counted from `opened`; their probability on each day from
+    then to the day before resolution). The scores of one proposition sum to 0."""
+    import numpy as np
+
+    if not series:
+        return {}
+    names = sorted(series)
+    days = max(offset + len(values) for offset, values in series.values())
+    logs = np.full((len(names), days), np.nan)
+    for k, name in enumerate(names):
+        offset, values = series[name]
+        p = np.asarray(values, dtype=float)
+        logs[k, offset : offset + len(p)] = np.log(p if outcome == 1 else 1.0 - p)
+    present = ~np.isnan(logs)
+    count = present.sum(axis=0)
+    total = np.where(present, logs, 0.0).sum(axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        daily = 100.0 * (logs - (total - logs) / (count - 1))
+    daily = np.where(present & (count >= 2), daily, 0.0)
+    return {name: math.fsum(daily[k].tolist()) / life for k, name in enumerate(names)}
+
+
+# -- pooling compared on the record ------------------------------------------------------------------
+BOOTSTRAP_RESAMPLES = 2000
+
+
+def pool_comparison(per: Sequence[Mapping[str, float]], methods: Sequence[str], resamples: int = BOOTSTRAP_RESAMPLES,
+                    seed: int = 0) -> list[dict[str, Any]]:  # fmt: skip
+    """Each method's mean time-averaged Brier over the resolved propositions (`per`: one mapping of
+    method -> time-averaged Brier per proposition), its difference to the median's, and a 90% interval
+    of that difference from `resamples` bootstrap resamples of the propositions (the same resamples
+    for every method, seeded, so the figures repeat). Negative is better than the median."""
+    import numpy as np
+
+    n = len(per)
+    if n == 0:
+        return [{"method": m, "mean_time_averaged_brier": None, "difference_vs_median": None, "low": None,
+                 "high": None, "n_resolved": 0} for m in methods]  # fmt: skip
+    picks = np.random.default_rng(seed).integers(0, n, size=(resamples, n))
+    median = np.asarray([row["median"] for row in per], dtype=float)
+    out = []
+    for m in methods:
+        scores = [row[m] for row in per]
+        diff = np.asarray(scores, dtype=float) - median
+        low, high = np.quantile(diff[picks].mean(axis=1), [0.05, 0.95]).tolist()
+        out.append({
+            "method": m, "mean_time_averaged_brier": math.fsum(scores) / n,
+            "difference_vs_median": math.fsum(diff.tolist()) / n, "low": low, "high": high, "n_resolved": n,
+        })  # fmt: skip
+    return out

@@ -16,6 +16,7 @@ from sqlalchemy import Connection, func, insert, literal, select
 from .dates import utc_now
 from .definitions import SyncPlan, indicator_version, proposition_version
 from .models import METADATA
+from .probability import DEFAULT_POOL
 from .records import IndicatorRow, ObservationRow, PropositionRow, ResolutionRow, RestatementRow, UpdateRow
 
 if TYPE_CHECKING:
@@ -37,6 +38,7 @@ RETRACTABLE = {"observation": T_OBSERVATION, "update": T_UPDATE, "resolution": T
 
 
 Which = str | Sequence[str] | None  # one proposition, several, or every one
+Rules = dict[str, list[tuple[str, str]]]  # proposition id -> [(effective, value)] of a versioned key
 
 
 def _only(query: Any, column: Any, which: Which) -> Any:
@@ -106,6 +108,7 @@ def _proposition_row(conn: Connection, d: PropositionDef) -> dict[str, Any]:
         "tags": json.dumps(d.tags),
         "file": d.file,
         "decay": d.decay,
+        "team": d.team,
         "origin": d.origin,
         "fingerprint": d.fingerprint(),
     }
@@ -238,10 +241,10 @@ def withdraw_versions(conn: Connection, kind: str, ref_id: str, effective: str, 
     )
 
 
-def versions(conn: Connection, propositions: Which = None) -> tuple[dict[str, list[tuple[str, dict]]], dict[str, list[tuple[str, str]]]]:
+def versions(conn: Connection, propositions: Which = None) -> tuple[dict[str, list[tuple[str, dict]]], Rules, Rules]:
     """The live versions of every definition of `propositions` that has more than one: (indicator id ->
-    [(effective, keys)], proposition id -> [(effective, decay)]), each by effective date. A definition
-    with one version is what its row says on every day."""
+    [(effective, keys)], proposition id -> [(effective, decay)], proposition id -> [(effective, team
+    pool)]), each by effective date. A definition with one version is what its row says on every day."""
     v = T_VERSION
     query = select(v.c.kind, v.c.ref_id, v.c.effective, v.c.content).where(v.c.withdrawn_at.is_(None))
     query = _only(query, v.c.proposition_id, propositions).order_by(v.c.kind, v.c.ref_id, v.c.effective, v.c.id)
@@ -251,20 +254,23 @@ def versions(conn: Connection, propositions: Which = None) -> tuple[dict[str, li
     indicators = {ref: list(days.items()) for (kind, ref), days in found.items() if kind == "indicator" and len(days) > 1}
     decays = {ref: [(day, c["decay"]) for day, c in days.items()] for (kind, ref), days in found.items()
               if kind == "proposition" and len(days) > 1}  # fmt: skip
-    return indicators, decays
+    # a version written before the `team` key existed pooled by the median, the only method then
+    pools = {ref: [(day, c.get("team", DEFAULT_POOL)) for day, c in days.items()] for (kind, ref), days in found.items()
+             if kind == "proposition" and len(days) > 1}  # fmt: skip
+    return indicators, decays, pools
 
 
 def definition_versions(
     conn: Connection, indicators: dict[str, IndicatorRow], propositions: Which = None
-) -> tuple[dict[str, list[tuple[str, IndicatorRow]]], dict[str, list[tuple[str, str]]]]:
+) -> tuple[dict[str, list[tuple[str, IndicatorRow]]], Rules, Rules]:
     """`versions` as the evidence model reads them: each changed indicator's versions as rows (its
-    current row with the version's keys), each changed proposition's decay rules."""
-    raw, decays = versions(conn, propositions)
+    current row with the version's keys), each changed proposition's decay rules and team pools."""
+    raw, decays, pools = versions(conn, propositions)
     signposts = {
         ref: [(day, indicators[ref]._replace(**content)) for day, content in found]
         for ref, found in raw.items() if ref in indicators
     }  # fmt: skip
-    return signposts, decays
+    return signposts, decays, pools
 
 
 def insert_restatement(

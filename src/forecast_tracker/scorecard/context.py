@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .. import dates, scoring
-from ..evidence import MODEL, Link
+from ..evidence import MODEL, Link, pool_of
 from ..probability import decibans, direction
 from ..records import IndicatorRow, ObservationRow, PropositionRow
 from . import charts, review
@@ -70,6 +70,7 @@ class PropositionCard:
     quiet: list[str]
     flags: list[str]
     spread: tuple[float, float] | None = None  # lowest and highest forecaster, when several count
+    pool: str | None = None  # how the forecasters pool into the number shown (None: one track, nothing pooled)
     chart_inline: str = ""  # the same chart for an HTML page that carries charts.SHARED_DEFS
     members: dict[str, float] = field(default_factory=dict)  # each counted forecaster's probability
     restated: list[Restated] = field(default_factory=list)  # changes on the record that moved its past numbers
@@ -104,6 +105,10 @@ class ScoredRow:
     prior_brier: float | None
     prior_time_averaged_brier: float | None
     origin: str
+    early_yes: bool = False  # resolved yes before resolve_by (a "by D" question's calibration leans yes)
+
+
+SCORED_FIELDS = frozenset(ScoredRow.__dataclass_fields__)
 
 
 @dataclass
@@ -115,7 +120,13 @@ class TrackRecord:
     murphy: dict[str, float] | None
     diagnostics: list[dict[str, Any]]
     min_for_decomposition: int
-    forecasters: list[dict[str, Any]] = field(default_factory=list)  # side by side, against the team median
+    forecasters: list[dict[str, Any]] = field(default_factory=list)  # side by side, against the team
+    calibration_time_weighted: list[dict[str, Any]] = field(default_factory=list)  # the headline's days, 1/L each
+    murphy_time_weighted: dict[str, float] | None = None
+    discrimination: dict[str, Any] = field(default_factory=dict)
+    breakdowns: list[tuple[str, dict[str, dict[str, Any]]]] = field(default_factory=list)  # (by what, {group: summary})
+    pool: str = "median"
+    early_yes: int = 0  # how many resolved yes before resolve_by (marked in the table)
 
 
 @dataclass
@@ -266,9 +277,9 @@ class MonthBuilder:
 
     def finish(self) -> Scorecard:
         scores = combine(self.as_of, self.parts)
-        texts = ("id", "outcome", "resolved_on", "origin")
+        texts = ("id", "outcome", "resolved_on", "origin", "early_yes")
         scored = [
-            ScoredRow(**{str(k): v if k in texts else _num(v) for k, v in row.items()})  # type: ignore[arg-type]
+            ScoredRow(**{str(k): v if k in texts else _num(v) for k, v in row.items() if k in SCORED_FIELDS})  # type: ignore[arg-type]
             for row in scores.rows
         ]
         resolved_now = [s for s in scored if self.first <= s.resolved_on <= self.as_of]
@@ -287,6 +298,12 @@ class MonthBuilder:
             diagnostics=scores.diagnostics,
             min_for_decomposition=scoring.MIN_FOR_DECOMPOSITION,
             forecasters=scores.forecasters,
+            calibration_time_weighted=scores.calibration_time_weighted,
+            murphy_time_weighted=scores.murphy_time_weighted,
+            discrimination=scores.discrimination,
+            breakdowns=[("tag", scores.by_tag), ("horizon", scores.by_horizon), ("year resolved", scores.by_year)],
+            pool=scores.pool,
+            early_yes=sum(1 for s in yes_no if s.early_yes),
         )
         whose = f" ({self.by}'s forecasts)" if self.by else ""
         title = f"Forecast scorecard, {dates.month_name(self.month)}{' (to date)' if self.to_date else ''}{whose}"
@@ -390,6 +407,7 @@ def _card(data: Dataset, p: PropositionRow, month: str, first: str, as_of: str, 
     shown_on = dates.previous_day(end) if resolution else as_of  # who stands where, and how far apart
     card.members = {name: p for name, p in track.members(shown_on).items() if name != MODEL}
     card.spread = track.spread(shown_on)
+    card.pool = pool_of(track, shown_on)
     card.restated = [
         Restated(r.proposition_id, r.subject, r.key, _short(r.old), _short(r.new), r.effective, r.reason, r.recorded_at[:10])
         for r in data.restatements_by_prop.get(p.id, ())

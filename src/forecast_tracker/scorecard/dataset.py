@@ -39,6 +39,8 @@ class Dataset:
     # the versions of each indicator and `decay` that changed over time (`definitions`), by effective date
     versions: dict[str, list[tuple[str, IndicatorRow]]] = field(default_factory=dict)
     decays: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
+    pools: dict[str, list[tuple[str, str]]] = field(default_factory=dict)  # the versions of each changed `team`
+    pool: str | None = None  # one pooling method for every team on every day (`--pool`), else the catalog's
     restatements: list[RestatementRow] = field(default_factory=list)
     tracks: dict[str, View] = field(init=False)  # the team's, or with `by` that forecaster's: chosen once, here
     evidence: list[ObservationRow] = field(init=False)  # applied, live observations: the same row objects
@@ -46,7 +48,7 @@ class Dataset:
     def __post_init__(self) -> None:
         self.evidence = [o for o in self.observations if o.applied_by is not None and not o.retraction]
         self.tracks = build_tracks(self.propositions, self.indicators, self.updates, self.evidence, by=self.by,
-                                   versions=self.versions, decays=self.decays)  # fmt: skip
+                                   versions=self.versions, decays=self.decays, pools=self.pools, pool=self.pool)  # fmt: skip
         self.applied = {e.id for e in self.evidence}
         self.by_id = {p.id: p for p in self.propositions}
         self.indicators_by_prop: dict[str, list[IndicatorRow]] = defaultdict(list)
@@ -76,17 +78,20 @@ class Dataset:
         texts: bool = True,
         propositions: Sequence[str] | None = None,
         until: str | None = None,
+        pool: str | None = None,
     ) -> Dataset:
         """The rows of `propositions` (default: every one). `texts=False` leaves out each observation's
         source and note (scores never show them); `until` leaves out observations and updates dated
         after it (no view as of `until` or earlier depends on them)."""
         indicators = {i.id: i for i in store.all_indicators(conn, propositions)}
-        versions, decays = store.definition_versions(conn, indicators, propositions)
+        versions, decays, pools = store.definition_versions(conn, indicators, propositions)
         return cls(
             propositions=store.all_propositions(conn, propositions),
             indicators=indicators,
             versions=versions,
             decays=decays,
+            pools=pools,
+            pool=pool,
             restatements=store.restatements(conn, propositions),
             observations=store.observations(conn, propositions, until=until, texts=texts),
             updates=store.manual_updates(conn, propositions, until=until),
@@ -109,6 +114,7 @@ class Dataset:
         texts: bool = True,
         until: str | None = None,
         plan: list[list[str]] | None = None,
+        pool: str | None = None,
     ) -> Iterator[Dataset]:
         """The record a batch of propositions at a time (`plan`, default `Dataset.plan(conn)`), each
         loaded only when the previous one has been used."""
@@ -118,7 +124,7 @@ class Dataset:
             collecting = gc.isenabled()
             gc.disable()
             try:
-                data = cls.load(conn, by, texts, ids, until)
+                data = cls.load(conn, by, texts, ids, until, pool)
             finally:
                 if collecting:
                     gc.enable()

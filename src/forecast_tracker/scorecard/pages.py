@@ -168,7 +168,7 @@ def _page_fingerprint(data: Dataset, p: PropositionRow, as_of: str, months: list
         [o.id for o in observations if o.id in data.applied], _values(data.updates_by_prop.get(pid, ())),
         _values(data.resolutions_by_prop.get(pid, ())), code_digest(),
         [data.versions.get(i.id) for i in data.indicators_by_prop.get(pid, ())], data.decays.get(pid),
-        [tuple(r) for r in data.restatements_by_prop.get(pid, ())],
+        [tuple(r) for r in data.restatements_by_prop.get(pid, ())], data.pools.get(pid), data.pool,
     )  # fmt: skip
     return hashlib.sha256(repr(parts).encode()).hexdigest()[:24]
 

@@ -61,8 +61,10 @@ def render_reports(
     formats: tuple[str, ...],
     progress: Callable[[int, int], None] | None = None,
     by: str | None = None,
+    pool: str | None = None,
 ) -> list[Path]:
-    """Render each month's scorecard (the team's, or `by` one forecaster's), the page of every
+    """Render each month's scorecard (the team's, pooled as the catalog says or by `pool`; or `by` one
+    forecaster's), the page of every
     proposition, and refresh `index.html`. The record is read a batch of propositions at a time; each
     batch adds to every month and writes its propositions' pages. Every file is written atomically.
     `progress(done, total)` is told of each batch read and each month written."""
@@ -78,7 +80,7 @@ def render_reports(
     total, done = len(plan) + len(months), 0
     written: list[Path] = []
     try:
-        for data in Dataset.batches(conn, by, until=until, plan=plan):
+        for data in Dataset.batches(conn, by, until=until, plan=plan, pool=pool):
             written += pages.write(data)  # first: with a second process, the pages are written meanwhile
             for builder in builders:
                 builder.add(data)
