@@ -49,3 +49,19 @@ def test_the_claims_the_docs_make(study):
     assert latest < brier(results, "level", "independent, both ratios, no decay")
     # a met criterion held does better than one left to decay
     assert brier(results, "decisive", "once + hazard, decides: yes") < brier(results, "decisive", "default (once + hazard), no decides")
+
+
+def test_pooling_in_the_study_agrees_with_the_docs():
+    # docs/scoring.md, "Pooling": on a team sharing its evidence, the geometric mean of odds is a small
+    # gain over the median, the mean no better than it, and trimmed the median itself for three
+    spec = importlib.util.spec_from_file_location("calibration_study_pooling", STUDY)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    pools = module.pooling(module.parse_args(["--questions", "300"]))
+    shared = pools["shared"]
+    assert shared["geo-odds"] < shared["median"] and shared["geo-odds"] < shared["mean"]
+    assert shared["median"] * 0.9 < shared["geo-odds"]  # a small gain, not a different league
+    for methods in pools.values():  # with private signals no method that does not extremize stands out
+        assert max(methods.values()) < 1.05 * min(methods.values())
+        assert methods["trimmed"] == pytest.approx(methods["median"])

@@ -232,3 +232,15 @@ def test_score_reports_each_forecasters_peer_score(cli, tmp_path):
     assert scores["pool"] == "median"
     table = cli.ok("score", "--as-of", "2025-01-31").out
     assert "peer_score" in table and "log peer score" in table
+
+
+def test_a_change_of_pool_is_a_named_step_of_the_chain():
+    team = _team([("2025-01-01", "median"), ("2025-03-01", "mean")])
+    step = next(link for link in team.links_until("2025-04-01") if link.method == "pool")
+    assert step.on == "2025-03-01"
+    assert (step.before, step.after) == (pytest.approx(0.8), pytest.approx(0.55))
+    assert step.rationale.startswith("team pool median -> mean (catalog `team`); team mean pool of ana 0.80")
+    # the chain ends where the number stands, with no decay step carrying the change
+    chain = team.links_until("2025-04-01")
+    assert chain[-1].after == pytest.approx(team.at("2025-04-01"))
+    assert all(link.method != "decay" for link in chain)

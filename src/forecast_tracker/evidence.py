@@ -551,9 +551,13 @@ class Team:
 
     def _links(self) -> list[Link]:
         """The chain of the team number: each event (a forecaster's update, an observation counted on
-        every track) is one link whose before and after are team medians, and whose rationale names
-        each forecaster's number."""
+        every track, a new pooling method taking effect) is one link whose before and after are team
+        pools, and whose rationale names each forecaster's number."""
         events: dict[tuple[str, str, int], Link] = {}
+        for k in range(1, len(self.pools)):
+            (effective, method), previous = self.pools[k], self.pools[k - 1][1]
+            if effective > self.opened and method != previous:
+                events[(effective, "pool", k)] = Link(effective, "pool", 0.0, 0.0, f"team pool {previous} -> {method} (catalog `team`)")
         for track in [self.model, *self.tracks.values()]:
             for link in track.links:
                 if link.method == "manual":
@@ -562,14 +566,20 @@ class Team:
                     events.setdefault((link.on, "indicator", link.observation_id or 0), link)
         links = [self.model.links[0]]
         on = self.opened
-        for (day, _method, _id), link in sorted(
-            events.items(), key=lambda item: (item[0][0], item[0][1] != "indicator", item[0][2])
-        ):
+        order = {"pool": 0, "indicator": 1, "manual": 2}  # a method in force from a day pools all of it
+        for (day, _method, _id), link in sorted(events.items(), key=lambda item: (item[0][0], order[item[0][1]], item[0][2])):
             before = self._before_events(day) if day > self.opened else self.prior
             # dated on the event's day, as a track dates it: the decay runs up to the event. Dated the
             # day before, a row's date and length moved when a later forecaster joined the team.
             if day > on and (step := _decay_link(links[-1].after, before, on, day)) is not None:
                 links.append(step)
+            if link.method == "pool":
+                names = self.forecasters(previous_day(day))
+                after = pool([self.tracks[n].before_events(day) for n in names], self.pool_on(day)) if names else before
+                if after != before:
+                    links.append(Link(day, "pool", before, after, link.rationale + self._who(day)))
+                    on = day
+                continue
             after = self._after_event(day, (0 if link.method == "indicator" else 1, _id))
             same_day = links[-1].on == day and links[-1].method != "decay"
             links.append(

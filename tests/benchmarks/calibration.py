@@ -20,6 +20,13 @@ prior is that q (calibrated priors). Each model is scored with the proper time a
   it; its two ratios are measured on a pilot world.
 - decisive: the restated world plus a signpost that is the event itself, seen on its day; the analyst
   records the resolution 0-30 days later (the month-end review).
+
+Then pooling (`pooling`): the restated world's questions, each forecast by a team of `--forecasters`
+whose tracks share the applied evidence (the default model's track), each with a private offset in
+log-odds held for the whole question. Two teams: "shared" (the offset is noise, N(0, `--pool-noise`):
+nobody knows more than the evidence) and "private" (the offset is a private signal's log-likelihood
+ratio: each forecaster sees s ~ N(+-`--private`, 1) by outcome, and adds 2 x private x s). Each day's
+team number is pooled by each method of `probability.pool`, scored with the same time average.
 """
 
 from __future__ import annotations
@@ -32,6 +39,7 @@ import sys
 from dataclasses import dataclass, field
 
 from forecast_tracker.evidence import Evidence, Track
+from forecast_tracker.probability import POOLS, clamp, pool
 from forecast_tracker.records import IndicatorRow
 
 DAY0 = 738_000  # an ordinal; only differences matter
@@ -268,6 +276,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--noise", type=float, default=0.3, help="noise of each reading in the level world")
     parser.add_argument("--alpha", type=float, default=1.5, help="Beta(alpha, beta) of the questions' true probabilities")
     parser.add_argument("--beta", type=float, default=2.5)
+    parser.add_argument("--forecasters", type=int, default=3, help="the pooling study's team size")
+    parser.add_argument("--pool-noise", type=float, default=0.7, help="sd of each forecaster's private noise, log-odds")
+    parser.add_argument("--private", type=float, default=0.5, help="mean of a private signal, per outcome")
     parser.add_argument("--seed", type=int, default=20261129)
     parser.add_argument("--world", default=None, help="only this world")
     parser.add_argument("--json", action="store_true")
@@ -279,6 +290,34 @@ def study(args: argparse.Namespace) -> dict[str, dict[str, dict[str, float]]]:
     return {world.name: score(world, args) for world in worlds(args)}
 
 
+def pooling(args: argparse.Namespace) -> dict[str, dict[str, float]]:
+    """team -> pooling method -> time-averaged Brier, on the restated world (see the module's note)."""
+    world = next(w for w in worlds(argparse.Namespace(**{**vars(args), "world": "restated"})))
+    model = world.models[world.fits]
+    ind = _signposts(world, model, args.signposts + 1)
+    rng = random.Random(args.seed + 1)
+    sums = {team: dict.fromkeys(POOLS, 0.0) for team in ("shared", "private")}
+    days = 0
+    for question in world.questions:
+        evidence = [Evidence(n, iso(DAY0 + d), ind[k], v) for n, (d, k, v) in enumerate(question.readings)]
+        track = Track(prior=question.q, opened=iso(DAY0), resolve_by=iso(DAY0 + args.horizon - 1), decay=model.decay,
+                      evidence=evidence)  # fmt: skip
+        shared = track.daily(iso(DAY0 + question.close))
+        sign = 1.0 if question.outcome else -1.0
+        offsets = {
+            "shared": [rng.gauss(0.0, args.pool_noise) for _ in range(args.forecasters)],
+            "private": [2 * args.private * rng.gauss(sign * args.private, 1.0) for _ in range(args.forecasters)],
+        }
+        for team, shifts in offsets.items():
+            for p in shared:
+                logit = math.log(p / (1 - p))
+                members = [clamp(1 / (1 + math.exp(-(logit + s)))) for s in shifts]
+                for method in POOLS:
+                    sums[team][method] += (pool(members, method) - question.outcome) ** 2
+        days += max(args.horizon, question.close)
+    return {team: {m: s / days for m, s in methods.items()} for team, methods in sums.items()}
+
+
 def fits(args: argparse.Namespace) -> dict[str, str]:
     """world -> the model the README recommends for it."""
     return {world.name: world.fits for world in worlds(args)}
@@ -288,7 +327,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     results = study(args)
     if args.json:
-        print(json.dumps({"parameters": vars(args), "results": results}, indent=2))
+        print(json.dumps({"parameters": vars(args), "results": results, "pooling": pooling(args)}, indent=2))
         return 0
     print(f"{args.questions} questions per world, {args.horizon} days, seed {args.seed}")
     for world, models in results.items():
@@ -297,6 +336,13 @@ def main(argv: list[str] | None = None) -> int:
         for name, r in models.items():
             print(f"  {name:38} {r['time_averaged_brier']:15.4f} {r['time_averaged_log_loss']:18.4f} "
                   f"{r['calibration_error']:18.4f}")  # fmt: skip
+    if args.world in (None, "restated"):
+        pools = pooling(args)
+        print(f"\npooling: {args.forecasters} forecasters per question on the restated world (time-averaged Brier)")
+        print(f"  {'team':10} " + " ".join(f"{m:>10}" for m in POOLS) + f" {'geo-odds vs median':>20}")
+        for team, methods in pools.items():
+            change = methods["geo-odds"] / methods["median"] - 1
+            print(f"  {team:10} " + " ".join(f"{methods[m]:10.4f}" for m in POOLS) + f" {change:+20.1%}")
     return 0
 
 
