@@ -244,3 +244,21 @@ def test_a_change_of_pool_is_a_named_step_of_the_chain():
     chain = team.links_until("2025-04-01")
     assert chain[-1].after == pytest.approx(team.at("2025-04-01"))
     assert all(link.method != "decay" for link in chain)
+
+
+def test_the_scorecard_names_the_pool_and_shows_what_the_record_rests_on(cli, tmp_path):
+    folder = tmp_path / "cat"
+    folder.mkdir()
+    _three_forecasters(cli, folder, team="geo-odds")
+    cli.ok("resolve", "rates-peak", "yes", "--date", "2025-01-11", "--source", "central bank")
+    cli.ok("report", "--month", "2025-01", "--out", tmp_path / "out")
+    md = (tmp_path / "out" / "2025-01.md").read_text()
+    html = (tmp_path / "out" / "2025-01.html").read_text()
+    for page in (md, html):
+        assert "Team geo-odds of 3 forecasters" in page
+        assert "pooled by geo-odds" in page and "peer score" in page
+        assert "90% interval" in page and "Calibration over the same days as the headline" in page
+        assert "Where the record is good" in page and "fewer than 5 resolved" in page
+    median = tmp_path / "median"
+    cli.ok("report", "--month", "2025-01", "--out", median, "--pool", "median")
+    assert "Team median of 3 forecasters" in (median / "2025-01.md").read_text()
