@@ -260,6 +260,7 @@ class Track:
             on = day
         self.dates = [link.on for link in self.links if link.method != "decay"]
         self.values = [link.after for link in self.links if link.method != "decay"]
+        self.moved = [link.on for link in self.links if link.method in ("manual", "indicator")]
 
     def _event(self, day: str, before: float, event: Judgement | Evidence, counted: Mapping[int, float]) -> float:
         """Append the link of one event; the probability after it."""
@@ -340,7 +341,8 @@ class Track:
 
     def last_moved(self, day: str) -> str | None:
         """The date of the last manual update or applied observation on or before `day`."""
-        return last_moved(self.links, day)
+        i = bisect.bisect_right(self.moved, day)
+        return self.moved[i - 1] if i else None
 
     def members(self, day: str) -> dict[str, float]:
         """Who stands where on `day`: this track's forecaster (the model before their first update)."""
@@ -460,7 +462,15 @@ class Team:
         self.pools: list[tuple[str, str]] = [("", pools)] if isinstance(pools, str) else sorted(pools)
         self.joined = {name: t.joined for name, t in self.tracks.items() if t.joined is not None}
         self.prior, self.opened, self.resolve_by, self.decay = model.prior, model.opened, model.resolve_by, model.decay
-        self.links = self._links()
+        self._chain: list[Link] | None = None
+
+    @property
+    def links(self) -> list[Link]:
+        """The team's chain, built the first time a view asks for it (a standing probability, a
+        member's number or the last move need none of it)."""
+        if self._chain is None:
+            self._chain = self._links()
+        return self._chain
 
     def forecasters(self, day: str) -> list[str]:
         """Who counts on `day`: everyone whose first manual update is dated on or before it."""
@@ -489,7 +499,9 @@ class Team:
         return [self.at((first + dt.timedelta(days=k)).isoformat()) for k in offsets]
 
     def last_moved(self, day: str) -> str | None:
-        return last_moved(self.links, day)
+        # the team's chain holds every track's updates and the shared evidence, so its last move is theirs
+        moved = [d for t in self.tracks.values() if (d := t.last_moved(day)) is not None]
+        return max(moved) if moved else None
 
     def criterion_met(self, day: str) -> tuple[str, int, float] | None:
         return self.model.criterion_met(day)  # the evidence is shared: every track holds from the same day
@@ -598,8 +610,9 @@ class View(Protocol):
     prior: float
     opened: str
     resolve_by: str
-    links: list[Link]
 
+    @property
+    def links(self) -> list[Link]: ...
     def at(self, day: str) -> float: ...
     def before(self, day: str) -> float: ...
     def on_days(self, offsets: Sequence[int]) -> list[float]: ...
@@ -610,12 +623,6 @@ class View(Protocol):
     def spread(self, day: str) -> tuple[float, float] | None: ...
     def criterion_met(self, day: str) -> tuple[str, int, float] | None: ...
     def side_by_side(self) -> dict[str, tuple[Track, str]]: ...
-
-
-def last_moved(links: Sequence[Link], day: str) -> str | None:
-    """The date of the last manual update or applied observation among `links`, on or before `day`."""
-    moved = [link.on for link in links if link.method in ("manual", "indicator") and link.on <= day]
-    return moved[-1] if moved else None
 
 
 def _date(text: str) -> dt.date:
