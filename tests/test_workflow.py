@@ -169,7 +169,7 @@ def test_every_command_has_help_and_a_line_in_the_readme_tour(cli):
     from cli_reference import commands
 
     readme = (Path(__file__).parents[1] / "README.md").read_text()
-    lines = re.findall(r"^forecast-tracker ([a-z]+)(?: ([a-z]+))?", readme, flags=re.M)
+    lines = re.findall(r"^forecast-tracker ([a-z]+)(?: ([a-z-]+))?", readme, flags=re.M)
     tour = {f"{first} {second}" if first == "db" else first for first, second in lines}
     for words in commands():
         result = cli(*words, "--help")

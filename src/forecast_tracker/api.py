@@ -4,8 +4,9 @@ the command line can. The small helpers a caller needs to show results (`describ
 
 from __future__ import annotations
 
+import contextlib
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -24,7 +25,7 @@ from .dates import (
 )
 from .db import Database
 from .errors import InputError, ValidationErrors
-from .evidence import Link, View, build_tracks, pool_of, resolution_in_force, shown_probability
+from .evidence import CACHE_VERSION, Link, View, build_tracks, pool_of, resolution_in_force, shown_probability, state_of, view_of
 from .formats import change_points as change_points  # re-exported for the CLI
 from .formats import table_cell
 from .probability import POOLS, counted_ratio, decibans, describe, icd203_term, parse_probability
@@ -106,6 +107,9 @@ class Standing:
     since: str | None = None
 
 
+CACHE_BATCH = 250  # propositions derived at once when the cache is filled (as `Dataset.batches` reads them)
+
+
 class Tracker:
     """Open a forecast database. `create=True` makes it (and its schema) when missing; `upgrade=False`
     opens an older database without applying its pending migrations (see `upgrade`)."""
@@ -122,6 +126,60 @@ class Tracker:
 
     def integrity_check(self) -> str:
         return self.db.integrity_check()
+
+    # -- the derived cache of tracks ------------------------------------------------------------
+    @contextlib.contextmanager
+    def _write(self, bulk: bool = False) -> Iterator[Any]:
+        """One write transaction, which also writes again, before it commits, the cached tracks its
+        changes emptied (the triggers of `migrations.cache_triggers` empty them)."""
+        with self.db.write(bulk=bulk) as conn:
+            yield conn
+            self._fill_cache(conn, store.uncached(conn, CACHE_VERSION))
+
+    def _fill_cache(self, conn, ids: list[str]) -> int:
+        """Derive the tracks of `ids` from the record and cache them, a batch at a time."""
+        import json
+
+        for k in range(0, len(ids), CACHE_BATCH):
+            tracks = self._derived(conn, ids[k : k + CACHE_BATCH])
+            states = {pid: json.dumps(state_of(view), separators=(",", ":")) for pid, view in tracks.items()}
+            store.write_states(conn, CACHE_VERSION, states)
+        return len(ids)
+
+    def rebuild_cache(self) -> int:
+        """Derive every proposition's tracks from the record and cache them afresh (`db rebuild-cache`);
+        how many were written."""
+        with self.db.write() as conn:
+            store.clear_states(conn)
+            return self._fill_cache(conn, store.proposition_ids(conn))
+
+    def _derived(
+        self, conn, ids: list[str] | None, by: str | None = None, pool: str | None = None
+    ) -> dict[str, View]:  # fmt: skip
+        """The tracks of `ids` (None: every proposition) derived from their whole record."""
+        props = store.all_propositions(conn, ids)
+        indicators = {i.id: i for i in store.all_indicators(conn, ids)}
+        versions, decays, pools = store.definition_versions(conn, indicators, ids)
+        return build_tracks(props, indicators, store.manual_updates(conn, ids), store.applied_evidence(conn, ids), by=by,
+                            versions=versions, decays=decays, pools=pools, pool=pool)  # fmt: skip
+
+    def _tracks(
+        self, conn, ids: list[str], by: str | None = None, pool: str | None = None, every: bool = False
+    ) -> dict[str, View]:  # fmt: skip
+        """The team's tracks of `ids` (pooled by `pool` if given) from the cache, deriving the ones it
+        does not hold; one forecaster's (`by`) are always derived. `every`: `ids` are all the
+        propositions (read without a list of ids)."""
+        import json
+
+        which = None if every else ids
+        if by is not None:
+            return self._derived(conn, which, by=by)
+        found = store.cached_states(conn, CACHE_VERSION, which)
+        out = {pid: view_of(json.loads(found[pid]), pool) for pid in ids if pid in found}
+        missing = [pid for pid in ids if pid not in out]
+        if missing:
+            out.update(self._derived(conn, None if every and len(missing) > CACHE_BATCH else missing, pool=pool))
+        return out
 
     def close(self) -> None:
         self.db.dispose()
@@ -150,7 +208,7 @@ class Tracker:
             raise InputError("--reason goes with --restate (it says why a restatement is made)", "reason")
         definitions = check_catalog(catalog)
         day = today()
-        with self.db.write() as conn:
+        with self._write() as conn:
             plan = plan_sync(definitions, *store.sync_state(conn), day)
             if plan.restatements and not restate:
                 refused = [c.refusal() for c in plan.restatements]
@@ -215,8 +273,10 @@ class Tracker:
 
         day = as_of_or_today(as_of)
         with self.db.read(batches=True) as conn:  # details name indicators and dates: no texts read
-            items = ordered(item for data in Dataset.batches(conn, texts=False, until=day) for item in review(data, day))
-        return [item.as_json() for item in items]
+            found = []
+            for ids in Dataset.plan(conn):  # the tracks from the cache; of the record, only what is not applied
+                found += review(Dataset.pending(conn, ids, day, self._tracks(conn, ids)), day)
+        return [item.as_json() for item in ordered(found)]
 
     def forecasters(self) -> list[str]:
         """Everyone who has made a live manual update."""
@@ -257,10 +317,7 @@ class Tracker:
         with self.db.read() as conn:
             by = self._forecaster(conn, by)
             props = store.all_propositions(conn)
-            indicators = {i.id: i for i in store.all_indicators(conn)}
-            versions, decays, pools = store.definition_versions(conn, indicators)
-            tracks = build_tracks(props, indicators, store.manual_updates(conn), store.applied_evidence(conn), by=by,
-                                  versions=versions, decays=decays, pools=pools, pool=pool)  # fmt: skip
+            tracks = self._tracks(conn, [p.id for p in props], by=by, pool=pool, every=True)
             in_force = self._in_force_on(conn, [day, since or day])
             resolved, resolved_then = in_force[day], in_force[since or day]
         out = []
@@ -283,7 +340,7 @@ class Tracker:
     def standing_probability(self, proposition_id: str, as_of: str | None = None) -> float:
         day = as_of_or_today(as_of)
         with self.db.read() as conn:
-            track = self._track(conn, self._proposition(conn, proposition_id))
+            track = self._tracks(conn, [self._proposition(conn, proposition_id).id])[proposition_id]
             return shown_probability(track, self._in_force(conn, day, proposition_id).get(proposition_id), day)
 
     def show(
@@ -297,7 +354,7 @@ class Tracker:
         with self.db.read() as conn:
             row = self._proposition(conn, proposition_id)
             by = self._forecaster(conn, by)
-            track = self._track(conn, row, by=by, pool=pool)
+            track = self._tracks(conn, [row.id], by=by, pool=pool)[row.id]
             resolution = self._in_force(conn, day, proposition_id).get(proposition_id)
             prop: dict[str, Any] = exported(row)
             prop["probability"] = shown_probability(track, resolution, day)
@@ -331,7 +388,7 @@ class Tracker:
         """Record an observation and say what it does on its date; with `apply`, it counts as evidence
         (when `rules.may_apply` allows: otherwise it is stored, not applied, and `applied` is False).
         An observation identical in all five fields to a stored one is refused as a duplicate."""
-        with self.db.write() as conn:
+        with self._write() as conn:
             ind = self._indicator(conn, indicator)
             prop = self._proposition(conn, ind.proposition_id)
             snap = self._snapshot(conn, prop, (ind,))
@@ -365,7 +422,7 @@ class Tracker:
     def apply(self, observation_id: int | str, *, by: str | None = None) -> ObserveResult:
         """Count a stored observation as evidence from its date on (refused where `rules.may_apply` says)."""
         obs_id = _row_id(observation_id)
-        with self.db.write() as conn:
+        with self._write() as conn:
             stored = store.get_observation(conn, obs_id)
             if stored is None:
                 raise InputError(f"unknown observation id {obs_id}", "id")
@@ -399,7 +456,7 @@ class Tracker:
         """Record a forecaster's judgement: their probability for the proposition from `date` on (their
         track; the team shows the median). Returns (update id, the probability it replaces on their
         track on that date, the new probability)."""
-        with self.db.write() as conn:
+        with self._write() as conn:
             prop = self._proposition(conn, proposition)
             who = forecaster(by)
             snap = self._snapshot(conn, prop)
@@ -413,7 +470,7 @@ class Tracker:
         self, proposition: str, outcome: str, *, date: str | None = None, source: str = "", note: str = "", force: bool = False
     ) -> int:
         """Record the outcome. Resolving again needs `force`; the earlier resolution stays on record."""
-        with self.db.write() as conn:
+        with self._write() as conn:
             prop = self._proposition(conn, proposition)
             snap = self._snapshot(conn, prop)
             row = _one_row(rules.resolution, snap, proposition, outcome, date or "today", source, note)
@@ -427,7 +484,7 @@ class Tracker:
         kind = choice(kind, "kind", RETRACT_TARGETS)
         target_id = _row_id(row_id)
         reason = check_text(reason, "reason", required=True)
-        with self.db.write() as conn:
+        with self._write() as conn:
             if not store.row_exists(conn, kind, target_id):
                 raise InputError(f"unknown {kind} id {target_id}")
             if store.is_retracted(conn, kind, target_id):
@@ -525,7 +582,7 @@ class Tracker:
         from .io.importing import import_file
 
         who = forecaster(by)
-        with self.db.write(bulk=True) as conn:
+        with self._write(bulk=True) as conn:
             return import_file(conn, Path(path), apply=apply, forecaster=who, excel_safe=excel_safe, force=force)
 
     def resolution_record(self, proposition: str) -> list[dict[str, Any]]:

@@ -799,6 +799,17 @@ def db_upgrade(ctx: typer.Context) -> None:
     _say(f"applied {', '.join(done)}" if done else f"schema is current ({tracker.schema_version()})")
 
 
+@db_app.command("rebuild-cache")
+def db_rebuild_cache(ctx: typer.Context) -> None:
+    """Derive every proposition's tracks from the record and write the cache afresh.
+
+    The cache (each track's anchors, so `list`, `show` and `review` need no history) is never the
+    truth: every change to the record empties the rows it touches in the same statement, and the
+    command that made the change writes them again before it commits. Run this after editing the
+    database by hand, or to check that nothing else is needed: the numbers shown do not change."""
+    _say(f"cached the tracks of {_tracker(ctx).rebuild_cache()} proposition(s)")
+
+
 @db_app.command("check")
 def db_check(ctx: typer.Context) -> None:
     """Run SQLite's integrity check and print the schema version."""

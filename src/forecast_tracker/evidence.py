@@ -709,3 +709,57 @@ def pool_of(track: View, day: str) -> str | None:
     """The method that pools the number a view shows on `day`: a team's method in force then, or None
     for one track (nothing is pooled)."""
     return track.pool_on(day) if isinstance(track, Team) else None
+
+
+# -- the anchors a standing probability needs, kept between commands ------------------------------------
+# A derived cache, never the truth: a track's anchors (each event's date and the value after it, the
+# dates it moved, whether a criterion holds it) are all `at`, `daily`, `members` and `last_moved`
+# need; the chain that explains them is derived again when someone asks for it. Bump the version
+# whenever the arithmetic of a track changes: every cached track is then derived afresh.
+CACHE_VERSION = "1"
+
+
+class _NoChain(list):
+    """The `links` of a track rebuilt from its anchors: asking for the chain is a bug, not an empty one."""
+
+    def __iter__(self):
+        raise RuntimeError("a track read from the cache has no chain: derive it (build_tracks) to explain it")
+
+    __len__ = __getitem__ = __iter__  # type: ignore[assignment]
+
+
+def state_of(view: View) -> dict[str, Any]:
+    """What `view_of` needs to answer every standing question the way `view` does, as plain JSON values."""
+    def track(t: Track) -> dict[str, Any]:
+        return {"name": t.name, "joined": t.joined, "team_of_one": t.team_of_one, "held": list(t.held) if t.held else None,
+                "dates": t.dates, "values": t.values, "moved": t.moved}  # fmt: skip
+
+    common = {"v": CACHE_VERSION, "prior": view.prior, "opened": view.opened, "resolve_by": view.resolve_by}
+    if isinstance(view, Team):
+        model = next(name for name, t in view.tracks.items() if t is view.model)
+        return {**common, "decays": view.model.decays, "pools": view.pools, "model": model,
+                "tracks": [track(t) for t in view.tracks.values()]}  # fmt: skip
+    assert isinstance(view, Track)
+    return {**common, "decays": view.decays, "track": track(view)}
+
+
+def view_of(state: Mapping[str, Any], pool: str | None = None) -> View:
+    """The view `state_of` described: a track, or a team of tracks (pooled by `pool` if given), that
+    answers `at`, `before`, `daily`, `members`, `last_moved` and `criterion_met` exactly as the derived
+    one does, with no chain."""
+    decays = [tuple(d) for d in state["decays"]]
+
+    def track(s: Mapping[str, Any]) -> Track:
+        t = Track.__new__(Track)
+        t.prior, t.opened, t.resolve_by = float(state["prior"]), state["opened"], state["resolve_by"]
+        t.decays, t.decay = decays, decays[-1][1]
+        t.name, t.joined, t.team_of_one = s["name"], s["joined"], s["team_of_one"]
+        t.held = tuple(s["held"]) if s["held"] else None
+        t.dates, t.values, t.moved = list(s["dates"]), [float(v) for v in s["values"]], list(s["moved"])
+        t.links = _NoChain()
+        return t
+
+    if "track" in state:
+        return track(state["track"])
+    tracks = {s["name"]: track(s) for s in state["tracks"]}
+    return Team(tracks, tracks[state["model"]], pool or [tuple(p) for p in state["pools"]])

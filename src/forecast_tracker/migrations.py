@@ -36,8 +36,42 @@ def migration(name: str) -> Callable[[Migration], Migration]:
 
 
 def create_schema(conn: Connection) -> None:
-    """Create every table and index of `models.py` in an empty database."""
+    """Create every table and index of `models.py` in an empty database, and the cache's triggers."""
     METADATA.create_all(conn)
+    cache_triggers(conn)
+
+
+# What changes a proposition's tracks, and so deletes its cached row (`track_cache`): a manual update,
+# an application, a retraction of an observation or an update, a definition version (new or
+# withdrawn), a restatement, a change of the proposition's row or of an indicator's.
+_OBSERVATION_OF = "(SELECT i.proposition_id FROM observation o JOIN indicator i ON i.id = o.indicator_id WHERE o.id = {})"
+_CACHE_TRIGGERS = {  # name: (table, event, the propositions whose row goes)
+    "tc_update": ("probability_update", "INSERT", ["NEW.proposition_id"]),
+    "tc_application": ("application", "INSERT", [_OBSERVATION_OF.format("NEW.observation_id")]),
+    "tc_retraction": ("retraction", "INSERT", [
+        _OBSERVATION_OF.format("NEW.target_id") + " AND NEW.target = 'observation'",
+        "(SELECT u.proposition_id FROM probability_update u WHERE u.id = NEW.target_id AND NEW.target = 'update')",
+    ]),
+    "tc_version_new": ("definition_version", "INSERT", ["NEW.proposition_id"]),
+    "tc_version_withdrawn": ("definition_version", "UPDATE", ["NEW.proposition_id"]),
+    "tc_restatement": ("restatement", "INSERT", ["NEW.proposition_id"]),
+    "tc_proposition": ("proposition", "UPDATE", ["NEW.id"]),
+    "tc_indicator": ("indicator", "UPDATE", ["OLD.proposition_id", "NEW.proposition_id"]),
+}  # fmt: skip
+
+
+def cache_triggers(conn: Connection) -> None:
+    """The triggers that keep `track_cache` from ever holding a row the record has moved past: in the
+    same statement as the change, so no crash can leave one stale."""
+    postgres = conn.dialect.name == "postgresql"
+    for name, (table, event, targets) in _CACHE_TRIGGERS.items():
+        deletes = " ".join(f"DELETE FROM track_cache WHERE proposition_id = {t};" for t in targets)
+        if postgres:
+            conn.execute(text(f"CREATE OR REPLACE FUNCTION {name}_fn() RETURNS trigger LANGUAGE plpgsql AS $$ "
+                              f"BEGIN {deletes} RETURN NULL; END $$"))  # fmt: skip
+            conn.execute(text(f"CREATE TRIGGER {name} AFTER {event} ON {table} FOR EACH ROW EXECUTE FUNCTION {name}_fn()"))
+        else:
+            conn.execute(text(f"CREATE TRIGGER IF NOT EXISTS {name} AFTER {event} ON {table} BEGIN {deletes} END"))
 
 
 @migration("0001_initial")
@@ -192,3 +226,11 @@ def m0005_team_pool(conn: Connection) -> None:
     # The catalog's `team` key: how a proposition's forecasters pool (median, the only method before).
     # Its first version is the median from `opened` on, which is what every number shown so far used.
     conn.execute(text("ALTER TABLE proposition ADD COLUMN team TEXT NOT NULL DEFAULT 'median'"))
+
+
+@migration("0006_track_cache")
+def m0006_track_cache(conn: Connection) -> None:
+    # A derived cache of each proposition's anchors (models.TrackCache), empty until the API or
+    # `db rebuild-cache` fills it, and the triggers that empty a row whenever its record changes.
+    conn.execute(text("CREATE TABLE track_cache (proposition_id TEXT NOT NULL PRIMARY KEY, version TEXT NOT NULL, content TEXT NOT NULL)"))
+    cache_triggers(conn)

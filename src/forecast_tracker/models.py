@@ -188,6 +188,18 @@ class Retraction(SQLModel, table=True):
     recorded_at: str = _text()
 
 
+class TrackCache(SQLModel, table=True):
+    """Derived, never the truth: each proposition's tracks as anchors (`evidence.state_of`), so a
+    standing probability needs none of its history. Triggers (`migrations.cache_triggers`) delete a
+    proposition's row in the same statement as any row that changes its tracks; the API writes it again
+    before the transaction commits, and `db rebuild-cache` writes every row afresh."""
+
+    __tablename__ = "track_cache"
+    proposition_id: str = _text(primary_key=True)
+    version: str = _text()  # evidence.CACHE_VERSION when it was written: another version is derived again
+    content: str = _text()  # JSON
+
+
 class SchemaMigration(SQLModel, table=True):
     __tablename__ = "schema_migration"
     name: str = _text(primary_key=True)

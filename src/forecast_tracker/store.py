@@ -33,6 +33,7 @@ T_RETRACTION = METADATA.tables["retraction"]
 T_APPLICATION = METADATA.tables["application"]
 T_VERSION = METADATA.tables["definition_version"]
 T_RESTATEMENT = METADATA.tables["restatement"]
+T_CACHE = METADATA.tables["track_cache"]
 
 RETRACTABLE = {"observation": T_OBSERVATION, "update": T_UPDATE, "resolution": T_RESOLUTION}
 
@@ -610,6 +611,14 @@ def observations(
     return _rows(conn, ObservationRow, _only(query, T_INDICATOR.c.proposition_id, proposition_id))
 
 
+def pending_observations(conn: Connection, proposition_id: Which = None, until: str | None = None) -> list[ObservationRow]:
+    """Live observations that are not applied (what `review` asks about), without their texts."""
+    query = _observations(texts=False).where(T_APPLICATION.c.id.is_(None), _not_retracted("observation", T_OBSERVATION.c.id))
+    if until is not None:
+        query = query.where(T_OBSERVATION.c.observed_on <= until)
+    return _rows(conn, ObservationRow, _only(query, T_INDICATOR.c.proposition_id, proposition_id))
+
+
 def updates(conn: Connection, proposition_id: Which = None, until: str | None = None) -> list[UpdateRow]:
     """Every update, retracted ones included (with their reason), by id."""
     u, o = T_UPDATE, T_OBSERVATION
@@ -643,3 +652,32 @@ def resolution_proposition(conn: Connection, resolution_id: int) -> str | None:
 def resolutions(conn: Connection, proposition_id: Which = None) -> list[ResolutionRow]:
     """Every resolution, retracted ones included (with their reason), by id."""
     return _rows(conn, ResolutionRow, _only(_resolutions(), T_RESOLUTION.c.proposition_id, proposition_id))
+
+
+# -- the derived cache of tracks (models.TrackCache) -------------------------------------------------
+def cached_states(conn: Connection, version: str, propositions: Which = None) -> dict[str, str]:
+    """proposition id -> its cached tracks (JSON), for the rows written by `version` of the model."""
+    c = T_CACHE
+    query = _only(select(c.c.proposition_id, c.c.content).where(c.c.version == version), c.c.proposition_id, propositions)
+    return {pid: content for pid, content in conn.execute(query)}
+
+
+def uncached(conn: Connection, version: str) -> list[str]:
+    """The propositions with no cached row of `version` (new, changed since, or written by another version)."""
+    p, c = T_PROPOSITION, T_CACHE
+    fresh = select(c.c.proposition_id).where(c.c.version == version)
+    return list(conn.execute(select(p.c.id).where(p.c.id.not_in(fresh)).order_by(p.c.id)).scalars())
+
+
+def write_states(conn: Connection, version: str, states: dict[str, str]) -> None:
+    """Replace the cached rows of `states` (proposition id -> JSON)."""
+    if not states:
+        return
+    c = T_CACHE
+    conn.execute(c.delete().where(c.c.proposition_id.in_(list(states))))
+    conn.execute(insert(c), [{"proposition_id": pid, "version": version, "content": s} for pid, s in states.items()])
+
+
+def clear_states(conn: Connection) -> int:
+    """Delete every cached row; how many there were."""
+    return int(conn.execute(T_CACHE.delete()).rowcount or 0)

@@ -42,13 +42,15 @@ class Dataset:
     pools: dict[str, list[tuple[str, str]]] = field(default_factory=dict)  # the versions of each changed `team`
     pool: str | None = None  # one pooling method for every team on every day (`--pool`), else the catalog's
     restatements: list[RestatementRow] = field(default_factory=list)
+    cached: dict[str, View] | None = None  # tracks already made (from the cache): not derived again here
     tracks: dict[str, View] = field(init=False)  # the team's, or with `by` that forecaster's: chosen once, here
     evidence: list[ObservationRow] = field(init=False)  # applied, live observations: the same row objects
 
     def __post_init__(self) -> None:
         self.evidence = [o for o in self.observations if o.applied_by is not None and not o.retraction]
-        self.tracks = build_tracks(self.propositions, self.indicators, self.updates, self.evidence, by=self.by,
-                                   versions=self.versions, decays=self.decays, pools=self.pools, pool=self.pool)  # fmt: skip
+        self.tracks = self.cached if self.cached is not None else build_tracks(
+            self.propositions, self.indicators, self.updates, self.evidence, by=self.by, versions=self.versions,
+            decays=self.decays, pools=self.pools, pool=self.pool)  # fmt: skip
         self.applied = {e.id for e in self.evidence}
         self.by_id = {p.id: p for p in self.propositions}
         self.indicators_by_prop: dict[str, list[IndicatorRow]] = defaultdict(list)
@@ -98,6 +100,18 @@ class Dataset:
             resolutions=store.resolutions(conn, propositions),
             by=by,
         )
+
+    @classmethod
+    def pending(cls, conn: Connection, propositions: Sequence[str], until: str, tracks: dict[str, View]) -> Dataset:
+        """What `review` reads of `propositions` besides their `tracks`: the definitions, resolutions and
+        the observations not applied (live, dated up to `until`); no history of updates or evidence."""
+        indicators = {i.id: i for i in store.all_indicators(conn, propositions)}
+        versions, decays, pools = store.definition_versions(conn, indicators, propositions)
+        return cls(
+            propositions=store.all_propositions(conn, propositions), indicators=indicators, versions=versions,
+            decays=decays, pools=pools, observations=store.pending_observations(conn, propositions, until), updates=[],
+            resolutions=store.resolutions(conn, propositions), cached=tracks,
+        )  # fmt: skip
 
     @staticmethod
     def plan(conn: Connection, size: int | None = None) -> list[list[str]]:
