@@ -16,7 +16,8 @@ import pytest
 from forecast_tracker import store
 from forecast_tracker.api import Tracker
 from forecast_tracker.errors import InputError
-from forecast_tracker.evidence import CACHE_VERSION, view_of
+from forecast_tracker.dates import month_end
+from forecast_tracker.evidence import CACHE_VERSION, head_covers, view_of
 
 KINDS = ("event", "count", "level")
 
@@ -43,20 +44,33 @@ def _catalog(folder: Path, n: int, rnd: random.Random, team: str = "median") -> 
     return indicators
 
 
-DAYS = ["2024-01-01", "2024-01-02", "2024-02-15", "2024-03-31", "2024-06-30", "2024-09-01", "2024-12-31", "2025-03-01",
-        "2025-12-31", "2027-01-01"]  # fmt: skip
+DAYS = ["2023-12-31", "2024-01-01", "2024-01-02", "2024-02-15", "2024-03-31", "2024-06-30", "2024-09-01", "2024-12-31",
+        "2025-03-01", "2025-12-31", "2027-01-01"]  # fmt: skip
+EVERY_MONTH_END = [month_end(f"{y}-{m:02d}") for y in (2023, 2024, 2025) for m in range(1, 13)]
 
 
 def assert_cache_is_the_record(t: Tracker) -> int:
-    """Every cached row, read back, answers as the derivation does on every date; how many rows."""
+    """Every cached row, read back (every anchor, and the head on the days it covers), answers as the
+    derivation does on every date, and the head refuses the days it does not cover; how many rows."""
     with t.db.read() as conn:
         ids = store.proposition_ids(conn)
-        cached = store.cached_states(conn, CACHE_VERSION)
+        cached = store.cached_states(conn, CACHE_VERSION, anchors=True)
+        heads = store.cached_states(conn, CACHE_VERSION)
         derived = t._derived(conn, None)
     for pid in ids:
         if pid not in cached:
             continue  # emptied by raw SQL: derived until the next write (checked by the callers)
-        view, truth = view_of(json.loads(cached[pid])), derived[pid]
+        head_state = json.loads(heads[pid])
+        head, truth = view_of(head_state), derived[pid]
+        for day in DAYS + EVERY_MONTH_END:
+            if head_covers(head_state, day):
+                assert (head.at(day), head.last_moved(day), head.members(day)) == (
+                    truth.at(day), truth.last_moved(day), truth.members(day)), (pid, day)  # fmt: skip
+            else:
+                with pytest.raises(RuntimeError):
+                    head.at(day)
+        assert json.loads(heads[pid])["last"] >= max(link.on for link in truth.links)
+        view = view_of(json.loads(cached[pid]))
         for day in DAYS:
             assert view.at(day) == truth.at(day), (pid, day)
             assert view.before(day) == truth.before(day), (pid, day)

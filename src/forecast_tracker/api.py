@@ -25,7 +25,9 @@ from .dates import (
 )
 from .db import Database
 from .errors import InputError, ValidationErrors
-from .evidence import CACHE_VERSION, Link, View, build_tracks, pool_of, resolution_in_force, shown_probability, state_of, view_of
+from .evidence import (
+    CACHE_VERSION, Link, View, build_tracks, head_covers, pool_of, resolution_in_force, shown_probability, state_of, view_of,
+)  # fmt: skip
 from .formats import change_points as change_points  # re-exported for the CLI
 from .formats import table_cell
 from .probability import POOLS, counted_ratio, decibans, describe, icd203_term, parse_probability
@@ -142,7 +144,10 @@ class Tracker:
 
         for k in range(0, len(ids), CACHE_BATCH):
             tracks = self._derived(conn, ids[k : k + CACHE_BATCH])
-            states = {pid: json.dumps(state_of(view), separators=(",", ":")) for pid, view in tracks.items()}
+            states = {
+                pid: (json.dumps(state_of(view, thin=True), separators=(",", ":")), json.dumps(state_of(view), separators=(",", ":")))
+                for pid, view in tracks.items()
+            }  # fmt: skip
             store.write_states(conn, CACHE_VERSION, states)
         return len(ids)
 
@@ -164,18 +169,29 @@ class Tracker:
                             versions=versions, decays=decays, pools=pools, pool=pool)  # fmt: skip
 
     def _tracks(
-        self, conn, ids: list[str], by: str | None = None, pool: str | None = None, every: bool = False
+        self, conn, ids: list[str], days: list[str], by: str | None = None, pool: str | None = None, every: bool = False,
+        also: dict[str, list[str]] | None = None,
     ) -> dict[str, View]:  # fmt: skip
-        """The team's tracks of `ids` (pooled by `pool` if given) from the cache, deriving the ones it
-        does not hold; one forecaster's (`by`) are always derived. `every`: `ids` are all the
-        propositions (read without a list of ids)."""
+        """The team's tracks of `ids` (pooled by `pool` if given) from the cache, for a caller that asks
+        them about `days` (and each proposition in `also` about its own days too): the cached head
+        where it covers them, every cached anchor where it does not, derived where nothing is cached.
+        One forecaster's (`by`) are always derived. `every`: `ids` are all the propositions."""
         import json
 
         which = None if every else ids
         if by is not None:
             return self._derived(conn, which, by=by)
-        found = store.cached_states(conn, CACHE_VERSION, which)
-        out = {pid: view_of(json.loads(found[pid]), pool) for pid in ids if pid in found}
+        heads, out, deeper = store.cached_states(conn, CACHE_VERSION, which), {}, []
+        for pid in ids:
+            if (found := heads.get(pid)) is not None:
+                state = json.loads(found)
+                if all(head_covers(state, d) for d in [*days, *(also or {}).get(pid, ())]):
+                    out[pid] = view_of(state, pool)
+                else:
+                    deeper.append(pid)
+        if deeper:
+            full = store.cached_states(conn, CACHE_VERSION, deeper, anchors=True)
+            out.update({pid: view_of(json.loads(state), pool) for pid, state in full.items()})
         missing = [pid for pid in ids if pid not in out]
         if missing:
             out.update(self._derived(conn, None if every and len(missing) > CACHE_BATCH else missing, pool=pool))
@@ -275,7 +291,7 @@ class Tracker:
         with self.db.read(batches=True) as conn:  # details name indicators and dates: no texts read
             found = []
             for ids in Dataset.plan(conn):  # the tracks from the cache; of the record, only what is not applied
-                found += review(Dataset.pending(conn, ids, day, self._tracks(conn, ids)), day)
+                found += review(Dataset.pending(conn, ids, day, self._tracks(conn, ids, [day])), day)
         return [item.as_json() for item in ordered(found)]
 
     def forecasters(self) -> list[str]:
@@ -317,9 +333,10 @@ class Tracker:
         with self.db.read() as conn:
             by = self._forecaster(conn, by)
             props = store.all_propositions(conn)
-            tracks = self._tracks(conn, [p.id for p in props], by=by, pool=pool, every=True)
             in_force = self._in_force_on(conn, [day, since or day])
             resolved, resolved_then = in_force[day], in_force[since or day]
+            finals = {pid: [previous_day(r.resolved_on)] for pid, r in [*resolved.items(), *resolved_then.items()]}
+            tracks = self._tracks(conn, [p.id for p in props], [day, since or day], by=by, pool=pool, every=True, also=finals)
         out = []
         for p in props:
             track, resolution = tracks[p.id], resolved.get(p.id)
@@ -340,8 +357,10 @@ class Tracker:
     def standing_probability(self, proposition_id: str, as_of: str | None = None) -> float:
         day = as_of_or_today(as_of)
         with self.db.read() as conn:
-            track = self._tracks(conn, [self._proposition(conn, proposition_id).id])[proposition_id]
-            return shown_probability(track, self._in_force(conn, day, proposition_id).get(proposition_id), day)
+            self._proposition(conn, proposition_id)
+            resolution = self._in_force(conn, day, proposition_id).get(proposition_id)
+            days = [day, previous_day(resolution.resolved_on)] if resolution else [day]
+            return shown_probability(self._tracks(conn, [proposition_id], days)[proposition_id], resolution, day)
 
     def show(
         self, proposition_id: str, as_of: str | None = None, by: str | None = None, pool: str | None = None
@@ -354,8 +373,9 @@ class Tracker:
         with self.db.read() as conn:
             row = self._proposition(conn, proposition_id)
             by = self._forecaster(conn, by)
-            track = self._tracks(conn, [row.id], by=by, pool=pool)[row.id]
             resolution = self._in_force(conn, day, proposition_id).get(proposition_id)
+            days = [day, previous_day(resolution.resolved_on)] if resolution else [day]
+            track = self._tracks(conn, [row.id], days, by=by, pool=pool)[row.id]
             prop: dict[str, Any] = exported(row)
             prop["probability"] = shown_probability(track, resolution, day)
             shown_on = previous_day(resolution.resolved_on) if resolution else day

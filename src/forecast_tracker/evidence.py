@@ -44,7 +44,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from .dates import ordinal, previous_day
+from .dates import month_end, ordinal, previous_day
 from .probability import (
     DEFAULT_POOL,
     P_MAX,
@@ -712,11 +712,91 @@ def pool_of(track: View, day: str) -> str | None:
 
 
 # -- the anchors a standing probability needs, kept between commands ------------------------------------
-# A derived cache, never the truth: a track's anchors (each event's date and the value after it, the
-# dates it moved, whether a criterion holds it) are all `at`, `daily`, `members` and `last_moved`
-# need; the chain that explains them is derived again when someone asks for it. Bump the version
-# whenever the arithmetic of a track changes: every cached track is then derived afresh.
+# A derived cache, never the truth. `Track.at(d)` reads only the latest anchor (an event's date and the
+# value after it) on or before d, then decays it to d. So a track keeps, for the cache, two lists of
+# anchors: all of them (`anchors_of`), and a thin one (`head_of`): the anchor in force at each month's
+# end and the last one. The thin one answers exactly on every month-end and on every day from the last
+# anchor on (what `list`, `review` and `show` ask as of today), and refuses any other day rather than
+# answer wrongly (`Thin`). Bump the version whenever the arithmetic of a track changes: every cached
+# track is then derived afresh.
 CACHE_VERSION = "1"
+
+
+def _month_ends(first: str, last: str) -> list[str]:
+    """Every month's last day from `first`'s month to `last`'s."""
+    out, (year, month) = [], (int(first[:4]), int(first[5:7]))
+    while f"{year:04d}-{month:02d}" <= last[:7]:
+        nxt = dt.date(year + month // 12, month % 12 + 1, 1)
+        out.append((nxt - dt.timedelta(days=1)).isoformat())
+        year, month = nxt.year, nxt.month
+    return out
+
+
+def _thinned(dates: Sequence[str], keep_days: Sequence[str]) -> list[int]:
+    """The indices of `dates` (sorted) in force on each of `keep_days`, and the last one."""
+    kept = {i - 1 for day in keep_days if (i := bisect.bisect_right(dates, day)) > 0}
+    if dates:
+        kept.add(len(dates) - 1)
+    return sorted(kept)
+
+
+def _track_state(t: Track, thin: bool) -> dict[str, Any]:
+    state: dict[str, Any] = {"name": t.name, "joined": t.joined, "team_of_one": t.team_of_one,
+                             "held": list(t.held) if t.held else None}  # fmt: skip
+    dates, values, moved = t.dates, t.values, t.moved
+    if thin:
+        ends = _month_ends(t.opened, max(dates[-1], moved[-1] if moved else dates[-1]))
+        keep = _thinned(dates, ends)
+        dates, values = [dates[i] for i in keep], [values[i] for i in keep]
+        moved = [moved[i] for i in _thinned(moved, ends)]
+    return {**state, "dates": dates, "values": values, "moved": moved}
+
+
+def state_of(view: View, thin: bool = False) -> dict[str, Any]:
+    """What `view_of` needs to answer every standing question as `view` does, as plain JSON values:
+    every anchor, or with `thin` the head (see above), which also records its last day."""
+    tracks: list[Track] = list(view.tracks.values()) if isinstance(view, Team) else [view]  # type: ignore[list-item]
+    common: dict[str, Any] = {"v": CACHE_VERSION, "prior": view.prior, "opened": view.opened, "resolve_by": view.resolve_by,
+                              "decays": tracks[0].decays}  # fmt: skip
+    if thin:
+        common["last"] = max(max(t.dates[-1], t.moved[-1] if t.moved else "") for t in tracks)
+    if isinstance(view, Team):
+        model = next(name for name, t in view.tracks.items() if t is view.model)
+        return {**common, "pools": view.pools, "model": model, "tracks": [_track_state(t, thin) for t in tracks]}
+    assert isinstance(view, Track)
+    return {**common, "track": _track_state(view, thin)}
+
+
+def head_covers(state: Mapping[str, Any], day: str) -> bool:
+    """Whether a thin state (`state_of(..., thin=True)`) answers for `day` exactly."""
+    return day >= state["last"] or day < state["opened"] or (day[8:] >= "28" and month_end(day[:7]) == day)
+
+
+class Thin(Track):
+    """A track rebuilt from a thin state: exact on the days `head_covers`, an error on any other (a
+    caller that needs those derives the track, or reads every anchor)."""
+
+    head: Mapping[str, Any]
+
+    def _covered(self, day: str) -> str:
+        if not head_covers(self.head, day):
+            raise RuntimeError(f"the cached head of a track does not cover {day}: read every anchor")
+        return day
+
+    def at(self, day: str) -> float:
+        return super().at(self._covered(day))
+
+    def before_events(self, day: str) -> float:
+        raise RuntimeError("a cached head has no day-by-day anchors")
+
+    def last_moved(self, day: str) -> str | None:
+        return super().last_moved(self._covered(day))
+
+    def on_days(self, offsets: Sequence[int]) -> list[float]:
+        raise RuntimeError("a cached head has no day-by-day anchors")
+
+    def daily(self, end: str, method: str | None = None) -> list[float]:
+        raise RuntimeError("a cached head has no day-by-day anchors")
 
 
 class _NoChain(list):
@@ -728,38 +808,26 @@ class _NoChain(list):
     __len__ = __getitem__ = __iter__  # type: ignore[assignment]
 
 
-def state_of(view: View) -> dict[str, Any]:
-    """What `view_of` needs to answer every standing question the way `view` does, as plain JSON values."""
-    def track(t: Track) -> dict[str, Any]:
-        return {"name": t.name, "joined": t.joined, "team_of_one": t.team_of_one, "held": list(t.held) if t.held else None,
-                "dates": t.dates, "values": t.values, "moved": t.moved}  # fmt: skip
-
-    common = {"v": CACHE_VERSION, "prior": view.prior, "opened": view.opened, "resolve_by": view.resolve_by}
-    if isinstance(view, Team):
-        model = next(name for name, t in view.tracks.items() if t is view.model)
-        return {**common, "decays": view.model.decays, "pools": view.pools, "model": model,
-                "tracks": [track(t) for t in view.tracks.values()]}  # fmt: skip
-    assert isinstance(view, Track)
-    return {**common, "decays": view.decays, "track": track(view)}
-
-
 def view_of(state: Mapping[str, Any], pool: str | None = None) -> View:
     """The view `state_of` described: a track, or a team of tracks (pooled by `pool` if given), that
     answers `at`, `before`, `daily`, `members`, `last_moved` and `criterion_met` exactly as the derived
-    one does, with no chain."""
+    one does (a thin state: on the days it covers), with no chain."""
     decays = [tuple(d) for d in state["decays"]]
+    kind = Thin if "last" in state else Track
 
     def track(s: Mapping[str, Any]) -> Track:
-        t = Track.__new__(Track)
-        t.prior, t.opened, t.resolve_by = float(state["prior"]), state["opened"], state["resolve_by"]
+        t = kind.__new__(kind)
+        t.prior, t.opened, t.resolve_by = state["prior"], state["opened"], state["resolve_by"]
         t.decays, t.decay = decays, decays[-1][1]
         t.name, t.joined, t.team_of_one = s["name"], s["joined"], s["team_of_one"]
         t.held = tuple(s["held"]) if s["held"] else None
-        t.dates, t.values, t.moved = list(s["dates"]), [float(v) for v in s["values"]], list(s["moved"])
+        t.dates, t.values, t.moved = s["dates"], s["values"], s["moved"]
         t.links = _NoChain()
+        if isinstance(t, Thin):
+            t.head = state
         return t
 
     if "track" in state:
         return track(state["track"])
     tracks = {s["name"]: track(s) for s in state["tracks"]}
-    return Team(tracks, tracks[state["model"]], pool or [tuple(p) for p in state["pools"]])
+    return Team(tracks, tracks[state["model"]], pool or [(p[0], p[1]) for p in state["pools"]])

@@ -232,5 +232,6 @@ def m0005_team_pool(conn: Connection) -> None:
 def m0006_track_cache(conn: Connection) -> None:
     # A derived cache of each proposition's anchors (models.TrackCache), empty until the API or
     # `db rebuild-cache` fills it, and the triggers that empty a row whenever its record changes.
-    conn.execute(text("CREATE TABLE track_cache (proposition_id TEXT NOT NULL PRIMARY KEY, version TEXT NOT NULL, content TEXT NOT NULL)"))
+    conn.execute(text("CREATE TABLE track_cache (proposition_id TEXT NOT NULL PRIMARY KEY, version TEXT NOT NULL, "
+                      "content TEXT NOT NULL, anchors TEXT NOT NULL)"))  # fmt: skip
     cache_triggers(conn)

@@ -197,7 +197,8 @@ class TrackCache(SQLModel, table=True):
     __tablename__ = "track_cache"
     proposition_id: str = _text(primary_key=True)
     version: str = _text()  # evidence.CACHE_VERSION when it was written: another version is derived again
-    content: str = _text()  # JSON
+    content: str = _text()  # JSON: the head (`evidence.state_of(..., thin=True)`), what today's reads need
+    anchors: str = _text()  # JSON: every anchor, read only for a day the head does not cover
 
 
 class SchemaMigration(SQLModel, table=True):

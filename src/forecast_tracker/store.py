@@ -582,12 +582,13 @@ def _retraction_reason(target: str, id_column):
     return select(r.c.reason).where(r.c.target == target, r.c.target_id == id_column).limit(1).scalar_subquery()
 
 
-def _observations(texts: bool, applied: bool = False) -> Any:
+def _observations(texts: bool, applied: bool = False, live: bool = False) -> Any:
     """Observations with their proposition, retraction and application; `applied`: only those applied
-    and not retracted, by date (what the chain counts), without the per-row retraction lookup."""
+    and not retracted, by date (what the chain counts), without the per-row retraction lookup; `live`:
+    the caller keeps only those not retracted, so none needs the lookup either."""
     o, i, a = T_OBSERVATION, T_INDICATOR, T_APPLICATION
     text_columns = {"source": o.c.source, "note": o.c.note} if texts else {"source": literal(""), "note": literal("")}
-    retraction = literal(None) if applied else _retraction_reason("observation", o.c.id)
+    retraction = literal(None) if applied or live else _retraction_reason("observation", o.c.id)
     query = _select(
         ObservationRow, id=o.c.id, indicator_id=o.c.indicator_id, proposition_id=i.c.proposition_id,
         observed_on=o.c.observed_on, value=o.c.value, **text_columns, recorded_at=o.c.recorded_at,
@@ -613,7 +614,7 @@ def observations(
 
 def pending_observations(conn: Connection, proposition_id: Which = None, until: str | None = None) -> list[ObservationRow]:
     """Live observations that are not applied (what `review` asks about), without their texts."""
-    query = _observations(texts=False).where(T_APPLICATION.c.id.is_(None), _not_retracted("observation", T_OBSERVATION.c.id))
+    query = _observations(texts=False, live=True).where(T_APPLICATION.c.id.is_(None), _not_retracted("observation", T_OBSERVATION.c.id))
     if until is not None:
         query = query.where(T_OBSERVATION.c.observed_on <= until)
     return _rows(conn, ObservationRow, _only(query, T_INDICATOR.c.proposition_id, proposition_id))
@@ -655,10 +656,12 @@ def resolutions(conn: Connection, proposition_id: Which = None) -> list[Resoluti
 
 
 # -- the derived cache of tracks (models.TrackCache) -------------------------------------------------
-def cached_states(conn: Connection, version: str, propositions: Which = None) -> dict[str, str]:
-    """proposition id -> its cached tracks (JSON), for the rows written by `version` of the model."""
+def cached_states(conn: Connection, version: str, propositions: Which = None, anchors: bool = False) -> dict[str, str]:
+    """proposition id -> its cached tracks (JSON: the head, or with `anchors` every anchor), for the rows
+    written by `version` of the model."""
     c = T_CACHE
-    query = _only(select(c.c.proposition_id, c.c.content).where(c.c.version == version), c.c.proposition_id, propositions)
+    column = c.c.anchors if anchors else c.c.content
+    query = _only(select(c.c.proposition_id, column).where(c.c.version == version), c.c.proposition_id, propositions)
     return {pid: content for pid, content in conn.execute(query)}
 
 
@@ -669,13 +672,14 @@ def uncached(conn: Connection, version: str) -> list[str]:
     return list(conn.execute(select(p.c.id).where(p.c.id.not_in(fresh)).order_by(p.c.id)).scalars())
 
 
-def write_states(conn: Connection, version: str, states: dict[str, str]) -> None:
-    """Replace the cached rows of `states` (proposition id -> JSON)."""
+def write_states(conn: Connection, version: str, states: dict[str, tuple[str, str]]) -> None:
+    """Replace the cached rows of `states` (proposition id -> (head JSON, every anchor JSON))."""
     if not states:
         return
     c = T_CACHE
     conn.execute(c.delete().where(c.c.proposition_id.in_(list(states))))
-    conn.execute(insert(c), [{"proposition_id": pid, "version": version, "content": s} for pid, s in states.items()])
+    rows = [{"proposition_id": pid, "version": version, "content": head, "anchors": full} for pid, (head, full) in states.items()]
+    conn.execute(insert(c), rows)
 
 
 def clear_states(conn: Connection) -> int:

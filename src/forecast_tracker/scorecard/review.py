@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 from .. import dates
@@ -35,7 +35,7 @@ class Item:
         return f"{REASONS[self.reason]}: {self.detail}"
 
     def as_json(self) -> dict[str, Any]:
-        return asdict(self)
+        return {"proposition": self.proposition, "reason": self.reason, "detail": self.detail}
 
 
 def items_for(data: Dataset, p: PropositionRow, as_of: str) -> list[Item]:
@@ -80,5 +80,5 @@ def review(data: Dataset, as_of: str) -> list[Item]:
 
 def ordered(items: Iterable[Item]) -> list[Item]:
     """The most urgent reason first, then by proposition (items of several batches merge into one list)."""
-    order = list(REASONS)
-    return sorted(items, key=lambda item: (order.index(item.reason), item.proposition))
+    order = {reason: k for k, reason in enumerate(REASONS)}
+    return sorted(items, key=lambda item: (order[item.reason], item.proposition))
