@@ -15,8 +15,8 @@ import pytest
 
 from forecast_tracker import store
 from forecast_tracker.api import Tracker
-from forecast_tracker.errors import InputError
 from forecast_tracker.dates import month_end
+from forecast_tracker.errors import InputError
 from forecast_tracker.evidence import CACHE_VERSION, head_covers, view_of
 
 KINDS = ("event", "count", "level")

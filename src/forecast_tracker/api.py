@@ -26,7 +26,16 @@ from .dates import (
 from .db import Database
 from .errors import InputError, ValidationErrors
 from .evidence import (
-    CACHE_VERSION, Link, View, build_tracks, head_covers, pool_of, resolution_in_force, shown_probability, state_of, view_of,
+    CACHE_VERSION,
+    Link,
+    View,
+    build_tracks,
+    head_covers,
+    pool_of,
+    resolution_in_force,
+    shown_probability,
+    state_of,
+    view_of,
 )  # fmt: skip
 from .formats import change_points as change_points  # re-exported for the CLI
 from .formats import table_cell
