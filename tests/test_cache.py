@@ -198,3 +198,28 @@ def test_an_old_database_gains_the_cache_on_upgrade(tmp_path):
         t.update("p0", 0.3, date="2024-02-01", rationale="r", by="ana")
         assert assert_cache_is_the_record(t) == 2
 
+
+
+def test_the_cache_and_its_triggers_on_each_backend(cli, anydb):
+    from sqlalchemy import create_engine, text
+
+    cli.ok("observe", "widget-factory-built", "--date", "2025-02-01", "--source", "s", "--apply")
+    cli.ok("observe", "widget-orders", "--value", "1200", "--date", "2025-03-01", "--source", "s", "--apply")
+    for who, p, day in (("ana", "0.7", "2025-02-10"), ("ben", "0.4", "2025-02-20"), ("cy", "0.9", "2025-04-01")):
+        cli.ok("update", "widget-launch", p, "--date", day, "--rationale", "r", "--by", who)
+    cli.ok("update", "gadget-ban", "0.3", "--date", "2025-02-01", "--rationale", "r", "--by", "ana")
+    t = Tracker(anydb)
+    assert assert_cache_is_the_record(t) == 2
+    url = anydb if "://" in str(anydb) else f"sqlite:///{anydb}"
+    engine = create_engine(url)
+    with engine.begin() as conn:  # an update typed by hand empties its proposition's row on this backend too
+        conn.execute(text("INSERT INTO probability_update (proposition_id, as_of, probability, method, rationale, "
+                          "forecaster, recorded_at) VALUES ('gadget-ban', '2025-05-01', 0.8, 'manual', 'raw', 'ben', 'x')"))  # fmt: skip
+        left = sorted(row[0] for row in conn.execute(text("SELECT proposition_id FROM track_cache")))
+    engine.dispose()
+    assert left == ["widget-launch"]
+    shown = {r.id: r.probability for r in t.standing("2025-06-30")}
+    cli.ok("retract", "observation", "1", "--reason", "wrong")  # a write: every emptied row is filled again
+    assert assert_cache_is_the_record(t) == 2
+    assert {r.id: r.probability for r in t.standing("2025-06-30")}["gadget-ban"] == shown["gadget-ban"]
+    t.close()
