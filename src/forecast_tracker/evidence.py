@@ -261,6 +261,8 @@ class Track:
         self.dates = [link.on for link in self.links if link.method != "decay"]
         self.values = [link.after for link in self.links if link.method != "decay"]
         self.moved = [link.on for link in self.links if link.method in ("manual", "indicator")]
+        self._by_day: dict[str, list[tuple[tuple[int, int], float]]] | None = None
+        self._daily: tuple[str, list[float]] | None = None
 
     def _event(self, day: str, before: float, event: Judgement | Evidence, counted: Mapping[int, float]) -> float:
         """Append the link of one event; the probability after it."""
@@ -380,16 +382,33 @@ class Track:
         """The probability on `day` just after its event `key` ((0, observation id) or (1, update id)),
         counting the events of that day up to it: what a team's chain reads for each of a day's events."""
         value = self.before_events(day) if day > self.opened else self.prior
-        for link in self.links:
-            if link.on == day and link.method in ("manual", "indicator"):
-                own = (1, link.update_id or 0) if link.method == "manual" else (0, link.observation_id or 0)
-                if own <= key:
-                    value = link.after
+        for own, after in self._events_on().get(day, ()):
+            if own <= key:
+                value = after
         return value
+
+    def _events_on(self) -> dict[str, list[tuple[tuple[int, int], float]]]:
+        """day -> that day's events in chain order, each (its key, the value after it): built once, so
+        a team's chain reads each member's day in a lookup instead of a pass over every link."""
+        if self._by_day is None:
+            self._by_day = {}
+            for link in self.links:
+                if link.method in ("manual", "indicator"):
+                    own = (1, link.update_id or 0) if link.method == "manual" else (0, link.observation_id or 0)
+                    self._by_day.setdefault(link.on, []).append((own, link.after))
+        return self._by_day
 
     def daily(self, end: str, method: str | None = None) -> list[float]:
         """The probability on each day from `opened` to the day before `end` (one track: no pool, so
-        `method` changes nothing)."""
+        `method` changes nothing). The last series is kept: a team and the scores of its forecasters
+        ask each member for the same one (callers do not change it)."""
+        if self._daily is not None and self._daily[0] == end:
+            return self._daily[1]
+        out = self._series(end)
+        self._daily = (end, out)
+        return out
+
+    def _series(self, end: str) -> list[float]:
         first, last, r = ordinal(self.opened), ordinal(end), ordinal(self.resolve_by)
         if not self._simple():
             first_day = _date(self.opened)
@@ -822,7 +841,7 @@ def view_of(state: Mapping[str, Any], pool: str | None = None) -> View:
         t.name, t.joined, t.team_of_one = s["name"], s["joined"], s["team_of_one"]
         t.held = tuple(s["held"]) if s["held"] else None
         t.dates, t.values, t.moved = s["dates"], s["values"], s["moved"]
-        t.links = _NoChain()
+        t.links, t._by_day, t._daily = _NoChain(), None, None
         if isinstance(t, Thin):
             t.head = state
         return t

@@ -265,13 +265,18 @@ def daily_bins(daily: Sequence[float], outcome: int, life: int, n_bins: int = 10
     """One proposition's days as the time-weighted calibration counts them: per bin, (bin, outcome,
     weight, weighted sum of forecasts, weighted sum of Brier), each day weighing 1/L as in the
     time-averaged Brier, so a proposition weighs at most one in all bins together."""
-    bins: dict[int, list[float]] = {}
-    for b, p in zip(_bin_ids(daily, n_bins) if len(daily) else [], daily, strict=True):
-        bins.setdefault(int(b), []).append(float(p))
-    return [
-        (b, outcome, len(ps) / life, math.fsum(ps) / life, math.fsum((p - outcome) ** 2 for p in ps) / life)
-        for b, ps in sorted(bins.items())
-    ]
+    import numpy as np
+
+    if not len(daily):
+        return []
+    p = np.asarray(daily, dtype=float)
+    ids = np.searchsorted(np.linspace(0.0, 1.0, n_bins + 1)[1:-1], p, side="left")  # as `_bin_ids`
+    errors = (p - outcome) ** 2
+    out = []
+    for b in np.unique(ids).tolist():  # each bin's sums exactly rounded (math.fsum), as every score here
+        mask = ids == b
+        out.append((b, outcome, int(mask.sum()) / life, math.fsum(p[mask].tolist()) / life, math.fsum(errors[mask].tolist()) / life))
+    return out
 
 
 def weighted_calibration(parts: Iterable[tuple[int, int, float, float, float]], n_bins: int = 10) -> list[dict[str, Any]]:

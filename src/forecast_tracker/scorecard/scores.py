@@ -11,7 +11,7 @@ from sqlalchemy import Connection
 
 from .. import scoring
 from ..dates import days_between, previous_day
-from ..evidence import pool_of
+from ..evidence import Team, pool_of
 from ..probability import POOLS
 from .dataset import Dataset
 
@@ -214,7 +214,10 @@ def indicator_diagnostics(data: Dataset, as_of: str) -> list[dict[str, Any]]:
         if r is None or r.outcome not in ("yes", "no"):
             continue
         counted: dict[str, float] = {}
-        for link in data.tracks[p.id].links:
+        track = data.tracks[p.id]
+        # the evidence is shared: every track counts an observation for what the team's chain shows (the
+        # first track's link), so the model's chain says it without building the team's
+        for link in (track.model.links if isinstance(track, Team) else track.links):
             if link.method == "indicator" and link.on <= as_of and link.indicator is not None:
                 counted[link.indicator] = counted.get(link.indicator, 0.0) + (link.decibans or 0.0)
         for ind in sorted(data.indicators_by_prop.get(p.id, ()), key=lambda i: i.id):
