@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import bisect
 import datetime as dt
+import functools
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -788,7 +789,12 @@ def state_of(view: View, thin: bool = False) -> dict[str, Any]:
 
 def head_covers(state: Mapping[str, Any], day: str) -> bool:
     """Whether a thin state (`state_of(..., thin=True)`) answers for `day` exactly."""
-    return day >= state["last"] or day < state["opened"] or (day[8:] >= "28" and month_end(day[:7]) == day)
+    return day >= state["last"] or day < state["opened"] or (day[8:] >= "28" and _is_month_end(day))
+
+
+@functools.lru_cache(maxsize=256)
+def _is_month_end(day: str) -> bool:
+    return month_end(day[:7]) == day
 
 
 class Thin(Track):
