@@ -223,3 +223,54 @@ def test_the_cache_and_its_triggers_on_each_backend(cli, anydb):
     assert assert_cache_is_the_record(t) == 2
     assert {r.id: r.probability for r in t.standing("2025-06-30")}["gadget-ban"] == shown["gadget-ban"]
     t.close()
+
+
+@pytest.mark.parametrize("seed", [4, 5])
+def test_scores_from_the_cache_are_the_scores_of_the_record(tmp_path, seed):
+    # `score` reads the cached anchors of every proposition whose events are all dated by its as-of
+    # date, and derives the others; the JSON must be the same bytes as deriving all of them
+    rnd = random.Random(seed)
+    indicators = _catalog(tmp_path / "cat", 6, rnd)
+    db = tmp_path / "r.db"
+    t = Tracker(db, create=True)
+    t.sync(tmp_path / "cat")
+    for step in range(60):
+        day = f"2024-{rnd.randint(1, 12):02d}-{rnd.randint(1, 28):02d}"
+        try:
+            if rnd.random() < 0.6:
+                iid, kind = rnd.choice(indicators)
+                t.observe(iid, date=day, value=None if kind == "event" else rnd.randrange(100), source=f"s{step}", apply=True)
+            else:
+                t.update(f"p{rnd.randrange(6)}", round(rnd.uniform(0.05, 0.95), 2), date=day, rationale="r",
+                         by=rnd.choice(["ana", "ben", "cy"]))  # fmt: skip
+        except InputError:
+            pass
+    for k in range(6):
+        try:
+            t.resolve(f"p{k}", rnd.choice(["yes", "no"]), date=f"2025-0{rnd.randint(1, 6)}-15", source="news")
+        except InputError:
+            pass
+    days = ["2024-06-30", "2024-12-31", "2025-03-31", "2025-12-31"]
+    cached = {day: json.dumps(t.scores(day).as_json(), sort_keys=True) for day in days}
+    pools = json.dumps(t.compare_pools("2025-12-31"), sort_keys=True)
+    with sqlite3.connect(db) as conn:
+        conn.execute("UPDATE track_cache SET version = 'none'")  # every track derived from the record
+    conn.close()
+    assert {day: json.dumps(t.scores(day).as_json(), sort_keys=True) for day in days} == cached
+    assert json.dumps(t.compare_pools("2025-12-31"), sort_keys=True) == pools
+    t.close()
+
+
+def test_score_reads_the_cache_when_the_record_ends_by_its_date(cli, db, monkeypatch):
+    from forecast_tracker.scorecard import dataset
+
+    cli.ok("observe", "widget-factory-built", "--date", "2025-02-01", "--source", "s", "--apply")
+    cli.ok("update", "widget-launch", "0.7", "--date", "2025-03-01", "--rationale", "r", "--by", "ana")
+    cli.ok("resolve", "widget-launch", "yes", "--date", "2025-04-01", "--source", "s")
+    used: list[list[str]] = []
+    real = dataset.cached_views
+    monkeypatch.setattr(dataset, "cached_views", lambda conn, ids, until, pool=None: used.append(
+        sorted(found := real(conn, ids, until, pool))) or found)  # fmt: skip
+    cli.ok("score", "--as-of", "2025-04-30")
+    cli.ok("score", "--as-of", "2025-02-15")
+    assert used == [["gadget-ban", "widget-launch"], ["gadget-ban"]]  # widget-launch has an update after 02-15

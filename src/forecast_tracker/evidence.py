@@ -264,6 +264,7 @@ class Track:
         self.moved = [link.on for link in self.links if link.method in ("manual", "indicator")]
         self._by_day: dict[str, list[tuple[tuple[int, int], float]]] | None = None
         self._daily: tuple[str, list[float]] | None = None
+        self._counted: dict[str, list[tuple[str, float]]] | None = None
 
     def _event(self, day: str, before: float, event: Judgement | Evidence, counted: Mapping[int, float]) -> float:
         """Append the link of one event; the probability after it."""
@@ -354,6 +355,16 @@ class Track:
 
     def spread(self, day: str) -> tuple[float, float] | None:
         return None  # one forecaster
+
+    def counted(self) -> dict[str, list[tuple[str, float]]]:
+        """indicator -> (the day, the decibans counted) of each of its observations this track applied,
+        in chain order: what the signpost diagnostics sum."""
+        if self._counted is None:
+            self._counted = {}
+            for link in self.links:
+                if link.method == "indicator" and link.indicator is not None:
+                    self._counted.setdefault(link.indicator, []).append((link.on, link.decibans or 0.0))
+        return self._counted
 
     def criterion_met(self, day: str) -> tuple[str, int, float] | None:
         """(the day, the observation, the held probability) when a decisive signpost's firing applied
@@ -523,6 +534,10 @@ class Team:
         moved = [d for t in self.tracks.values() if (d := t.last_moved(day)) is not None]
         return max(moved) if moved else None
 
+    def counted(self) -> dict[str, list[tuple[str, float]]]:
+        # the evidence is shared: the team's chain shows each observation as the first track counts it
+        return self.model.counted()
+
     def criterion_met(self, day: str) -> tuple[str, int, float] | None:
         return self.model.criterion_met(day)  # the evidence is shared: every track holds from the same day
 
@@ -642,6 +657,7 @@ class View(Protocol):
     def members(self, day: str) -> dict[str, float]: ...
     def spread(self, day: str) -> tuple[float, float] | None: ...
     def criterion_met(self, day: str) -> tuple[str, int, float] | None: ...
+    def counted(self) -> dict[str, list[tuple[str, float]]]: ...
     def side_by_side(self) -> dict[str, tuple[Track, str]]: ...
 
 
@@ -780,6 +796,8 @@ def state_of(view: View, thin: bool = False) -> dict[str, Any]:
                               "decays": tracks[0].decays}  # fmt: skip
     if thin:
         common["last"] = max(max(t.dates[-1], t.moved[-1] if t.moved else "") for t in tracks)
+    else:
+        common["counted"] = view.counted()
     if isinstance(view, Team):
         model = next(name for name, t in view.tracks.items() if t is view.model)
         return {**common, "pools": view.pools, "model": model, "tracks": [_track_state(t, thin) for t in tracks]}
@@ -848,6 +866,7 @@ def view_of(state: Mapping[str, Any], pool: str | None = None) -> View:
         t.held = tuple(s["held"]) if s["held"] else None
         t.dates, t.values, t.moved = s["dates"], s["values"], s["moved"]
         t.links, t._by_day, t._daily = _NoChain(), None, None
+        t._counted = {k: [(on, db) for on, db in v] for k, v in state["counted"].items()} if "counted" in state else None
         if isinstance(t, Thin):
             t.head = state
         return t

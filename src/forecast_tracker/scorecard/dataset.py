@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import Connection
 
 from .. import store
-from ..evidence import View, build_tracks, in_force, resolution_in_force, shown_probability
+from ..evidence import CACHE_VERSION, View, build_tracks, in_force, resolution_in_force, shown_probability, view_of
 from ..probability import counted_ratio
 from ..records import IndicatorRow, ObservationRow, PropositionRow, ResolutionRow, RestatementRow, UpdateRow
 
@@ -48,9 +48,13 @@ class Dataset:
 
     def __post_init__(self) -> None:
         self.evidence = [o for o in self.observations if o.applied_by is not None and not o.retraction]
-        self.tracks = self.cached if self.cached is not None else build_tracks(
-            self.propositions, self.indicators, self.updates, self.evidence, by=self.by, versions=self.versions,
-            decays=self.decays, pools=self.pools, pool=self.pool)  # fmt: skip
+        cached = self.cached or {}
+        rest = [p for p in self.propositions if p.id not in cached]  # derived here: the cache holds the others
+        ids = {p.id for p in rest}
+        evidence = self.evidence if not cached else [e for e in self.evidence if e.proposition_id in ids]
+        built = build_tracks(rest, self.indicators, self.updates, evidence, by=self.by, versions=self.versions,
+                             decays=self.decays, pools=self.pools, pool=self.pool) if rest else {}  # fmt: skip
+        self.tracks = {**built, **cached}
         self.applied = {e.id for e in self.evidence}
         self.by_id = {p.id: p for p in self.propositions}
         self.indicators_by_prop: dict[str, list[IndicatorRow]] = defaultdict(list)
@@ -81,14 +85,21 @@ class Dataset:
         propositions: Sequence[str] | None = None,
         until: str | None = None,
         pool: str | None = None,
+        cache: bool = False,
     ) -> Dataset:
         """The rows of `propositions` (default: every one). `texts=False` leaves out each observation's
         source and note (scores never show them); `until` leaves out observations and updates dated
-        after it (no view as of `until` or earlier depends on them)."""
+        after it (no view as of `until` or earlier depends on them). `cache`: the team's tracks of the
+        propositions whose every event is dated by `until` come from the cache's anchors (the same
+        tracks, since nothing after `until` is in them), and their updates are not read."""
         indicators = {i.id: i for i in store.all_indicators(conn, propositions)}
         versions, decays, pools = store.definition_versions(conn, indicators, propositions)
+        props = store.all_propositions(conn, propositions)
+        cached = cached_views(conn, [p.id for p in props], until, pool) if cache and by is None and until else None
+        rest = [p.id for p in props if p.id not in (cached or {})]
         return cls(
-            propositions=store.all_propositions(conn, propositions),
+            propositions=props,
+            cached=cached,
             indicators=indicators,
             versions=versions,
             decays=decays,
@@ -96,7 +107,7 @@ class Dataset:
             pool=pool,
             restatements=store.restatements(conn, propositions),
             observations=store.observations(conn, propositions, until=until, texts=texts),
-            updates=store.manual_updates(conn, propositions, until=until),
+            updates=store.manual_updates(conn, rest if cached else propositions, until=until),
             resolutions=store.resolutions(conn, propositions),
             by=by,
         )
@@ -129,6 +140,7 @@ class Dataset:
         until: str | None = None,
         plan: list[list[str]] | None = None,
         pool: str | None = None,
+        cache: bool = False,
     ) -> Iterator[Dataset]:
         """The record a batch of propositions at a time (`plan`, default `Dataset.plan(conn)`), each
         loaded only when the previous one has been used."""
@@ -138,7 +150,7 @@ class Dataset:
             collecting = gc.isenabled()
             gc.disable()
             try:
-                data = cls.load(conn, by, texts, ids, until, pool)
+                data = cls.load(conn, by, texts, ids, until, pool, cache)
             finally:
                 if collecting:
                     gc.enable()
@@ -164,3 +176,14 @@ class Dataset:
         """The indicator's definition in force on `day` (its row, unless it has changed)."""
         own = self.versions.get(indicator_id)
         return in_force(own, day) if own else self.indicators[indicator_id]
+
+
+def cached_views(conn: Connection, ids: Sequence[str], until: str, pool: str | None = None) -> dict[str, View]:
+    """The team's tracks (every anchor, `evidence.view_of`) of those of `ids` whose cached head says
+    no event is dated after `until`: for them, the record up to `until` is the whole record."""
+    import json
+
+    heads = store.cached_states(conn, CACHE_VERSION, ids)
+    ready = [pid for pid, head in heads.items() if json.loads(head)["last"] <= until]
+    full = store.cached_states(conn, CACHE_VERSION, ready, anchors=True) if ready else {}
+    return {pid: view_of(json.loads(state), pool) for pid, state in full.items()}

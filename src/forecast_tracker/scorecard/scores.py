@@ -11,7 +11,7 @@ from sqlalchemy import Connection
 
 from .. import scoring
 from ..dates import days_between, previous_day
-from ..evidence import Team, pool_of
+from ..evidence import pool_of
 from ..probability import POOLS
 from .dataset import Dataset
 
@@ -185,7 +185,7 @@ def compute_scores(
 ) -> ScoreResult:
     """The scores as of `as_of`, reading the record a batch of propositions at a time (scores never
     show a note or source, and nothing dated after `as_of` changes them)."""
-    batches = Dataset.batches(conn, by, texts=False, until=as_of, pool=pool)
+    batches = Dataset.batches(conn, by, texts=False, until=as_of, pool=pool, cache=True)
     return combine(as_of, (score_parts(data, as_of) for data in batches), pool=pool, early_yes=early_yes)
 
 
@@ -194,7 +194,7 @@ def compare_pools(conn: Connection, as_of: str) -> list[dict[str, Any]]:
     proposition pooled from that day's tracks by the method, scored as the headline is, compared with
     the median on the same propositions (`scoring.pool_comparison`)."""
     per = []
-    for data in Dataset.batches(conn, None, texts=False, until=as_of):
+    for data in Dataset.batches(conn, None, texts=False, until=as_of, cache=True):
         for p in data.opened_by(as_of):
             r = data.resolution(p.id, as_of)
             if r is None or r.outcome not in ("yes", "no"):
@@ -214,12 +214,10 @@ def indicator_diagnostics(data: Dataset, as_of: str) -> list[dict[str, Any]]:
         if r is None or r.outcome not in ("yes", "no"):
             continue
         counted: dict[str, float] = {}
-        track = data.tracks[p.id]
-        # the evidence is shared: every track counts an observation for what the team's chain shows (the
-        # first track's link), so the model's chain says it without building the team's
-        for link in (track.model.links if isinstance(track, Team) else track.links):
-            if link.method == "indicator" and link.on <= as_of and link.indicator is not None:
-                counted[link.indicator] = counted.get(link.indicator, 0.0) + (link.decibans or 0.0)
+        for indicator, steps in data.tracks[p.id].counted().items():
+            for on, weight in steps:
+                if on <= as_of:
+                    counted[indicator] = counted.get(indicator, 0.0) + weight
         for ind in sorted(data.indicators_by_prop.get(p.id, ()), key=lambda i: i.id):
             obs = [
                 o
