@@ -26,7 +26,6 @@ from .dates import (
 from .db import Database
 from .errors import InputError, ValidationErrors
 from .evidence import (
-    CACHE_VERSION,
     Link,
     View,
     build_tracks,
@@ -34,13 +33,13 @@ from .evidence import (
     pool_of,
     resolution_in_force,
     shown_probability,
-    state_of,
     view_of,
 )  # fmt: skip
 from .formats import change_points as change_points  # re-exported for the CLI
 from .formats import table_cell
 from .probability import POOLS, counted_ratio, decibans, describe, icd203_term, parse_probability
 from .records import IndicatorRow, ObservationRow, PropositionRow, ResolutionRow, exported
+from .scorecard.dataset import BATCH, cached_full, cached_heads, uncached, write_cached
 from .scoring import SCORE_COLUMNS
 from .validate import (
     OUTCOMES,
@@ -118,9 +117,6 @@ class Standing:
     since: str | None = None
 
 
-CACHE_BATCH = 250  # propositions derived at once when the cache is filled (as `Dataset.batches` reads them)
-
-
 class Tracker:
     """Open a forecast database. `create=True` makes it (and its schema) when missing; `upgrade=False`
     opens an older database without applying its pending migrations (see `upgrade`)."""
@@ -145,19 +141,12 @@ class Tracker:
         changes emptied (the triggers of `migrations.cache_triggers` empty them)."""
         with self.db.write(bulk=bulk) as conn:
             yield conn
-            self._fill_cache(conn, store.uncached(conn, CACHE_VERSION))
+            self._fill_cache(conn, uncached(conn))
 
     def _fill_cache(self, conn, ids: list[str]) -> int:
         """Derive the tracks of `ids` from the record and cache them, a batch at a time."""
-        import json
-
-        for k in range(0, len(ids), CACHE_BATCH):
-            tracks = self._derived(conn, ids[k : k + CACHE_BATCH])
-            states = {
-                pid: (json.dumps(state_of(view, thin=True), separators=(",", ":")), json.dumps(state_of(view), separators=(",", ":")))
-                for pid, view in tracks.items()
-            }  # fmt: skip
-            store.write_states(conn, CACHE_VERSION, states)
+        for k in range(0, len(ids), BATCH):
+            write_cached(conn, self._derived(conn, ids[k : k + BATCH]))
         return len(ids)
 
     def rebuild_cache(self) -> int:
@@ -168,14 +157,18 @@ class Tracker:
             return self._fill_cache(conn, store.proposition_ids(conn))
 
     def _derived(
-        self, conn, ids: list[str] | None, by: str | None = None, pool: str | None = None
+        self, conn, ids: list[str] | None, by: str | None = None, pool: str | None = None,
+        extra: list[ObservationRow] | None = None, props: list[PropositionRow] | None = None,
     ) -> dict[str, View]:  # fmt: skip
-        """The tracks of `ids` (None: every proposition) derived from their whole record."""
-        props = store.all_propositions(conn, ids)
+        """The tracks of `ids` (None: every proposition) derived from their whole record: the team's
+        (pooled as the catalog says, or by `pool`), or with `by` that forecaster's; `extra`
+        observations count as if applied; `props`: their rows, when the caller has read them."""
+        props = props if props is not None else store.all_propositions(conn, ids)
         indicators = {i.id: i for i in store.all_indicators(conn, ids)}
         versions, decays, pools = store.definition_versions(conn, indicators, ids)
-        return build_tracks(props, indicators, store.manual_updates(conn, ids), store.applied_evidence(conn, ids), by=by,
-                            versions=versions, decays=decays, pools=pools, pool=pool)  # fmt: skip
+        evidence = store.applied_evidence(conn, ids) + (extra or [])
+        return build_tracks(props, indicators, store.manual_updates(conn, ids), evidence, by=by, versions=versions,
+                            decays=decays, pools=pools, pool=pool)  # fmt: skip
 
     def _tracks(
         self, conn, ids: list[str], days: list[str], by: str | None = None, pool: str | None = None, every: bool = False,
@@ -185,25 +178,20 @@ class Tracker:
         them about `days` (and each proposition in `also` about its own days too): the cached head
         where it covers them, every cached anchor where it does not, derived where nothing is cached.
         One forecaster's (`by`) are always derived. `every`: `ids` are all the propositions."""
-        import json
-
         which = None if every else ids
         if by is not None:
             return self._derived(conn, which, by=by)
-        heads, out, deeper = store.cached_states(conn, CACHE_VERSION, which), {}, []
+        heads, out, deeper = cached_heads(conn, which), {}, []
         for pid in ids:
-            if (found := heads.get(pid)) is not None:
-                state = json.loads(found)
-                if all(head_covers(state, d) for d in [*days, *(also or {}).get(pid, ())]):
-                    out[pid] = view_of(state, pool)
+            if (head := heads.get(pid)) is not None:
+                if all(head_covers(head, d) for d in [*days, *(also or {}).get(pid, ())]):
+                    out[pid] = view_of(head, pool)
                 else:
                     deeper.append(pid)
-        if deeper:
-            full = store.cached_states(conn, CACHE_VERSION, deeper, anchors=True)
-            out.update({pid: view_of(json.loads(state), pool) for pid, state in full.items()})
+        out.update(cached_full(conn, deeper, pool))
         missing = [pid for pid in ids if pid not in out]
         if missing:
-            out.update(self._derived(conn, None if every and len(missing) > CACHE_BATCH else missing, pool=pool))
+            out.update(self._derived(conn, None if every and len(missing) > BATCH else missing, pool=pool))
         return out
 
     def close(self) -> None:
@@ -267,16 +255,8 @@ class Tracker:
         self, conn, prop: PropositionRow, extra: list[ObservationRow] | None = None, by: str | None = None,
         pool: str | None = None,
     ) -> View:  # fmt: skip
-        """One proposition's derived track (see `evidence`): the team's (pooled as the catalog says, or by
-        `pool`), or with `by` that forecaster's; optionally with `extra` observations counted as if
-        applied. Reads only that proposition's rows."""
-        pid = prop.id
-        indicators = {i.id: i for i in store.indicators_of(conn, pid)}
-        versions, decays, pools = store.definition_versions(conn, indicators, pid)
-        evidence = store.applied_evidence(conn, pid) + (extra or [])
-        updates = store.manual_updates(conn, pid)
-        return build_tracks([prop], indicators, updates, evidence, by=by, versions=versions, decays=decays, pools=pools,
-                            pool=pool)[pid]  # fmt: skip
+        """One proposition's track derived from its rows only (`_derived`)."""
+        return self._derived(conn, [prop.id], by=by, pool=pool, extra=extra, props=[prop])[prop.id]
 
     def _forecaster(self, conn, by: str | None) -> str | None:
         """`by` as a known forecaster (someone with a live manual update), or None for the team."""

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import Connection
 
 from .. import store
-from ..evidence import CACHE_VERSION, View, build_tracks, in_force, resolution_in_force, shown_probability, view_of
+from ..evidence import CACHE_VERSION, View, build_tracks, in_force, resolution_in_force, shown_probability, state_of, view_of
 from ..probability import counted_ratio
 from ..records import IndicatorRow, ObservationRow, PropositionRow, ResolutionRow, RestatementRow, UpdateRow
 
@@ -178,12 +178,39 @@ class Dataset:
         return in_force(own, day) if own else self.indicators[indicator_id]
 
 
-def cached_views(conn: Connection, ids: Sequence[str], until: str, pool: str | None = None) -> dict[str, View]:
-    """The team's tracks (every anchor, `evidence.view_of`) of those of `ids` whose cached head says
-    no event is dated after `until`: for them, the record up to `until` is the whole record."""
+# -- the cache of tracks (models.TrackCache): the one place that reads and writes it -------------------
+def uncached(conn: Connection) -> list[str]:
+    """The propositions the cache does not hold in this version of the model."""
+    return store.uncached(conn, CACHE_VERSION)
+
+
+def write_cached(conn: Connection, views: dict[str, View]) -> None:
+    """Cache each view's head and every anchor (`evidence.state_of`)."""
     import json
 
-    heads = store.cached_states(conn, CACHE_VERSION, ids)
-    ready = [pid for pid, head in heads.items() if json.loads(head)["last"] <= until]
-    full = store.cached_states(conn, CACHE_VERSION, ready, anchors=True) if ready else {}
-    return {pid: view_of(json.loads(state), pool) for pid, state in full.items()}
+    def text(state: dict) -> str:
+        return json.dumps(state, separators=(",", ":"))
+
+    store.write_states(conn, CACHE_VERSION, {pid: (text(state_of(v, thin=True)), text(state_of(v))) for pid, v in views.items()})
+
+
+def cached_heads(conn: Connection, ids: Sequence[str] | None) -> dict[str, dict]:
+    """proposition id -> its cached head (`evidence.state_of(..., thin=True)`), for `ids` (None: all)
+    that the cache holds in this version of the model."""
+    import json
+
+    return {pid: json.loads(head) for pid, head in store.cached_states(conn, CACHE_VERSION, ids).items()}
+
+
+def cached_full(conn: Connection, ids: Sequence[str], pool: str | None = None) -> dict[str, View]:
+    """The team's tracks of `ids` (pooled by `pool` if given) from every cached anchor."""
+    import json
+
+    found = store.cached_states(conn, CACHE_VERSION, ids, anchors=True) if ids else {}
+    return {pid: view_of(json.loads(state), pool) for pid, state in found.items()}
+
+
+def cached_views(conn: Connection, ids: Sequence[str], until: str, pool: str | None = None) -> dict[str, View]:
+    """The team's tracks (every anchor) of those of `ids` whose cached head says no event is dated
+    after `until`: for them, the record up to `until` is the whole record."""
+    return cached_full(conn, [pid for pid, head in cached_heads(conn, ids).items() if head["last"] <= until], pool)
