@@ -646,19 +646,17 @@ def _print_scores(scores: dict, by_tag: bool) -> None:
 def _print_calibration(scores: dict) -> None:
     """Both calibration tables, each bin with its 90% interval, and how far apart yes and no stood."""
     leaves = "" if scores["calibration_includes_early_yes"] else ", without early yeses"
-    rows = [
-        {"bin": f"{r['bin_low']:.1f}-{r['bin_high']:.1f}", "n": r["count"], "mean_forecast": r["mean_forecast"],
-         "observed": r["observed_frequency"], "90% interval": _interval(r)}
-        for r in scores["calibration"]
-    ]  # fmt: skip
-    _table(rows, ["bin", "n", "mean_forecast", "observed", "90% interval"], "table", title=f"calibration, final day{leaves}")
-    rows = [
-        {"bin": f"{r['bin_low']:.1f}-{r['bin_high']:.1f}", "n": round(r["n"], 2), "mean_forecast": r["mean_forecast"],
-         "observed": r["observed"], "90% interval": _interval(r)}
-        for r in scores["calibration_time_weighted"]
-    ]  # fmt: skip
-    title = f"calibration over the headline's days (each day weighs 1/L; n in propositions){leaves}"
-    _table(rows, ["bin", "n", "mean_forecast", "observed", "90% interval"], "table", title=title)
+    for key, n, observed, title in (
+        ("calibration", "count", "observed_frequency", f"calibration, final day{leaves}"),
+        ("calibration_time_weighted", "n", "observed",
+         f"calibration over the headline's days (each day weighs 1/L; n in propositions){leaves}"),
+    ):  # fmt: skip
+        rows = [
+            {"bin": f"{r['bin_low']:.1f}-{r['bin_high']:.1f}", "n": round(r[n], 2), "mean_forecast": r["mean_forecast"],
+             "observed": r[observed], "90% interval": _interval(r)}
+            for r in scores[key]
+        ]  # fmt: skip
+        _table(rows, ["bin", "n", "mean_forecast", "observed", "90% interval"], "table", title=title)
     d = scores["discrimination"]["time_weighted"]
     if d["gap"] is not None:
         _say(f"mean forecast on yes {d['mean_forecast_yes']:.2f}, on no {d['mean_forecast_no']:.2f} (gap {d['gap']:+.2f})")

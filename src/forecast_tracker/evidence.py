@@ -45,7 +45,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from .dates import month_end, ordinal, previous_day
+from .dates import month_end, next_month, ordinal, previous_day
 from .probability import (
     DEFAULT_POOL,
     P_MAX,
@@ -750,8 +750,8 @@ def pool_of(track: View, day: str) -> str | None:
 # -- the anchors a standing probability needs, kept between commands ------------------------------------
 # A derived cache, never the truth. `Track.at(d)` reads only the latest anchor (an event's date and the
 # value after it) on or before d, then decays it to d. So a track keeps, for the cache, two lists of
-# anchors: all of them (`anchors_of`), and a thin one (`head_of`): the anchor in force at each month's
-# end and the last one. The thin one answers exactly on every month-end and on every day from the last
+# anchors (`state_of`): all of them, and a thin one (`thin=True`, the head): the anchor in force at each
+# month's end and the last one. The thin one answers exactly on every month-end and on every day from the last
 # anchor on (what `list`, `review` and `show` ask as of today), and refuses any other day rather than
 # answer wrongly (`Thin`). Bump the version whenever the arithmetic of a track changes: every cached
 # track is then derived afresh.
@@ -759,12 +759,11 @@ CACHE_VERSION = "1"
 
 
 def _month_ends(first: str, last: str) -> list[str]:
-    """Every month's last day from `first`'s month to `last`'s."""
-    out, (year, month) = [], (int(first[:4]), int(first[5:7]))
-    while f"{year:04d}-{month:02d}" <= last[:7]:
-        nxt = dt.date(year + month // 12, month % 12 + 1, 1)
-        out.append((nxt - dt.timedelta(days=1)).isoformat())
-        year, month = nxt.year, nxt.month
+    """Every month's last day from `first`'s month to `last`'s (no limit: not a user's range)."""
+    out, month = [], first[:7]
+    while month <= last[:7]:
+        out.append(month_end(month))
+        month = next_month(month)
     return out
 
 
@@ -779,9 +778,9 @@ def _thinned(dates: Sequence[str], keep_days: Sequence[str]) -> list[int]:
 def _track_state(t: Track, thin: bool) -> dict[str, Any]:
     state: dict[str, Any] = {"name": t.name, "joined": t.joined, "team_of_one": t.team_of_one,
                              "held": list(t.held) if t.held else None}  # fmt: skip
-    dates, values, moved = t.dates, t.values, t.moved
+    dates, values, moved = t.dates, t.values, t.moved  # `moved` is a subset of `dates`: both end by dates[-1]
     if thin:
-        ends = _month_ends(t.opened, max(dates[-1], moved[-1] if moved else dates[-1]))
+        ends = _month_ends(t.opened, dates[-1])
         keep = _thinned(dates, ends)
         dates, values = [dates[i] for i in keep], [values[i] for i in keep]
         moved = [moved[i] for i in _thinned(moved, ends)]
@@ -792,10 +791,10 @@ def state_of(view: View, thin: bool = False) -> dict[str, Any]:
     """What `view_of` needs to answer every standing question as `view` does, as plain JSON values:
     every anchor, or with `thin` the head (see above), which also records its last day."""
     tracks: list[Track] = list(view.tracks.values()) if isinstance(view, Team) else [view]  # type: ignore[list-item]
-    common: dict[str, Any] = {"v": CACHE_VERSION, "prior": view.prior, "opened": view.opened, "resolve_by": view.resolve_by,
+    common: dict[str, Any] = {"prior": view.prior, "opened": view.opened, "resolve_by": view.resolve_by,
                               "decays": tracks[0].decays}  # fmt: skip
     if thin:
-        common["last"] = max(max(t.dates[-1], t.moved[-1] if t.moved else "") for t in tracks)
+        common["last"] = max(t.dates[-1] for t in tracks)
     else:
         common["counted"] = view.counted()
     if isinstance(view, Team):

@@ -185,12 +185,12 @@ def forecaster_table(reduced: Iterable[tuple[str, float, float, int, float]]) ->
     return sorted(rows, key=lambda r: (r["mean_relative_brier"], r["forecaster"]))
 
 
-def _bin_ids(p: Sequence[float], n_bins: int) -> list[int]:
-    # Right-closed equal-width bins, as scikit-learn's calibration_curve: 0.2 falls in (0, 0.2].
+def _bin_ids(p: Any, n_bins: int) -> Any:
+    # Right-closed equal-width bins, as scikit-learn's calibration_curve: 0.2 falls in (0, 0.2]. An array.
     import numpy as np
 
     edges = np.linspace(0.0, 1.0, n_bins + 1)
-    return list(np.searchsorted(edges[1:-1], np.asarray(p, dtype=float), side="left"))
+    return np.searchsorted(edges[1:-1], np.asarray(p, dtype=float), side="left")
 
 
 CALIBRATION_COLUMNS = ("bin_low", "bin_high", "mean_forecast", "observed_frequency", "count")
@@ -198,19 +198,14 @@ CALIBRATION_COLUMNS = ("bin_low", "bin_high", "mean_forecast", "observed_frequen
 
 def calibration_rows(p: Sequence[float], o: Sequence[int], n_bins: int = 10) -> list[dict[str, Any]]:
     """Per non-empty bin, in order: its range, mean forecast, observed frequency of yes with its 90%
-    Wilson interval (low, high), and count."""
-    bins: dict[int, list[tuple[float, int]]] = {}
-    for b, pi, oi in zip(_bin_ids(p, n_bins) if len(p) else [], p, o, strict=True):
-        bins.setdefault(int(b), []).append((float(pi), int(oi)))
-    rows = []
-    for b, group in sorted(bins.items()):
-        yes = sum(y for _, y in group)
-        low, high = wilson(yes, len(group)) or (None, None)
-        rows.append({
-            "bin_low": b / n_bins, "bin_high": (b + 1) / n_bins, "mean_forecast": math.fsum(x for x, _ in group) / len(group),
-            "observed_frequency": yes / len(group), "count": len(group), "low": low, "high": high,
-        })  # fmt: skip
-    return rows
+    Wilson interval (low, high), and count: `weighted_calibration` with each forecast weighing one."""
+    ids = _bin_ids(p, n_bins).tolist() if len(p) else []
+    parts = [(b, int(oi), 1.0, float(pi), 0.0) for b, pi, oi in zip(ids, p, o, strict=True)]
+    return [
+        {"bin_low": r["bin_low"], "bin_high": r["bin_high"], "mean_forecast": r["mean_forecast"],
+         "observed_frequency": r["observed"], "count": r["propositions"], "low": r["low"], "high": r["high"]}
+        for r in weighted_calibration(parts, n_bins)
+    ]  # fmt: skip
 
 
 def calibration_table(p: Sequence[float], o: Sequence[int], n_bins: int = 10) -> pd.DataFrame:
@@ -270,7 +265,7 @@ def daily_bins(daily: Sequence[float], outcome: int, life: int, n_bins: int = 10
     if not len(daily):
         return []
     p = np.asarray(daily, dtype=float)
-    ids = np.searchsorted(np.linspace(0.0, 1.0, n_bins + 1)[1:-1], p, side="left")  # as `_bin_ids`
+    ids = _bin_ids(p, n_bins)
     errors = (p - outcome) ** 2
     out = []
     for b in np.unique(ids).tolist():  # each bin's sums exactly rounded (math.fsum), as every score here

@@ -253,12 +253,14 @@ def versions(conn: Connection, propositions: Which = None) -> tuple[dict[str, li
     for kind, ref, effective, content in conn.execute(query):
         found.setdefault((kind, ref), {})[effective] = json.loads(content)  # a later one the same day replaces it
     indicators = {ref: list(days.items()) for (kind, ref), days in found.items() if kind == "indicator" and len(days) > 1}
-    decays = {ref: [(day, c["decay"]) for day, c in days.items()] for (kind, ref), days in found.items()
-              if kind == "proposition" and len(days) > 1}  # fmt: skip
+
+    def rules(key: str, default: str | None = None) -> Rules:
+        return {ref: [(day, c[key] if default is None else c.get(key, default)) for day, c in days.items()]
+                for (kind, ref), days in found.items()
+                if kind == "proposition" and len(days) > 1}  # fmt: skip
+
     # a version written before the `team` key existed pooled by the median, the only method then
-    pools = {ref: [(day, c.get("team", DEFAULT_POOL)) for day, c in days.items()] for (kind, ref), days in found.items()
-             if kind == "proposition" and len(days) > 1}  # fmt: skip
-    return indicators, decays, pools
+    return indicators, rules("decay"), rules("team", DEFAULT_POOL)
 
 
 def definition_versions(
