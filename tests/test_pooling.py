@@ -262,3 +262,15 @@ def test_the_scorecard_names_the_pool_and_shows_what_the_record_rests_on(cli, tm
     median = tmp_path / "median"
     cli.ok("report", "--month", "2025-01", "--out", median, "--pool", "median")
     assert "Team median of 3 forecasters" in (median / "2025-01.md").read_text()
+
+
+def test_score_pools_by_the_method_asked(cli, tmp_path):
+    folder = tmp_path / "cat"
+    folder.mkdir()
+    _three_forecasters(cli, folder)
+    cli.ok("resolve", "rates-peak", "yes", "--date", "2025-01-11", "--source", "central bank")
+    mean = cli.ok("score", "--as-of", "2025-01-31", "--format", "json", "--pool", "mean").json
+    assert mean["pool"] == "mean" and mean["propositions"][0]["pool"] == "mean"
+    assert mean["summary"]["mean_time_averaged_brier"] == pytest.approx(0.45**2)  # ten days at 0.55, L = 10
+    median = cli.ok("score", "--as-of", "2025-01-31", "--format", "json").json
+    assert median["summary"]["mean_time_averaged_brier"] == pytest.approx(0.2**2)
