@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -54,7 +54,7 @@ from .validate import (
 if TYPE_CHECKING:
     import pandas as pd
 
-    from .io.importing import ImportReport
+    from .io.importing import ImportReport, PeerReport
     from .scorecard.scores import ScoreResult
 
 __all__ = [
@@ -209,10 +209,6 @@ class Tracker:
         evidence counts is a version from today (or the file's later `effective` day) on; a change that
         alters numbers already shown is a restatement, refused unless `restate` with a `reason`, then
         recorded (see `definitions`)."""
-        from dataclasses import replace
-
-        from .definitions import plan_sync
-
         if restate:
             if not (reason or "").strip():
                 raise InputError("--restate needs a reason: say why the record is restated", "reason")
@@ -220,18 +216,8 @@ class Tracker:
         elif reason is not None:
             raise InputError("--reason goes with --restate (it says why a restatement is made)", "reason")
         definitions = check_catalog(catalog)
-        day = today()
         with self._write() as conn:
-            plan = plan_sync(definitions, *store.sync_state(conn), day)
-            if plan.restatements and not restate:
-                refused = [c.refusal() for c in plan.restatements]
-                raise ValidationErrors(f"sync refused {len(refused)} restatement(s), nothing written", refused)
-            plan.changes = [
-                replace(c, so_far=store.applied_since(conn, c.subject, c.effective or day))
-                if c.kind == "indicator" and c.versioned else c
-                for c in plan.changes
-            ]  # fmt: skip
-            result = store.apply_sync(conn, plan, reason, day)
+            result, plan = _sync_in(conn, definitions, restate, reason)
         drafts = sorted(Path(catalog, "drafts").glob("*.yaml"))
         waiting = [f"{len(drafts)} draft(s) in {Path(catalog, 'drafts')} are not synced: fill each TODO, then move it "
                    f"into {catalog}"] if drafts else []  # fmt: skip
@@ -282,6 +268,33 @@ class Tracker:
             for ids in Dataset.plan(conn):  # the tracks from the cache; of the record, only what is not applied
                 found += review(Dataset.pending(conn, ids, day, self._tracks(conn, ids, [day])), day)
         return [item.as_json() for item in ordered(found)]
+
+    def digest(self, as_of: str | None = None) -> str:
+        """The "This month" section of the scorecard of `as_of`'s month (default this month), as Markdown:
+        what `review --notify URL --digest` sends."""
+        import tempfile
+
+        day = as_of_or_today(as_of)
+        with tempfile.TemporaryDirectory() as tmp:
+            written = self.report(day[:7], tmp, ("md",))
+            page = next(p for p in written if p.name == f"{day[:7]}.md").read_text(encoding="utf-8")
+        title, _, rest = page.partition("\n")
+        section = rest.split("\n## This month", 1)[-1].split("\n## ", 1)[0]
+        return f"{title}\n\n## This month{section}".rstrip() + "\n"
+
+    def notify(self, url: str, as_of: str | None = None, digest: bool = False) -> str:
+        """Send the review queue of `as_of` (with `digest`, the month's "This month" section too) to `url`
+        (an Apprise URL: Slack, Teams, Discord, Matrix, e-mail...); returns what was sent."""
+        from .io.notify import send
+
+        day = as_of_or_today(as_of)
+        items = self.review(day)
+        lines = [f"- {i['proposition']}: {i['reason']}: {i['detail']}" for i in items] or ["- nothing needs a look"]
+        body = f"What needs a look on {day} ({len(items)} item(s)):\n" + "\n".join(lines)
+        if digest:
+            body += "\n\n" + self.digest(day)
+        send(url, f"forecast-tracker review, {day}", body, markdown=digest)
+        return body
 
     def forecasters(self) -> list[str]:
         """Everyone who has made a live manual update."""
@@ -594,6 +607,60 @@ class Tracker:
         with self._write(bulk=True) as conn:
             return import_file(conn, Path(path), apply=apply, forecaster=who, excel_safe=excel_safe, force=force)
 
+    def import_peers(
+        self, source: str, files: Sequence[str | os.PathLike], *, catalog: str | os.PathLike = "indicators", by: str | None = None
+    ) -> PeerReport:
+        """Bring a peer's binary record in (`io.peers` names each format): one catalog file per question
+        in `catalog` (a file already there is kept as it is), synced, then every forecast and resolution
+        through the rules, in one transaction. On any problem in any file nothing is written, neither rows
+        nor catalog files. Importing the same files again adds nothing."""
+        import yaml
+
+        from .catalog import parse_proposition_file
+        from .io import peers as peer_formats
+        from .io.files import atomic_write
+        from .io.importing import PeerReport, import_peer_rows
+
+        who = forecaster(by)
+        peers = peer_formats.read(source, [Path(f) for f in files], who)
+        folder = Path(catalog)
+        if not folder.parent.is_dir():
+            raise InputError(f"folder {folder.parent} does not exist", "catalog")
+        if folder.exists() and not folder.is_dir():
+            raise InputError(f"{folder} is not a folder", "catalog")
+        ids, texts, problems = {}, {}, []
+        for key, q in peers.questions.items():
+            entry = peer_formats.draft(q)
+            pid = entry["proposition"]["id"]
+            ids[key] = pid
+            text = f"# Imported from {q.platform} ({q.where}).\n" + yaml.safe_dump(entry, sort_keys=False, allow_unicode=True, width=100)
+            _definition, found = parse_proposition_file(text, f"{pid}.yaml")
+            problems += [f"{q.where}: {p}" for p in found]
+            texts[folder / f"{pid}.yaml"] = text
+        if problems:
+            raise ValidationErrors(f"{len(problems)} question(s) cannot become a proposition, nothing imported", problems)
+        report = PeerReport(source, skipped=list(peers.skipped), benchmarks=peer_formats.crowd_names(peers))
+        made_folder, written = not folder.exists(), []
+        try:
+            folder.mkdir(exist_ok=True)
+            writable_folder(folder, "catalog")
+            for path, text in texts.items():
+                if not path.exists():
+                    atomic_write(path, text)
+                    written.append(path)
+            definitions = check_catalog(folder)
+            with self._write(bulk=True) as conn:
+                _sync_in(conn, definitions, False, None)
+                import_peer_rows(conn, peers, ids, report)
+        except BaseException:
+            for path in written:
+                path.unlink(missing_ok=True)
+            if made_folder and folder.is_dir() and not any(folder.iterdir()):
+                folder.rmdir()
+            raise
+        report.drafts = len(written)
+        return report
+
     def resolution_record(self, proposition: str) -> list[dict[str, Any]]:
         """Every resolution of a proposition by id, retracted ones included, each with `supersedes` (the
         live one recorded before it) and `in_force` (the one that counts now), as `export resolutions`."""
@@ -621,6 +688,31 @@ class Tracker:
         with self.db.read() as conn:
             return export(conn, what, fmt, standing, excel_safe)
 
+    def calendar(self, as_of: str | None = None) -> bytes:
+        """Each open proposition's resolve-by date and its review date (the day it turns stale: 90 days
+        after its last update or applied observation, or `as_of` itself when it is stale already), as
+        an iCalendar file (`export calendar`)."""
+        import datetime as dt
+
+        from .io.calendar import Entry, ics
+        from .scorecard.review import STALE_DAYS
+
+        day = as_of_or_today(as_of)
+        with self.db.read() as conn:
+            opened = {p.id: p.opened for p in store.all_propositions(conn)}
+        entries = []
+        for s in self.standing(day):
+            if s.status != "open":
+                continue
+            last = s.updated_on or opened[s.id]
+            review_on = max(day, (dt.date.fromisoformat(last) + dt.timedelta(days=STALE_DAYS)).isoformat())
+            said = f"{s.id}: {describe(s.probability)} on {day}; last update {s.updated_on or 'none (opened ' + opened[s.id] + ')'}"
+            entries.append(Entry(f"due-{s.id}@forecast-tracker", s.resolve_by, f"Due: {s.statement}",
+                                 f"{said}. Resolve it: forecast-tracker resolve {s.id} yes|no --source TEXT"))  # fmt: skip
+            entries.append(Entry(f"review-{s.id}@forecast-tracker", review_on, f"Review: {s.statement}",
+                                 f"{said}. Stale after {STALE_DAYS} days without an update: forecast-tracker show {s.id}"))  # fmt: skip
+        return ics(entries, dt.datetime.now(dt.UTC).replace(microsecond=0))
+
     def export_to(self, what: str, fmt: str, out: str | os.PathLike, excel_safe: bool = False) -> Path:
         """Write an export to a file atomically (the folder must exist)."""
         from .io.files import atomic_write
@@ -631,7 +723,7 @@ class Tracker:
         if not target.parent.exists():
             raise InputError(f"folder {target.parent} does not exist", "out")
         writable_folder(target.parent, "out")
-        atomic_write(target, self.export(what, fmt, excel_safe))
+        atomic_write(target, self.calendar() if what == "calendar" else self.export(what, fmt, excel_safe))
         return target
 
     # -- scores and reports -------------------------------------------------------------------
@@ -735,6 +827,26 @@ def writable_folder(folder: Path, field: str, create: bool = False) -> None:
             pass
     except OSError as exc:
         raise InputError(f"cannot write to {folder}: {exc.strerror or exc}", field) from None
+
+
+def _sync_in(conn, definitions: list[Any], restate: bool, reason: str | None) -> tuple[dict[str, Any], Any]:
+    """`sync` inside the caller's transaction: the plan of what the definitions change, refused
+    whole when it restates the record without `restate`, then written."""
+    from dataclasses import replace
+
+    from .definitions import plan_sync
+
+    day = today()
+    plan = plan_sync(definitions, *store.sync_state(conn), day)
+    if plan.restatements and not restate:
+        refused = [c.refusal() for c in plan.restatements]
+        raise ValidationErrors(f"sync refused {len(refused)} restatement(s), nothing written", refused)
+    plan.changes = [
+        replace(c, so_far=store.applied_since(conn, c.subject, c.effective or day))
+        if c.kind == "indicator" and c.versioned else c
+        for c in plan.changes
+    ]  # fmt: skip
+    return store.apply_sync(conn, plan, reason, day), plan
 
 
 def check_catalog(catalog: str | os.PathLike) -> list[Any]:

@@ -23,7 +23,7 @@ FLAGS = {
     "source": "--source", "note": "--note", "rationale": "--rationale", "by": "--by", "reason": "--reason",
     "month": "--month", "from": "--from", "to": "--to", "since": "--since", "out": "--out", "catalog": "--catalog", "db": "--db",
     "scale": "--scale", "published": "--published", "source_title": "--source-title", "author": "--author",
-    "publisher": "--publisher", "url": "--url", "pool": "--pool",
+    "publisher": "--publisher", "url": "--url", "pool": "--pool", "notify": "--notify", "digest": "--digest",
     "outcome": "OUTCOME", "probability": "PROBABILITY", "kind": "KIND", "id": "ID", "what": "WHAT", "file": "FILE",
 }  # fmt: skip
 
@@ -513,11 +513,24 @@ def review(
     ctx: typer.Context,
     as_of: Annotated[Optional[str], typer.Option("--as-of", help="Date YYYY-MM-DD (default today).")] = None,
     fmt: Annotated[str, typer.Option("--format", help="table or json.")] = "table",
+    notify: Annotated[
+        Optional[str],
+        typer.Option(
+            "--notify",
+            help="Also send the queue to this Apprise URL (slack://..., msteams://..., discord://..., matrix://..., "
+            "mailto://..., json://host/path); needs the notify extra. Nothing is sent without it.",
+        ),
+    ] = None,
+    digest: Annotated[bool, typer.Option("--digest", help="With --notify: add the month's 'This month' section.")] = False,
 ) -> None:
     """What needs a look: a criterion met by a decisive signpost (resolve it), overdue, signposts fired
     but not applied, observations not applied, due within 30 days, stale (no update for 90 days). The
     scorecards flag the same things."""
     fmt = api.choice(fmt, "format", ("table", "json"))
+    if digest and notify is None:
+        raise InputError("--digest goes with --notify URL (it says what is sent)", "digest")
+    if notify is not None:
+        _tracker(ctx).notify(notify, as_of, digest)
     items = _tracker(ctx).review(as_of)
     if fmt == "json":
         typer.echo(json.dumps(items, indent=2, ensure_ascii=False))
@@ -529,7 +542,21 @@ def review(
 @app.command("import")
 def import_(
     ctx: typer.Context,
-    file: Annotated[Path, typer.Argument(help="Observations, updates or resolutions CSV (told apart by header).")],
+    files: Annotated[
+        list[Path],
+        typer.Argument(help="Observations, updates or resolutions CSV (told apart by header); with --from, a peer's files."),
+    ],
+    source: Annotated[
+        Optional[str],
+        typer.Option(
+            "--from",
+            help="A peer's export: fatebook, fatebook-sheet, metaculus (question_data.csv + forecast_data.csv, or the "
+            "zip), predictionbook (my_predictions JSON, or the extractor's CSV) or manifold (market and bets JSON). "
+            "Writes a draft proposition per binary question into --catalog, syncs it, and imports its forecasts "
+            "and resolution; a platform's crowd comes in as a benchmark forecaster (metaculus:cp, manifold:market).",
+        ),
+    ] = None,
+    catalog: Annotated[Path, typer.Option(help="With --from: the catalog folder the drafts are written to.")] = Path("indicators"),
     apply: Annotated[bool, typer.Option("--apply", help="Count every imported observation as evidence.")] = False,
     by: Annotated[Optional[str], typer.Option(help="Forecaster for updates (env FORECAST_TRACKER_USER).")] = None,
     excel_safe: Annotated[
@@ -544,16 +571,35 @@ def import_(
         ),
     ] = False,
 ) -> None:
-    """Import a CSV atomically: every row, or none and a list of every bad row."""
+    """Import a CSV atomically: every row, or none and a list of every bad row. With --from, a peer's
+    whole binary record (Fatebook, Metaculus, PredictionBook, Manifold), all or nothing."""
+    if source is not None:
+        _import_peers(ctx, source, files, catalog, by, apply or excel_safe or force)
+        return
+    if len(files) != 1:
+        raise InputError(f"import takes one CSV at a time ({len(files)} given); a peer's files go with --from", "file")
+    file = files[0]
     r = _tracker(ctx).import_csv(file, apply=apply, by=by, excel_safe=excel_safe, force=force)
     extra = f", {r.applied} applied as evidence" if r.applied else ""
     _say(f"imported {r.imported} {r.kind} from {file.name} ({r.duplicates} duplicate(s) skipped, {r.retracted} retracted{extra})")
 
 
+def _import_peers(ctx: typer.Context, source: str, files: list[Path], catalog: Path, by: str | None, csv_flags: bool) -> None:
+    if csv_flags:
+        raise InputError("--apply, --excel-safe and --force are for our own CSV files, not a peer's record", "from")
+    r = _tracker(ctx).import_peers(source, files, catalog=catalog, by=by)
+    for line in r.skipped:
+        _say(f"skipped: {line}")
+    crowd = f" ({r.crowd} by the crowd: {', '.join(r.benchmarks)}, a benchmark never pooled into the team)" if r.crowd else ""
+    _say(f"imported {r.questions} question(s) from {source}: {r.drafts} new catalog file(s) in {catalog}, {r.updates} "
+         f"forecast(s){crowd}, {r.resolutions} resolution(s) ({r.duplicates} already stored, {r.clamped} clamped to "
+         f"[0.001, 0.999])")  # fmt: skip
+
+
 @app.command()
 def export(
     ctx: typer.Context,
-    what: Annotated[str, typer.Argument(help="observations, updates, propositions, indicators or resolutions.")],
+    what: Annotated[str, typer.Argument(help="observations, updates, propositions, indicators, resolutions or calendar.")],
     fmt: Annotated[str, typer.Option("--format", help="csv or json.")] = "csv",
     out: Annotated[Optional[Path], typer.Option(help="Write to this file instead of standard output.")] = None,
     excel_safe: Annotated[
@@ -566,7 +612,17 @@ def export(
     ] = False,
 ) -> None:
     """Export a table as CSV or JSON. CSV is exact (it imports back unchanged); open it in a spreadsheet
-    only with --excel-safe, since a spreadsheet runs cells such as '=HYPERLINK(...)' as formulas."""
+    only with --excel-safe, since a spreadsheet runs cells such as '=HYPERLINK(...)' as formulas.
+    'export calendar --out FILE.ics' writes each open proposition's resolve-by and review dates as an
+    iCalendar file: import it into any calendar to be reminded."""
+    if what == "calendar":
+        if fmt != "csv" or excel_safe:
+            raise InputError("a calendar is an .ics file: give neither --format nor --excel-safe", "format")
+        if out is None:
+            sys.stdout.buffer.write(_tracker(ctx).calendar())
+        else:
+            _say(f"wrote {_tracker(ctx).export_to(what, fmt, out)}")
+        return
     if out is None:
         sys.stdout.write(_tracker(ctx).export(what, fmt, excel_safe))
     else:
@@ -640,6 +696,13 @@ def _print_scores(scores: dict, by_tag: bool) -> None:
             "table",
             title=f"forecasters (time-averaged Brier over their forecast days; relative: minus the team's ({scores['pool']}), "
             "below 0 is better; peer: Metaculus's log peer score, above 0 is better)",
+        )
+    if scores["benchmarks"]:
+        _table(
+            scores["benchmarks"],
+            ["benchmark", "n_resolved", "days", "mean_time_averaged_brier", "team_mean_time_averaged_brier", "team_minus_benchmark"],
+            "table",
+            title="team vs crowd (time-averaged Brier on the crowd's days; team minus crowd below 0: the team did better)",
         )
 
 

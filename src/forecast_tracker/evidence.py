@@ -60,7 +60,7 @@ from .probability import (
     pool,
     repeats_of,
 )  # fmt: skip
-from .records import ObservationRow, PropositionRow, ResolutionRow, UpdateRow
+from .records import ObservationRow, PropositionRow, ResolutionRow, UpdateRow, is_benchmark
 
 DECAYS = ("hazard", "none")
 DEFAULT_DECAY = "hazard"
@@ -709,8 +709,11 @@ def build_tracks(
                 team_of_one=alone,
             )
 
-        people = {name: js for name, js in judgements.get(p.id, {}).items() if any(j.as_of >= p.opened for j in js)}
-        if by is not None:
+        people = {name: js for name, js in judgements.get(p.id, {}).items()
+                  if any(j.as_of >= p.opened for j in js) and not is_benchmark(name)}  # fmt: skip
+        if by is not None and is_benchmark(by):
+            out[p.id] = _crowd_track(p, judgements.get(p.id, {}).get(by, ()), by)
+        elif by is not None:
             out[p.id] = track(people.get(by, ()), by)
         elif len(people) <= 1:  # nobody (the model's track) or one forecaster, who is the team
             name, own = next(iter(people.items()), ("", []))
@@ -722,6 +725,22 @@ def build_tracks(
             method = pool or pools.get(p.id) or getattr(p, "team", None) or DEFAULT_POOL
             out[p.id] = Team(tracks, next(iter(tracks.values())), method)
     return out
+
+
+def _crowd_track(p: PropositionRow, own: Iterable[Judgement], name: str) -> Track:
+    """A benchmark's track (a crowd's published numbers, `records.is_benchmark`): its own updates only,
+    with none of our evidence and no decay, since its number holds until the platform publishes another."""
+    return Track(prior=float(p.prior), opened=p.opened, resolve_by=p.resolve_by, decay="none", judgements=own, name=name)
+
+
+def benchmark_tracks(propositions: Iterable[PropositionRow], updates: Iterable[UpdateRow]) -> dict[str, dict[str, Track]]:
+    """proposition -> each benchmark's track there: beside the team, never in it."""
+    mine: dict[str, dict[str, list[Judgement]]] = defaultdict(lambda: defaultdict(list))
+    for u in updates:
+        if is_benchmark(u.forecaster or ""):
+            mine[u.proposition_id][u.forecaster].append(Judgement(u.as_of, u.id, float(u.probability), u.rationale or "", u.forecaster))
+    return {p.id: {name: _crowd_track(p, js, name) for name, js in sorted(mine[p.id].items())}
+            for p in propositions if p.id in mine}  # fmt: skip
 
 
 def resolution_in_force(resolutions: Sequence[ResolutionRow], as_of: str) -> ResolutionRow | None:

@@ -12,6 +12,12 @@ import json
 from typing import Any, NamedTuple
 
 
+def is_benchmark(forecaster: str) -> bool:
+    """A forecaster named `platform:aggregate` (`metaculus:cp`, `manifold:market`) is a benchmark: a
+    crowd's published number, shown and scored beside the team and never pooled into it."""
+    return ":" in forecaster
+
+
 class PropositionRow(NamedTuple):
     id: str
     statement: str

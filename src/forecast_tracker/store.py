@@ -359,9 +359,12 @@ def all_indicators(conn: Connection, propositions: Which = None) -> list[Indicat
 
 
 # -- what the evidence chain reads ---------------------------------------------------------------
-def manual_updates(conn: Connection, proposition_id: Which = None, until: str | None = None) -> list[UpdateRow]:
+def manual_updates(
+    conn: Connection, proposition_id: Which = None, until: str | None = None, benchmarks: bool = False
+) -> list[UpdateRow]:
     """Live (not retracted) manual updates, by date then id. Indicator updates of the first release are
-    not judgements: their observations' applications carry that evidence now."""
+    not judgements: their observations' applications carry that evidence now. `benchmarks`: only a
+    crowd's (`records.is_benchmark`: a name with a colon)."""
     u = T_UPDATE
     none = literal(None)
     query = (
@@ -371,6 +374,8 @@ def manual_updates(conn: Connection, proposition_id: Which = None, until: str | 
     )
     if until is not None:
         query = query.where(u.c.as_of <= until)
+    if benchmarks:
+        query = query.where(u.c.forecaster.contains(":", autoescape=True))
     return _rows(conn, UpdateRow, _only(query, u.c.proposition_id, proposition_id))
 
 

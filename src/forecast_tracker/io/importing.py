@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import math
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -15,9 +15,11 @@ from .. import rules, store
 from ..dates import parse_timestamp, today, utc_now
 from ..errors import InputError, ValidationErrors
 from ..faults import crash_point
-from ..records import ResolutionRow
+from ..probability import P_MAX, P_MIN
+from ..records import ResolutionRow, is_benchmark
 from ..validate import check_name, check_text, choice
 from .exporting import excel_unsafe_cell
+from .peers import Forecast, Peers, Question, daily_last
 
 KINDS: dict[str, tuple[str, ...]] = {
     "observations": ("indicator", "observed_on", "value", "source", "note"),
@@ -481,3 +483,99 @@ def _validate_resolutions(ctx: ImportContext, rows: list[tuple[int, dict[str, st
             snap.resolved[pid] = ResolutionRow(0, *new, recorded_at, None)
         valid.append({**new._asdict(), "recorded_at": recorded_at, "_retracted": retracted})
     return valid
+
+
+# -- a peer's record (`io.peers`) -----------------------------------------------------------------------
+@dataclass
+class PeerReport:
+    source: str
+    questions: int = 0
+    drafts: int = 0  # catalog files written (a file already there is kept as the analyst left it)
+    updates: int = 0
+    crowd: int = 0  # of which a platform's aggregate (a benchmark track)
+    resolutions: int = 0
+    duplicates: int = 0
+    clamped: int = 0
+    skipped: list[str] = field(default_factory=list)
+    benchmarks: list[str] = field(default_factory=list)
+
+
+def import_peer_rows(conn: Connection, peers: Peers, ids: dict[tuple[str, str], str], report: PeerReport) -> None:
+    """Every question's forecasts (one per forecaster per day, the day's last, clamped to what a
+    probability may be) and its resolution, each through the rules; the propositions were synced by
+    the caller in this transaction. A forecast dated after its question resolved is refused and
+    listed; any other problem refuses the whole import (`ValidationErrors`, every problem listed)."""
+    rows = _PeerRows(conn, report)
+    for (source, key), q in peers.questions.items():
+        report.questions += 1
+        rows.question(q, ids[(source, key)])
+    if rows.problems:
+        problems = rows.problems
+        listed = problems[:MAX_PROBLEMS_LISTED] + ([f"... and {len(problems) - MAX_PROBLEMS_LISTED} more"]
+                                                   if len(problems) > MAX_PROBLEMS_LISTED else [])  # fmt: skip
+        raise ValidationErrors(f"{len(problems)} problem(s), nothing imported", listed)
+    for row in rows.updates:
+        store.insert_update(conn, row)
+    for row in rows.resolutions:
+        store.insert_resolution(conn, row)
+    report.updates, report.resolutions = len(rows.updates), len(rows.resolutions)
+
+
+class _PeerRows:
+    """The rows a peer's questions make, checked by the rules against the record (and one another)."""
+
+    def __init__(self, conn: Connection, report: PeerReport):
+        self.snap = rules.Snapshot({p.id: p for p in store.all_propositions(conn)}, {}, store.current_resolutions(conn), today())
+        self.seen_updates, self.seen_resolutions = store.update_keys(conn), store.resolution_keys(conn)
+        self.report, self.now = report, utc_now()
+        self.problems: list[str] = []
+        self.updates: list[dict[str, Any]] = []
+        self.resolutions: list[dict[str, Any]] = []
+
+    def refused(self, where: str, exc: InputError) -> None:
+        for problem in exc.problems if isinstance(exc, rules.Rejected) else [exc]:
+            self.problems.append(f"{where}: {problem.field or 'row'}: {problem.message}")
+
+    def question(self, q: Question, pid: str) -> None:
+        ended = q.resolved_at.date().isoformat() if q.resolution and q.resolved_at else None
+        for f in daily_last(q):
+            self.forecast(q, pid, f, ended)
+        if q.resolution is not None and ended is not None:
+            self.resolution(q, pid, ended)
+
+    def forecast(self, q: Question, pid: str, f: Forecast, ended: str | None) -> None:
+        day, report = f.at.date().isoformat(), self.report
+        if ended is not None and day > ended:
+            report.skipped.append(f"{f.where}: a forecast dated {day}, after {pid} resolved on {ended}: refused "
+                                  f"(no update on a resolved proposition)")  # fmt: skip
+            return
+        p = min(max(f.probability, P_MIN), P_MAX)
+        rationale = f"{q.platform} forecast at {f.at.isoformat(timespec='seconds').replace('+00:00', 'Z')}"
+        if p != f.probability:
+            rationale += f" ({f.probability:g} there, recorded as {p:g}: certainty is recorded with a resolution)"
+        try:
+            new = rules.update(self.snap, pid, day, p, rationale, f.forecaster)
+            if (pid, new.as_of, new.probability, "manual", new.rationale, new.forecaster) in self.seen_updates:
+                report.duplicates += 1
+                return
+            rules.may_record(self.snap, pid, "updates")
+        except InputError as exc:
+            self.refused(f.where, exc)
+            return
+        self.updates.append({**new._asdict(), "method": "manual", "recorded_at": self.now})
+        report.crowd += is_benchmark(new.forecaster)
+        report.clamped += p != f.probability
+
+    def resolution(self, q: Question, pid: str, ended: str) -> None:
+        where = f"{q.where} ({q.title[:40]!r})"
+        try:
+            new = rules.resolution(self.snap, pid, q.resolution, ended, f"{q.platform}: {q.url or q.title}",
+                                   f"imported from {q.platform}")  # fmt: skip
+            if tuple(new) in self.seen_resolutions:
+                self.report.duplicates += 1
+                return
+            rules.may_resolve(self.snap, pid)
+        except InputError as exc:
+            self.refused(where, exc)
+            return
+        self.resolutions.append({**new._asdict(), "recorded_at": self.now})

@@ -18,7 +18,17 @@ from dataclasses import dataclass, field
 from sqlalchemy import Connection
 
 from .. import store
-from ..evidence import CACHE_VERSION, View, build_tracks, in_force, resolution_in_force, shown_probability, state_of, view_of
+from ..evidence import (
+    CACHE_VERSION,
+    View,
+    benchmark_tracks,
+    build_tracks,
+    in_force,
+    resolution_in_force,
+    shown_probability,
+    state_of,
+    view_of,
+)
 from ..probability import counted_ratio
 from ..records import IndicatorRow, ObservationRow, PropositionRow, ResolutionRow, RestatementRow, UpdateRow
 
@@ -43,6 +53,7 @@ class Dataset:
     pool: str | None = None  # one pooling method for every team on every day (`--pool`), else the catalog's
     restatements: list[RestatementRow] = field(default_factory=list)
     cached: dict[str, View] | None = None  # tracks already made (from the cache): not derived again here
+    crowd: list[UpdateRow] = field(default_factory=list)  # a benchmark's updates (`records.is_benchmark`)
     tracks: dict[str, View] = field(init=False)  # the team's, or with `by` that forecaster's: chosen once, here
     evidence: list[ObservationRow] = field(init=False)  # applied, live observations: the same row objects
 
@@ -55,6 +66,7 @@ class Dataset:
         built = build_tracks(rest, self.indicators, self.updates, evidence, by=self.by, versions=self.versions,
                              decays=self.decays, pools=self.pools, pool=self.pool) if rest else {}  # fmt: skip
         self.tracks = {**built, **cached}
+        self.benchmarks = benchmark_tracks(self.propositions, self.crowd)  # beside the team, never in it
         self.applied = {e.id for e in self.evidence}
         self.by_id = {p.id: p for p in self.propositions}
         self.indicators_by_prop: dict[str, list[IndicatorRow]] = defaultdict(list)
@@ -108,6 +120,7 @@ class Dataset:
             restatements=store.restatements(conn, propositions),
             observations=store.observations(conn, propositions, until=until, texts=texts),
             updates=store.manual_updates(conn, rest if cached else propositions, until=until),
+            crowd=store.manual_updates(conn, propositions, until=until, benchmarks=True) if by is None else [],
             resolutions=store.resolutions(conn, propositions),
             by=by,
         )

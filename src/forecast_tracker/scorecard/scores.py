@@ -32,6 +32,7 @@ class ScoreResult:
     murphy: dict[str, float] | None
     diagnostics: list[dict[str, Any]] = field(default_factory=list)
     forecasters: list[dict[str, Any]] = field(default_factory=list)
+    benchmarks: list[dict[str, Any]] = field(default_factory=list)  # team vs crowd, on the crowd's days
     # the same days as the headline: each day of each resolved proposition weighs 1/L
     calibration_time_weighted: list[dict[str, Any]] = field(default_factory=list)
     murphy_time_weighted: dict[str, float] | None = None
@@ -76,6 +77,7 @@ class ScoreResult:
             "by_year": self.by_year,
             "indicator_diagnostics": self.diagnostics,
             "forecasters": self.forecasters,
+            "benchmarks": self.benchmarks,
         }
 
 
@@ -87,6 +89,7 @@ class ScoreParts:
     rows: list[dict[str, Any]] = field(default_factory=list)
     diagnostics: list[dict[str, Any]] = field(default_factory=list)
     forecasters: list[tuple[str, float, float, int, float]] = field(default_factory=list)
+    benchmarks: list[tuple[str, float, float, int, float]] = field(default_factory=list)  # as `forecasters`
     days: list[tuple[int, int, float, float, float]] = field(default_factory=list)  # `scoring.daily_bins`
     early: list[tuple[int, int, float, float, float]] = field(default_factory=list)  # those of early yeses
     pools: set[str] = field(default_factory=set)
@@ -117,7 +120,26 @@ def score_parts(data: Dataset, as_of: str) -> ScoreParts:
             (part.early if row["early_yes"] else part.days).extend(days)
     reduced = filter(None, map(scoring.forecaster_item, forecaster_items(data, as_of, daily)))
     part.diagnostics, part.forecasters = indicator_diagnostics(data, as_of), list(reduced)
+    part.benchmarks = list(filter(None, map(scoring.forecaster_item, benchmark_items(data, as_of, daily))))
     return part
+
+
+def benchmark_items(data: Dataset, as_of: str, daily: dict[str, list[float]]) -> Iterator[dict[str, Any]]:
+    """Each benchmark (a crowd) on each resolved yes/no proposition it forecast, with the team on the
+    same days: from the crowd's first number to the day before the resolution."""
+    for pid, crowds in data.benchmarks.items():
+        r = data.resolution(pid, as_of)
+        if r is None or r.outcome not in ("yes", "no"):
+            continue
+        p = data.by_id[pid]
+        team_days = daily.get(pid) or data.tracks[pid].daily(r.resolved_on)
+        for name, track in crowds.items():
+            first = track.joined
+            offset = days_between(p.opened, first) if first else len(team_days)
+            if offset >= len(team_days):
+                continue
+            own = track.daily(r.resolved_on)[offset:]
+            yield {"forecaster": name, "outcome": r.outcome, "mine": own, "team": team_days[offset:], "peer": 0.0}
 
 
 def combine(as_of: str, parts: Iterable[ScoreParts], pool: str | None = None, early_yes: bool = True) -> ScoreResult:
@@ -129,6 +151,7 @@ def combine(as_of: str, parts: Iterable[ScoreParts], pool: str | None = None, ea
         part.rows += each.rows
         part.diagnostics += each.diagnostics
         part.forecasters += each.forecasters
+        part.benchmarks += each.benchmarks
         part.days += each.days
         part.early += each.early
         part.pools |= each.pools
@@ -143,6 +166,13 @@ def combine(as_of: str, parts: Iterable[ScoreParts], pool: str | None = None, ea
     result = ScoreResult(
         as_of, rows, scoring.summarise(rows), calibration, murphy, part.diagnostics, scoring.forecaster_table(part.forecasters)
     )
+    result.benchmarks = [
+        {"benchmark": row["forecaster"], "n_resolved": row["n_resolved"], "days": row["forecast_days"],
+         "mean_time_averaged_brier": row["mean_time_averaged_brier"],
+         "team_mean_time_averaged_brier": row["mean_time_averaged_brier"] - row["mean_relative_brier"],
+         "team_minus_benchmark": -row["mean_relative_brier"]}
+        for row in scoring.forecaster_table(part.benchmarks)
+    ]  # fmt: skip
     result.calibration_time_weighted = scoring.weighted_calibration(days)
     result.murphy_time_weighted = scoring.weighted_murphy(days, len(p)) if enough else None
     result.discrimination = {
