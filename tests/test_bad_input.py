@@ -143,6 +143,24 @@ CASES = [
     ("extract", "outlook.txt", "--author", "nul\x00byte"),
     ("extract", "outlook.txt", "--source-title", HUGE),
     ("extract",),
+    # a peer's record, the calendar, notifications (issue 27)
+    ("import", "--from", "fatebook", "latin1.csv"),
+    ("import", "--from", "metaculus", "empty.csv"),
+    ("import", "--from", "predictionbook", "empty.csv"),
+    ("import", "--from", "manifold", "binary.csv"),
+    ("import", "--from", "manifold", "outlook.txt"),
+    ("import", "--from", "fatebook-sheet", "missing-columns.csv"),
+    ("import", "--from", "gjopen", "empty.csv"),
+    ("import", "--from", "fatebook", "does-not-exist.csv"),
+    ("import", "--from", "fatebook", "."),
+    ("import", "--from", "fatebook", "latin1.csv", "--apply"),
+    ("import", "--from", "fatebook", "latin1.csv", "--catalog", "no/such/folder"),
+    ("import", "latin1.csv", "empty.csv"),
+    ("export", "calendar", "--format", "json"),
+    ("export", "calendar", "--out", "no/such/folder/x.ics"),
+    ("review", "--notify", "not a url"),
+    ("review", "--notify", "nosuchservice://x"),
+    ("review", "--digest"),
 ]
 
 

@@ -299,14 +299,17 @@ class _Hook(http.server.BaseHTTPRequestHandler):
 
 @pytest.fixture
 def hook():
-    """A local HTTP endpoint on 127.0.0.1 that takes at most a few posts, then stops by itself."""
+    """A local HTTP endpoint on 127.0.0.1 for one test, stopped when the test ends."""
     _Hook.received = []
     server = http.server.HTTPServer(("127.0.0.1", 0), _Hook)
-    server.timeout = 10
-    thread = threading.Thread(target=lambda: [server.handle_request() for _ in range(2)], daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
-    yield f"json://127.0.0.1:{server.server_address[1]}/hook", _Hook.received
-    server.server_close()
+    try:
+        yield f"json://127.0.0.1:{server.server_address[1]}/hook", _Hook.received
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(5)
 
 
 def test_review_notify_sends_the_queue_and_the_digest_to_a_local_endpoint(cli, db, hook):
@@ -351,3 +354,16 @@ def test_sample_files_are_the_platforms_shapes():
         "Question ID", "Forecaster ID", "Forecaster Username", "Is Bot", "Start Time", "End Time", "Forecaster Count",
         "Probability Yes",
     ]  # fmt: skip
+
+
+def test_the_scorecard_shows_the_crowd_beside_the_team(cli, empty, tmp_path):
+    cli.ok("import", "--from", "metaculus", DATA / "question_data.csv", DATA / "forecast_data.csv",
+           "--catalog", tmp_path / "indicators")  # fmt: skip
+    cli.ok("report", "--month", "2026-01", "--out", tmp_path / "reports", "--format", "all")
+    md = (tmp_path / "reports" / "2026-01.md").read_text()
+    html = (tmp_path / "reports" / "2026-01.html").read_text()
+    # on 2026-01-31 the crowd stands at 0.5 (since 2025-12-21); the team (alice) at 0.8
+    assert "Beside the team, never pooled into it: metaculus:cp 50%" in md
+    assert "never pooled into it: metaculus:cp 50%" in html
+    cli.ok("report", "--month", "2025-11", "--out", tmp_path / "reports", "--format", "md")
+    assert "metaculus:cp 69%" in (tmp_path / "reports" / "2025-11.md").read_text()

@@ -622,12 +622,12 @@ class Tracker:
         from .io.importing import PeerReport, import_peer_rows
 
         who = forecaster(by)
-        peers = peer_formats.read(source, [Path(f) for f in files], who)
         folder = Path(catalog)
         if not folder.parent.is_dir():
             raise InputError(f"folder {folder.parent} does not exist", "catalog")
         if folder.exists() and not folder.is_dir():
             raise InputError(f"{folder} is not a folder", "catalog")
+        peers = peer_formats.read(source, [Path(f) for f in files], who)
         ids, texts, problems = {}, {}, []
         for key, q in peers.questions.items():
             entry = peer_formats.draft(q)

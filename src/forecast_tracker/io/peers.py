@@ -145,6 +145,8 @@ def read(source: str, paths: Iterable[Path], who: str) -> Peers:
         _metaculus_link(peers)
     if source == "manifold":
         _manifold_link(peers)
+    if not peers.questions and not peers.skipped and not peers.problems:
+        peers.problems.append(f"no {PLATFORM[source]} question in {', '.join(p.name for p in files)} (is it the right --from?)")
     peers.raise_if_any([p.name for p in files])
     for q in peers.questions.values():
         q.forecasts.sort(key=lambda f: f.at)

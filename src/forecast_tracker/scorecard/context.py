@@ -74,6 +74,7 @@ class PropositionCard:
     chart_inline: str = ""  # the same chart for an HTML page that carries charts.SHARED_DEFS
     members: dict[str, float] = field(default_factory=dict)  # each counted forecaster's probability
     restated: list[Restated] = field(default_factory=list)  # changes on the record that moved its past numbers
+    crowd: dict[str, float] = field(default_factory=dict)  # each benchmark's number (beside the team, never in it)
 
 
 @dataclass(frozen=True)
@@ -408,6 +409,7 @@ def _card(data: Dataset, p: PropositionRow, month: str, first: str, as_of: str, 
     card.members = {name: p for name, p in track.members(shown_on).items() if name != MODEL}
     card.spread = track.spread(shown_on)
     card.pool = pool_of(track, shown_on)
+    card.crowd = {name: t.at(shown_on) for name, t in data.benchmarks.get(p.id, {}).items() if t.joined and t.joined <= shown_on}
     card.restated = [
         Restated(r.proposition_id, r.subject, r.key, _short(r.old), _short(r.new), r.effective, r.reason, r.recorded_at[:10])
         for r in data.restatements_by_prop.get(p.id, ())
