@@ -367,3 +367,31 @@ def test_the_scorecard_shows_the_crowd_beside_the_team(cli, empty, tmp_path):
     assert "never pooled into it: metaculus:cp 50%" in html
     cli.ok("report", "--month", "2025-11", "--out", tmp_path / "reports", "--format", "md")
     assert "metaculus:cp 69%" in (tmp_path / "reports" / "2025-11.md").read_text()
+
+
+def test_a_peer_import_on_each_backend_scores_the_crowd_and_imports_once(cli, anydb, tmp_path):
+    from conftest import snapshot
+
+    folder = tmp_path / "from-metaculus"
+    r = cli("import", "--from", "metaculus", DATA / "question_data.csv", DATA / "forecast_data.csv", "--catalog", folder)
+    assert r.code == 0, r.err
+    assert "4 forecast(s) (2 by the crowd" in r.out and "1 resolution(s)" in r.out
+    scores = cli.ok("score", "--as-of", "2026-12-01", "--format", "json").json
+    assert [b["benchmark"] for b in scores["benchmarks"]] == ["metaculus:cp"]
+    before = snapshot(anydb)
+    again = cli("import", "--from", "metaculus", DATA / "question_data.csv", DATA / "forecast_data.csv", "--catalog", folder)
+    assert again.code == 0 and "0 forecast(s)" in again.out
+    assert snapshot(anydb) == before
+
+
+def test_a_market_of_another_type_is_listed_and_skipped(cli, empty, tmp_path):
+    market = json.loads((DATA / "manifold-market.json").read_text())
+    other = {**market, "id": "mc1", "outcomeType": "MULTIPLE_CHOICE", "question": "Which rocket flies first?"}
+    (tmp_path / "markets.json").write_text(json.dumps([market, other]))
+    bets = json.loads((DATA / "manifold-bets.json").read_text()) + [{**json.loads((DATA / "manifold-bets.json").read_text())[0],
+                                                                     "id": "b9", "contractId": "mc1"}]  # fmt: skip
+    (tmp_path / "bets.json").write_text(json.dumps(bets))
+    r = cli("import", "--from", "manifold", tmp_path / "markets.json", tmp_path / "bets.json", "--catalog", tmp_path / "indicators")
+    assert r.code == 0, r.err
+    assert "market mc1 ('Which rocket flies first?') is MULTIPLE_CHOICE: skipped" in r.out
+    assert "imported 1 question(s)" in r.out and "2 forecast(s)" in r.out  # the other market's bet is not read
