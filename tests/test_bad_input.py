@@ -161,6 +161,14 @@ CASES = [
     ("review", "--notify", "not a url"),
     ("review", "--notify", "nosuchservice://x"),
     ("review", "--digest"),
+    # applying many at once (issue 23)
+    ("apply",),
+    ("apply", "1", "--pending"),
+    ("apply", "1", "999"),
+    ("apply", "2", "2"),
+    ("apply", "--pending", "--indicator", "nope"),
+    ("apply", "--pending", "--before", "2025-13-01"),
+    ("apply", "1", "--before", "2025-01-01"),
 ]
 
 

@@ -443,26 +443,73 @@ class Tracker:
 
     def apply(self, observation_id: int | str, *, by: str | None = None) -> ObserveResult:
         """Count a stored observation as evidence from its date on (refused where `rules.may_apply` says)."""
-        obs_id = _row_id(observation_id)
+        return self.apply_many([observation_id], by=by)[0]
+
+    def apply_many(self, observation_ids: Sequence[int | str], *, by: str | None = None) -> list[ObserveResult]:
+        """Apply several stored observations in one transaction, in the order given: each effect counts
+        those before it. Any id that may not be applied refuses them all (nothing is written)."""
+        ids = [_row_id(i) for i in observation_ids]
+        if not ids:
+            raise InputError("name at least one observation id (or apply --pending)", "id")
+        twice = sorted({i for i in ids if ids.count(i) > 1})
+        if twice:
+            raise InputError(f"observation {twice[0]} is named twice", "id")
+        who = forecaster(by)
         with self._write() as conn:
-            stored = store.get_observation(conn, obs_id)
-            if stored is None:
-                raise InputError(f"unknown observation id {obs_id}", "id")
-            if stored.retraction is not None:
-                raise InputError(f"observation {obs_id} is retracted", "id")
-            if stored.applied_by is not None:
-                raise InputError(f"observation {obs_id} is already applied", "id")
-            ind = store.get_indicator(conn, stored.indicator_id)
-            assert ind is not None  # a foreign key
-            prop = self._proposition(conn, ind.proposition_id)
-            snap = self._snapshot(conn, prop, (ind,))
-            row = rules.NewObservation(stored.indicator_id, stored.observed_on, stored.value, stored.source, stored.note)
-            refused = rules.may_apply(snap, row)
-            if refused is not None:
-                raise InputError(f"observation {obs_id}: {refused.message}", "id")
-            result = self._effect(conn, prop, ind, obs_id, row)
-            store.insert_application(conn, obs_id, forecaster(by))
-            result.applied = True
+            return [self._apply_in(conn, obs_id, who) for obs_id in ids]
+
+    def apply_pending(
+        self, *, indicator: str | None = None, before: str | None = None, by: str | None = None
+    ) -> tuple[list[ObserveResult], list[str]]:
+        """Apply, in one transaction and in date order, every live observation not yet applied (of one
+        `indicator`, dated on or before `before`, default today) that can move anything; returns the
+        effects and, for each one left as it was, why (`rules.may_apply`)."""
+        who = forecaster(by)
+        until = as_of_or_today(before, "before")
+        with self._write() as conn:
+            if indicator is not None:
+                self._indicator(conn, indicator)
+            waiting = [o for o in store.pending_observations(conn, until=until) if indicator in (None, o.indicator_id)]
+            done, left = [], []
+            for o in sorted(waiting, key=lambda o: (o.observed_on, o.id)):
+                why = self._may_apply(conn, o.id)
+                if why is not None:
+                    left.append(f"observation {o.id} ({o.indicator_id} on {o.observed_on}) left as it was: {why}")
+                    continue
+                done.append(self._apply_in(conn, o.id, who))
+        return done, left
+
+    def _may_apply(self, conn, obs_id: int) -> str | None:
+        """Why a stored, live, unapplied observation may not be applied now, or None."""
+        stored = store.get_observation(conn, obs_id)
+        assert stored is not None
+        ind = store.get_indicator(conn, stored.indicator_id)
+        assert ind is not None
+        prop = self._proposition(conn, ind.proposition_id)
+        row = rules.NewObservation(stored.indicator_id, stored.observed_on, stored.value, stored.source, stored.note)
+        refused = rules.may_apply(self._snapshot(conn, prop, (ind,)), row)
+        return None if refused is None else refused.message
+
+    def _apply_in(self, conn, obs_id: int, who: str) -> ObserveResult:
+        """Apply one stored observation inside the caller's transaction, or raise naming it."""
+        stored = store.get_observation(conn, obs_id)
+        if stored is None:
+            raise InputError(f"unknown observation id {obs_id}", "id")
+        if stored.retraction is not None:
+            raise InputError(f"observation {obs_id} is retracted", "id")
+        if stored.applied_by is not None:
+            raise InputError(f"observation {obs_id} is already applied", "id")
+        ind = store.get_indicator(conn, stored.indicator_id)
+        assert ind is not None  # a foreign key
+        prop = self._proposition(conn, ind.proposition_id)
+        snap = self._snapshot(conn, prop, (ind,))
+        row = rules.NewObservation(stored.indicator_id, stored.observed_on, stored.value, stored.source, stored.note)
+        refused = rules.may_apply(snap, row)
+        if refused is not None:
+            raise InputError(f"observation {obs_id}: {refused.message}", "id")
+        result = self._effect(conn, prop, ind, obs_id, row)
+        store.insert_application(conn, obs_id, who)
+        result.applied = True
         return result
 
     def update(

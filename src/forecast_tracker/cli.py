@@ -24,6 +24,7 @@ FLAGS = {
     "month": "--month", "from": "--from", "to": "--to", "since": "--since", "out": "--out", "catalog": "--catalog", "db": "--db",
     "scale": "--scale", "published": "--published", "source_title": "--source-title", "author": "--author",
     "publisher": "--publisher", "url": "--url", "pool": "--pool", "notify": "--notify", "digest": "--digest",
+    "indicator": "--indicator", "before": "--before",
     "outcome": "OUTCOME", "probability": "PROBABILITY", "kind": "KIND", "id": "ID", "what": "WHAT", "file": "FILE",
 }  # fmt: skip
 
@@ -406,12 +407,37 @@ def _print_effect(r: api.ObserveResult, tail: str) -> None:
 @app.command("apply")
 def apply_(
     ctx: typer.Context,
-    observation_id: Annotated[str, typer.Argument(metavar="OBSERVATION_ID", help="The observation's id (see show or export).")],
-    by: Annotated[Optional[str], typer.Option(help="Who applied it (env FORECAST_TRACKER_USER, else login name).")] = None,
+    observation_ids: Annotated[
+        Optional[list[str]],
+        typer.Argument(metavar="[OBSERVATION_ID]...", help="The observations' ids (see review, show or export)."),
+    ] = None,
+    pending: Annotated[
+        bool, typer.Option("--pending", help="Every observation not yet applied that can move anything, in date order.")
+    ] = False,
+    indicator: Annotated[Optional[str], typer.Option(help="With --pending: only this indicator's observations.")] = None,
+    before: Annotated[
+        Optional[str], typer.Option(help="With --pending: only those dated on or before this date (default today).")
+    ] = None,
+    by: Annotated[Optional[str], typer.Option(help="Who applied them (env FORECAST_TRACKER_USER, else login name).")] = None,
 ) -> None:
-    """Count a stored observation as evidence: the update it proposes, from its date on."""
-    r = _tracker(ctx).apply(observation_id, by=by)
-    _print_effect(r, "applied")
+    """Count stored observations as evidence: the update each proposes, from its date on. Several ids,
+    or --pending, apply in one transaction: any id that may not be applied refuses them all."""
+    ids = observation_ids or []
+    if pending:
+        if ids:
+            raise InputError("give observation ids or --pending, not both", "id")
+        done, left = _tracker(ctx).apply_pending(indicator=indicator, before=before, by=by)
+        for r in done:
+            _print_effect(r, f"observation {r.observation_id} applied")
+        for line in left:
+            _say(line)
+        _say(f"applied {len(done)} observation(s); {len(left)} left as they were")
+        return
+    if indicator is not None or before is not None:
+        raise InputError("--indicator and --before go with --pending", "indicator" if indicator is not None else "before")
+    results = _tracker(ctx).apply_many(ids, by=by)
+    for r in results:
+        _print_effect(r, "applied" if len(results) == 1 else f"observation {r.observation_id} applied")
 
 
 @app.command()
@@ -582,6 +608,9 @@ def import_(
     r = _tracker(ctx).import_csv(file, apply=apply, by=by, excel_safe=excel_safe, force=force)
     extra = f", {r.applied} applied as evidence" if r.applied else ""
     _say(f"imported {r.imported} {r.kind} from {file.name} ({r.duplicates} duplicate(s) skipped, {r.retracted} retracted{extra})")
+    waiting = r.imported - r.retracted - r.applied if r.kind == "observations" else 0
+    if waiting > 0:
+        _say(f"{waiting} row(s) stored, not counted: apply them with 'forecast-tracker apply --pending' (or import --apply)")
 
 
 def _import_peers(ctx: typer.Context, source: str, files: list[Path], catalog: Path, by: str | None, csv_flags: bool) -> None:
