@@ -56,3 +56,21 @@ def test_import_without_apply_says_the_rows_do_not_count(cli, db, tmp_path):
     (tmp_path / "p.csv").write_text("indicator,observed_on,value,source,note\nwidget-factory-built,2025-05-02,,s,\n")
     applied = cli("import", tmp_path / "p.csv", "--apply")
     assert applied.code == 0 and "not counted" not in applied.out
+
+
+def test_observe_dry_run_prints_the_full_effect_and_writes_nothing(cli, db):
+    cli.ok("observe", "widget-factory-built", "--date", "2025-03-01", "--source", "a", "--apply")
+    before = snapshot(db)
+    raw = (db).read_bytes()
+    preview = cli("observe", "widget-orders", "--value", "1500", "--date", "2025-04-01", "--source", "b", "--apply", "--dry-run")
+    assert preview.code == 0, preview.err
+    assert preview.out.startswith("dry run, nothing written: widget-orders on 2025-04-01")
+    assert "would be applied as evidence" in preview.out
+    assert snapshot(db) == before and db.read_bytes() == raw  # byte-identical
+    real = cli.ok("observe", "widget-orders", "--value", "1500", "--date", "2025-04-01", "--source", "b", "--apply")
+    effect = lambda text: text.splitlines()[1].split("  (")[0]  # noqa: E731 - "P: before -> after on DAY"
+    assert effect(preview.out) == effect(real.out)
+    # the checks run as for a real row: a duplicate is refused, and an event before it opened is context
+    assert cli("observe", "widget-orders", "--value", "1500", "--date", "2025-04-01", "--source", "b", "--dry-run").code == 2
+    context = cli.ok("observe", "widget-recall", "--date", "2024-06-01", "--source", "c", "--dry-run")
+    assert "counts for nothing" in context.out

@@ -98,9 +98,10 @@ class ObserveResult:
     proposition: str
     observed_on: str
     link: Link | None  # None: context (dated before the proposition opened), or no ratio applies
-    applied: bool = False
+    applied: bool = False  # with `dry_run`: whether it would be
     fired: bool = False
     context: bool = False
+    dry_run: bool = False  # nothing was written (`observation_id` is 0)
 
 
 @dataclass
@@ -406,11 +407,13 @@ class Tracker:
         note: str = "",
         apply: bool = False,
         by: str | None = None,
+        dry_run: bool = False,
     ) -> ObserveResult:
         """Record an observation and say what it does on its date; with `apply`, it counts as evidence
         (when `rules.may_apply` allows: otherwise it is stored, not applied, and `applied` is False).
-        An observation identical in all five fields to a stored one is refused as a duplicate."""
-        with self._write() as conn:
+        An observation identical in all five fields to a stored one is refused as a duplicate.
+        `dry_run`: every check and the full effect, in a read transaction: nothing is written."""
+        with self.db.read() if dry_run else self._write() as conn:
             ind = self._indicator(conn, indicator)
             prop = self._proposition(conn, ind.proposition_id)
             snap = self._snapshot(conn, prop, (ind,))
@@ -421,6 +424,10 @@ class Tracker:
                 raise InputError(
                     f"an identical observation of {indicator} on {row.observed_on} is already stored (see 'show {prop.id}')"
                 )
+            if dry_run:  # as if stored (id 0, which no row has) and, with `apply`, applied
+                result = self._effect(conn, prop, ind, 0, row)
+                result.applied, result.dry_run = apply and rules.may_apply(snap, row) is None, True
+                return result
             obs_id = store.insert_observation(conn, row._asdict())
             result = self._effect(conn, prop, ind, obs_id, row)
             if apply and rules.may_apply(snap, row) is None:

@@ -377,9 +377,16 @@ def observe(
     note: Annotated[str, typer.Option(help="What was seen, in your words.")] = "",
     apply: Annotated[bool, typer.Option("--apply", help="Also count it as evidence (the update it implies).")] = False,
     by: Annotated[Optional[str], typer.Option(help="Forecaster (env FORECAST_TRACKER_USER, else login name).")] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Check it and print its full effect (with --apply: as applied); write nothing.")
+    ] = False,
 ) -> None:
     """Log an observation of an indicator and print what it does on its date; --apply counts it as evidence."""
-    r = _tracker(ctx).observe(indicator, value=value, date=date, source=source, note=note, apply=apply, by=by)
+    r = _tracker(ctx).observe(indicator, value=value, date=date, source=source, note=note, apply=apply, by=by, dry_run=dry_run)
+    if r.dry_run:
+        _say(f"dry run, nothing written: {r.indicator} on {r.observed_on}")
+        _print_effect(r, "would be applied as evidence" if r.applied else "would be stored, not applied")
+        return
     _say(f"observation {r.observation_id}: {r.indicator} on {r.observed_on}")
     _print_effect(
         r, f"applied as evidence from {r.observed_on} on" if r.applied else f"not applied; to apply it: apply {r.observation_id}"
