@@ -74,3 +74,16 @@ def test_observe_dry_run_prints_the_full_effect_and_writes_nothing(cli, db):
     assert cli("observe", "widget-orders", "--value", "1500", "--date", "2025-04-01", "--source", "b", "--dry-run").code == 2
     context = cli.ok("observe", "widget-recall", "--date", "2024-06-01", "--source", "c", "--dry-run")
     assert "counts for nothing" in context.out
+
+
+def test_resolve_needs_a_source_and_prints_the_final_forecast_and_its_scores(cli, db):
+    before = snapshot(db)
+    bare = cli("resolve", "widget-launch", "yes", "--date", "2025-05-01")
+    assert bare.code == 2 and "--no-source" in bare.err
+    assert snapshot(db) == before
+    r = cli("resolve", "widget-launch", "yes", "--date", "2025-05-01", "--source", "gazette")
+    assert r.code == 0, r.err
+    # the prior `likely` (0.675) stood until then, with no decay: the final forecast and Brier by hand
+    assert "final forecast 0.68 (likely)" in r.out and f"Brier {(1 - 0.675) ** 2:.4f}" in r.out
+    annulled = cli("resolve", "gadget-ban", "annulled", "--date", "2025-05-01", "--no-source")
+    assert annulled.code == 0 and "annulled: no score" in annulled.out

@@ -169,6 +169,8 @@ CASES = [
     ("apply", "--pending", "--indicator", "nope"),
     ("apply", "--pending", "--before", "2025-13-01"),
     ("apply", "1", "--before", "2025-01-01"),
+    ("resolve", "widget-launch", "yes"),  # no source, and no --no-source
+    ("resolve", "widget-launch", "yes", "--source", "s", "--no-source"),
     ("observe", "widget-factory-built", "--dry-run"),  # a preview is checked as a real row is
     ("observe", "widget-factory-built", "--date", "2025-02-01", "--source", "seed", "--dry-run"),  # a duplicate
 ]

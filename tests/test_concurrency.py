@@ -178,7 +178,7 @@ def _resolver(db: str, queue, barrier) -> None:
     with Warm(db) as t:  # connect and load everything first, so the race is only the resolve itself
         t.standing()
     barrier.wait(timeout=60)
-    result = CliRunner().invoke(app, ["resolve", "widget-launch", "yes", "--date", "2025-05-01"])
+    result = CliRunner().invoke(app, ["resolve", "widget-launch", "yes", "--source", "the record", "--date", "2025-05-01"])
     queue.put((result.exit_code, result.stderr))
 
 

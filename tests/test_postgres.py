@@ -52,7 +52,7 @@ def test_workflow_on_postgresql(cli, catalog, tmp_path, pg_url):
     bad = cli(*db, "update", "widget-launch", "1.5")
     assert bad.code == 2 and bad.err.startswith("error: PROBABILITY")
     assert cli(*db, "retract", "observation", "1", "--reason", "misread").code == 0
-    assert cli(*db, "resolve", "widget-launch", "yes", "--date", "2025-05-01").code == 0
+    assert cli(*db, "resolve", "widget-launch", "yes", "--source", "the record", "--date", "2025-05-01").code == 0
     scores = cli(*db, "score", "--format", "json").json
     assert scores["propositions"][0]["final_probability"] == 0.8617021276595745
     assert cli(*db, "report", "--month", "2025-03", "--out", tmp_path / "r").code == 0

@@ -41,7 +41,7 @@ def test_review_lists_each_reason_with_its_detail(cli, db):
     assert ("widget-launch", "overdue") in later and ("widget-launch", "due-soon") not in later
     cli.ok("apply", "2")
     cli.ok("apply", "4")
-    cli.ok("resolve", "widget-launch", "yes", "--date", "2025-05-01")
+    cli.ok("resolve", "widget-launch", "yes", "--source", "the record", "--date", "2025-05-01")
     settled = {(i["proposition"], i["reason"]) for i in cli.ok("review", "--as-of", "2025-05-20", "--format", "json").json}
     assert settled == set()  # widget resolved; gadget's observations applied; nothing stale yet
     table = cli.ok("review", "--as-of", "2026-06-10").out
@@ -76,7 +76,7 @@ def test_this_month_names_the_biggest_move_and_its_reason_and_cards_are_ordered_
 
 
 def test_misleading_items_fixed(cli, db, tmp_path):
-    cli.ok("resolve", "widget-launch", "yes", "--date", "2025-02-10")
+    cli.ok("resolve", "widget-launch", "yes", "--source", "the record", "--date", "2025-02-10")
     cli.ok("report", "--month", "2025-06", "--out", tmp_path / "r", "--format", "md")
     june = (tmp_path / "r" / "2025-06.md").read_text()
     widget = june[june.index("(`widget-launch`)", june.index("## Propositions")) :].split("\n### ")[0]
@@ -117,7 +117,7 @@ def test_list_since_and_score_csv(cli, db):
     table = cli.ok("list", "--as-of", "2025-04-15").out
     assert "change: since 2025-03-31" in table and "last_update" in table
     assert cli("list", "--since", "2030-01-01", "--as-of", "2025-01-01").code == 2
-    cli.ok("resolve", "widget-launch", "yes", "--date", "2025-05-01")
+    cli.ok("resolve", "widget-launch", "yes", "--source", "the record", "--date", "2025-05-01")
     csv_text = cli.ok("score", "--as-of", "2025-05-31", "--format", "csv").out
     header, row = csv_text.splitlines()[:2]
     assert header.startswith("id,outcome,resolved_on") and row.startswith("widget-launch,yes,2025-05-01")

@@ -45,14 +45,14 @@ def test_init_to_resolve(cli, db):
 
 
 def test_rules_a_user_relies_on(cli, db):
-    assert cli("resolve", "gadget-ban", "no", "--date", "2025-06-01").code == 0
+    assert cli("resolve", "gadget-ban", "no", "--source", "the record", "--date", "2025-06-01").code == 0
     refused = cli("update", "gadget-ban", "0.3", "--date", "2025-06-02")
     assert refused.code == 2 and "resolved no" in refused.err
     refused = cli("observe", "gadget-bill", "--date", "2025-06-02", "--source", "x")
     assert refused.code == 2 and "no new observations" in refused.err
-    twice = cli("resolve", "gadget-ban", "yes", "--date", "2025-06-03")
+    twice = cli("resolve", "gadget-ban", "yes", "--source", "the record", "--date", "2025-06-03")
     assert twice.code == 2 and "--force" in twice.err
-    forced = cli("resolve", "gadget-ban", "yes", "--date", "2025-06-03", "--force", "--note", "misread the gazette")
+    forced = cli("resolve", "gadget-ban", "yes", "--source", "the record", "--date", "2025-06-03", "--force", "--note", "misread the gazette")
     assert forced.code == 0
     resolutions = cli("export", "resolutions", "--format", "json").json
     assert [r["outcome"] for r in resolutions] == ["no", "yes"]  # the earlier one is kept on record
@@ -196,7 +196,7 @@ def test_indicator_diagnostics_after_resolution(cli, db):
     cli.ok("observe", "widget-factory-built", "--date", "2024-12-01", "--source", "before opening")  # context only
     cli.ok("observe", "widget-orders", "--value", "1500", "--date", "2025-02-01", "--source", "shop", "--apply")
     cli.ok("observe", "widget-recall", "--date", "2025-03-01", "--source", "regulator", "--apply")
-    cli.ok("resolve", "widget-launch", "yes", "--date", "2025-05-01")
+    cli.ok("resolve", "widget-launch", "yes", "--source", "the record", "--date", "2025-05-01")
     rows = {d["indicator"]: d for d in cli("score", "--format", "json").json["indicator_diagnostics"]}
     assert rows["widget-orders"]["verdict"] == "diagnostic" and rows["widget-orders"]["fired"] == 1
     assert rows["widget-recall"]["verdict"] == "misleading"  # a ratio below 1 fired, yet it launched
@@ -253,8 +253,8 @@ def test_import_apply_keeps_who_applied_and_skips_context(cli, db, tmp_path):
 
 def test_one_resolution_in_force_everywhere(cli, db, tmp_path):
     """resolve yes, then no --force: list, show, score and the scorecard all say no, with one final number."""
-    cli.ok("resolve", "widget-launch", "yes", "--date", "2025-04-02")
-    cli.ok("resolve", "widget-launch", "no", "--date", "2025-04-10", "--force", "--note", "the launch was a demo")
+    cli.ok("resolve", "widget-launch", "yes", "--source", "the record", "--date", "2025-04-02")
+    cli.ok("resolve", "widget-launch", "no", "--source", "the record", "--date", "2025-04-10", "--force", "--note", "the launch was a demo")
     listed = {r["id"]: r for r in cli.ok("list", "--format", "json").json}["widget-launch"]
     shown = cli.ok("show", "widget-launch", "--format", "json").json
     scored = {r["id"]: r for r in cli.ok("score", "--format", "json").json["propositions"]}["widget-launch"]
@@ -289,7 +289,7 @@ def test_two_forecasters_keep_separate_tracks_and_the_team_is_scored(cli, db, tm
         team_chain[-1]["probability"] == pytest.approx(0.8) and "team median of ana 0.70, ben 0.90" in team_chain[-1]["rationale"]
     )
 
-    cli.ok("resolve", "widget-launch", "yes", "--date", "2025-04-01")
+    cli.ok("resolve", "widget-launch", "yes", "--source", "the record", "--date", "2025-04-01")
     scored = cli.ok("score", "--as-of", "2025-04-30", "--format", "json").json
     rows = {f["forecaster"]: f for f in scored["forecasters"]}
     # by hand, over each one's forecast days up to 2025-03-31 (outcome 1):

@@ -543,14 +543,18 @@ class Tracker:
         return update_id, before, row.probability
 
     def resolve(
-        self, proposition: str, outcome: str, *, date: str | None = None, source: str = "", note: str = "", force: bool = False
-    ) -> int:
-        """Record the outcome. Resolving again needs `force`; the earlier resolution stays on record."""
+        self, proposition: str, outcome: str, *, date: str | None = None, source: str = "", note: str = "", force: bool = False,
+        require_source: bool = False,
+    ) -> int:  # fmt: skip
+        """Record the outcome. Resolving again needs `force`; the earlier resolution stays on record.
+        `require_source`: an empty source is refused (the CLI asks for `--source` or `--no-source`)."""
         with self._write() as conn:
             prop = self._proposition(conn, proposition)
             snap = self._snapshot(conn, prop)
             row = _one_row(rules.resolution, snap, proposition, outcome, date or "today", source, note)
             _one_row(rules.may_resolve, snap, proposition, force)
+            if require_source and not row.source:
+                raise InputError("say where the outcome was seen (--source TEXT), or pass --no-source", "source")
             return store.insert_resolution(conn, row._asdict())
 
     def retract(self, kind: str, row_id: int | str, *, reason: str) -> list[tuple[str, int]]:
@@ -794,6 +798,18 @@ class Tracker:
         pool = _pool(pool)
         with self.db.read(batches=True) as conn:
             return compute_scores(conn, day, self._forecaster(conn, by), pool=pool, early_yes=bool(early_yes))
+
+    def proposition_score(self, proposition: str, as_of: str | None = None) -> dict[str, Any] | None:
+        """One proposition's score row as of a date (as in `score`), read from its own record only;
+        None while it is not resolved by then."""
+        from .scorecard.dataset import Dataset
+        from .scorecard.scores import score_parts
+
+        day = as_of_or_today(as_of)
+        with self.db.read() as conn:
+            self._proposition(conn, proposition)
+            rows = score_parts(Dataset.load(conn, texts=False, propositions=[proposition]), day).rows
+        return rows[0] if rows else None
 
     def compare_pools(self, as_of: str | None = None) -> list[dict[str, Any]]:
         """Every pooling method scored walk-forward on the resolved record (each day's pool from that

@@ -472,13 +472,28 @@ def resolve(
     proposition: Annotated[str, typer.Argument(help="Proposition id.")],
     outcome: Annotated[str, typer.Argument(help="yes, no or annulled.")],
     date: Annotated[str, typer.Option(help="Date resolved, YYYY-MM-DD.")] = "today",
-    source: Annotated[str, typer.Option(help="Source of the deciding event.")] = "",
+    source: Annotated[str, typer.Option(help="Where the outcome was seen (required, or --no-source): a URL or citation.")] = "",
+    no_source: Annotated[bool, typer.Option("--no-source", help="Record the outcome without a source.")] = False,
     note: Annotated[str, typer.Option(help="Note.")] = "",
     force: Annotated[bool, typer.Option("--force", help="Resolve again; the earlier resolution stays on record.")] = False,
 ) -> None:
-    """Record a proposition's outcome."""
-    resolution_id = _tracker(ctx).resolve(proposition, outcome, date=date, source=source, note=note, force=force)
+    """Record a proposition's outcome, then print the final forecast it locks in and its scores."""
+    if source.strip() and no_source:
+        raise InputError("give --source or --no-source, not both", "source")
+    tracker = _tracker(ctx)
+    resolution_id = tracker.resolve(proposition, outcome, date=date, source=source, note=note, force=force,
+                                    require_source=not no_source)  # fmt: skip
     _say(f"resolution {resolution_id}: {proposition} {outcome.lower()}")
+    in_force = [r for r in tracker.resolution_record(proposition) if r["id"] == resolution_id][0]
+    row = tracker.proposition_score(proposition, max(api.today(), in_force["resolved_on"]))
+    if row is None:
+        return
+    if row["outcome"] == "annulled":
+        _say("annulled: no score; it counts in no mean")
+        return
+    _say(f"final forecast {api.describe(row['final_probability'])} (the standing probability the day before "
+         f"{row['resolved_on']}); Brier {row['brier']:.4f}, time-averaged Brier {row['time_averaged_brier']:.4f}, "
+         f"log loss {row['log_loss']:.4f}, Metaculus baseline {row['baseline_score']:.1f}")  # fmt: skip
 
 
 @app.command()
