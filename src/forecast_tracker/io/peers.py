@@ -38,7 +38,7 @@ import re
 import unicodedata
 import zipfile
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -298,17 +298,22 @@ FATEBOOK = ("Question title", "Forecast created by", "Forecast (scale = 0-1)", "
             "Question resolve by", "Resolution", "Resolved at")  # fmt: skip
 
 
-def _fatebook(peers: Peers, name: str, text: str, who: str) -> None:
-    rows = _Rows(peers, name, text)
-    if not rows.need(FATEBOOK):
+def _questions(rows: _Rows, columns: tuple[str, ...], title: str, created: str) -> Iterator[tuple[int, dict, str, dt.datetime]]:
+    """Each row of a file with `columns` (a missing one is a problem) whose question's `title` and
+    `created` time can be read: (line, row, title, created)."""
+    if not rows.need(columns):
         return
     for line, row in rows.rows:
         assert isinstance(row, dict)
-        title = rows.read(line, "Question title", _text, row["Question title"], "the question's title")
-        created_raw = row["Question created at"].strip()
-        created = rows.read(line, "Question created at", _time, created_raw, "when the question was created")
-        if title is _BAD or created is _BAD:
-            continue
+        named = rows.read(line, title, _text, row[title], "the question's title")
+        when = rows.read(line, created, _time, row[created], "when the question was created")
+        if named is not _BAD and when is not _BAD:
+            yield line, row, named, when
+
+
+def _fatebook(peers: Peers, name: str, text: str, who: str) -> None:
+    rows = _Rows(peers, name, text)
+    for line, row, title, created in _questions(rows, FATEBOOK, "Question title", "Question created at"):
         key = f"{title}\n{created.isoformat()}"
         if (row.get("Multiple choice option") or "").strip():
             peers.skip(key, f"{name}: line {line}: {title[:60]!r} is a multiple-choice question: skipped")
@@ -319,7 +324,7 @@ def _fatebook(peers: Peers, name: str, text: str, who: str) -> None:
         q = peers.question(Question("fatebook", key, title, created, f"{name}: line {line}"))
         _question_fields(rows, line, q, row["Question resolve by"], row["Resolution"], row["Resolved at"],
                          row.get("Question notes"), None)  # fmt: skip
-        forecaster = rows.read(line, "Forecast created by", _text, row["Forecast created by"], "the forecaster") or who
+        forecaster = row["Forecast created by"].strip() or who  # a forecaster with no name there is the importer
         p = rows.read(line, "Forecast (scale = 0-1)", _probability, row["Forecast (scale = 0-1)"], "the forecast")
         at = rows.read(line, "Forecast created at", _time, row["Forecast created at"], "when the forecast was made")
         if _BAD not in (forecaster, p, at):
@@ -351,14 +356,7 @@ SHEET = ("questionTitle", "forecast", "qCreatedAt", "resolution")
 
 def _fatebook_sheet(peers: Peers, name: str, text: str, who: str) -> None:
     rows = _Rows(peers, name, text)
-    if not rows.need(SHEET):
-        return
-    for line, row in rows.rows:
-        assert isinstance(row, dict)
-        title = rows.read(line, "questionTitle", _text, row["questionTitle"], "the question's title")
-        created = rows.read(line, "qCreatedAt", _time, row["qCreatedAt"], "when the question was created")
-        if title is _BAD or created is _BAD:
-            continue
+    for line, row, title, created in _questions(rows, SHEET, "questionTitle", "qCreatedAt"):
         # Fatebook keys a spreadsheet's question by its title and qCreatedAt as written
         q = peers.question(Question("fatebook-sheet", f"{title}\n{row['qCreatedAt'].strip()}", title, created, f"{name}: line {line}"))
         _question_fields(rows, line, q, row.get("resolveBy"), row["resolution"], row.get("resolvedAt"), row.get("notes"),
