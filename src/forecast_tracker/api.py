@@ -283,13 +283,16 @@ class Tracker:
         section = rest.split("\n## This month", 1)[-1].split("\n## ", 1)[0]
         return f"{title}\n\n## This month{section}".rstrip() + "\n"
 
-    def notify(self, url: str, as_of: str | None = None, digest: bool = False) -> str:
-        """Send the review queue of `as_of` (with `digest`, the month's "This month" section too) to `url`
-        (an Apprise URL: Slack, Teams, Discord, Matrix, e-mail...); returns what was sent."""
+    def notify(
+        self, url: str, as_of: str | None = None, digest: bool = False, items: list[dict[str, Any]] | None = None
+    ) -> str:
+        """Send the review queue of `as_of` (`items`, when the caller has it; with `digest`, the month's
+        "This month" section too) to `url` (an Apprise URL: Slack, Teams, Discord, Matrix, e-mail...);
+        returns what was sent."""
         from .io.notify import send
 
         day = as_of_or_today(as_of)
-        items = self.review(day)
+        items = self.review(day) if items is None else items
         lines = [f"- {i['proposition']}: {i['reason']}: {i['detail']}" for i in items] or ["- nothing needs a look"]
         body = f"What needs a look on {day} ({len(items)} item(s)):\n" + "\n".join(lines)
         if digest:
@@ -479,23 +482,12 @@ class Tracker:
             waiting = [o for o in store.pending_observations(conn, until=until) if indicator in (None, o.indicator_id)]
             done, left = [], []
             for o in sorted(waiting, key=lambda o: (o.observed_on, o.id)):
-                why = self._may_apply(conn, o.id)
-                if why is not None:
+                try:  # `_apply_in` writes nothing before it has checked the row
+                    done.append(self._apply_in(conn, o.id, who))
+                except InputError as exc:
+                    why = exc.message.removeprefix(f"observation {o.id}: ")
                     left.append(f"observation {o.id} ({o.indicator_id} on {o.observed_on}) left as it was: {why}")
-                    continue
-                done.append(self._apply_in(conn, o.id, who))
         return done, left
-
-    def _may_apply(self, conn, obs_id: int) -> str | None:
-        """Why a stored, live, unapplied observation may not be applied now, or None."""
-        stored = store.get_observation(conn, obs_id)
-        assert stored is not None
-        ind = store.get_indicator(conn, stored.indicator_id)
-        assert ind is not None
-        prop = self._proposition(conn, ind.proposition_id)
-        row = rules.NewObservation(stored.indicator_id, stored.observed_on, stored.value, stored.source, stored.note)
-        refused = rules.may_apply(self._snapshot(conn, prop, (ind,)), row)
-        return None if refused is None else refused.message
 
     def _apply_in(self, conn, obs_id: int, who: str) -> ObserveResult:
         """Apply one stored observation inside the caller's transaction, or raise naming it."""

@@ -577,9 +577,9 @@ def review(
     fmt = api.choice(fmt, "format", ("table", "json"))
     if digest and notify is None:
         raise InputError("--digest goes with --notify URL (it says what is sent)", "digest")
-    if notify is not None:
-        _tracker(ctx).notify(notify, as_of, digest)
     items = _tracker(ctx).review(as_of)
+    if notify is not None:
+        _tracker(ctx).notify(notify, as_of, digest, items)
     if fmt == "json":
         typer.echo(json.dumps(items, indent=2, ensure_ascii=False))
         return
