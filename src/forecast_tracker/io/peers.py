@@ -37,7 +37,6 @@ import json
 import re
 import unicodedata
 import zipfile
-from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -96,7 +95,7 @@ class Peers:
     problems: list[str] = field(default_factory=list)
     skipped_keys: set[str] = field(default_factory=set)  # the keys of questions skipped (their other rows too)
     # rows that name a question read from another file (Metaculus forecasts, Manifold bets): linked at the end
-    pending: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)
+    pending: list[tuple[str, dict[str, Any]]] = field(default_factory=list)  # (where, row)
 
     def skip(self, key: str, note: str) -> None:
         """Leave a question out, saying why once (a question spans many rows)."""
@@ -381,7 +380,7 @@ def _metaculus(peers: Peers, name: str, text: str, who: str) -> None:
     # checked one by one, so a truncated row is still caught by the first one it lacks
     rows = _Rows(peers, name, text, ragged=True)
     if set(M_FORECASTS) <= set(rows.header) and "Question Type" not in rows.header:
-        peers.pending.extend((f"{name}: line {line}", "forecast", row) for line, row in rows.rows if isinstance(row, dict))
+        peers.pending.extend((f"{name}: line {line}", row) for line, row in rows.rows if isinstance(row, dict))
         return
     if not rows.need(M_QUESTIONS):
         return
@@ -412,7 +411,7 @@ def _listed(raw: str) -> list[str]:
 
 def _metaculus_link(peers: Peers) -> None:
     """Each forecast row to its question (the two files may come in either order)."""
-    for where, _kind, row in peers.pending:
+    for where, row in peers.pending:
         qid = row["Question ID"].strip()
         q = peers.questions.get(("metaculus", qid))
         if q is None:
@@ -550,7 +549,7 @@ def _manifold(peers: Peers, name: str, text: str, who: str) -> None:
     for i, item in enumerate(items):
         path = f"[{i}]" if isinstance(doc, list) else "top level"
         if isinstance(item, dict) and "contractId" in item:
-            peers.pending.append((f"{name}: {path}", "bet", item))
+            peers.pending.append((f"{name}: {path}", item))
         elif isinstance(item, dict) and "outcomeType" in item:
             _manifold_market(peers, name, path, item)
         else:
@@ -588,7 +587,7 @@ def _manifold_market(peers: Peers, name: str, path: str, item: dict) -> None:
 def _manifold_link(peers: Peers) -> None:
     """Each bet to its market: the price after it is the crowd's forecast at that time."""
     first: dict[str, tuple[dt.datetime, float]] = {}
-    for where, _kind, bet in peers.pending:
+    for where, bet in peers.pending:
         q = peers.questions.get(("manifold", str(bet.get("contractId"))))
         if q is None:
             if str(bet.get("contractId")) not in peers.skipped_keys:
@@ -703,9 +702,5 @@ def daily_last(q: Question) -> list[Forecast]:
 
 
 def crowd_names(peers: Peers) -> list[str]:
-    names: defaultdict[str, int] = defaultdict(int)
-    for q in peers.questions.values():
-        for f in q.forecasts:
-            if is_benchmark(f.forecaster):
-                names[f.forecaster] += 1
-    return sorted(names)
+    """The benchmarks (crowds) whose numbers the files hold."""
+    return sorted({f.forecaster for q in peers.questions.values() for f in q.forecasts if is_benchmark(f.forecaster)})
