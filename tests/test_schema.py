@@ -46,7 +46,7 @@ def test_first_schema_upgrades_on_open_without_losing_a_row(old_db):
         assert conn.execute("SELECT observation_id, forecaster FROM application").fetchall() == [(1, "ana")]
     after = snapshot(old_db)
     for table, rows in before.items():
-        if table in ("proposition", "indicator", "probability_update", "application"):
+        if table in ("proposition", "indicator", "probability_update", "application", "observation"):
             # gained columns with their defaults; the old values stand
             assert [r[: len(rows[0])] for r in after[table]] == rows, table
         elif table != "schema_migration":

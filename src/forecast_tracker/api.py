@@ -116,6 +116,8 @@ class Standing:
     updated_on: str | None = None  # the last manual update or applied observation on or before as_of
     change: float | None = None  # since `since` (None when it opened after that date)
     since: str | None = None
+    question: str = ""  # what the probability is of
+    tags: tuple[str, ...] = ()
 
 
 class Tracker:
@@ -300,6 +302,14 @@ class Tracker:
         send(url, f"forecast-tracker review, {day}", body, markdown=digest)
         return body
 
+    def months(self) -> list[str]:
+        """Every month from the first proposition's opening to this one (what `report` can render)."""
+        with self.db.read() as conn:
+            opened = [p.opened for p in store.all_propositions(conn)]
+        last = today()[:7]
+        first = min([o[:7] for o in opened if o[:7] <= last], default=last)
+        return month_range(first, last)
+
     def forecasters(self) -> list[str]:
         """Everyone who has made a live manual update."""
         with self.db.read() as conn:
@@ -356,7 +366,7 @@ class Tracker:
             shown_on = previous_day(resolution.resolved_on) if resolution else day  # the final forecast's day
             out.append(
                 Standing(p.id, p.statement, state, probability, day, p.resolve_by, float(p.prior),
-                         track.last_moved(shown_on), change, since)
+                         track.last_moved(shown_on), change, since, p.question, tuple(p.tag_list))
             )  # fmt: skip
         return out
 
@@ -423,10 +433,7 @@ class Tracker:
             row = _one_row(rules.observation, snap, indicator, date or "today", value, source, note)
             _one_row(rules.may_record, snap, prop.id, "observations")
             who = forecaster(by)
-            if store.observation_exists(conn, tuple(row)):
-                raise InputError(
-                    f"an identical observation of {indicator} on {row.observed_on} is already stored (see 'show {prop.id}')"
-                )
+            self._refuse_duplicate(conn, row, prop.id)
             if dry_run:  # as if stored (id 0, which no row has) and, with `apply`, applied
                 result = self._effect(conn, prop, ind, 0, row)
                 result.applied, result.dry_run = apply and rules.may_apply(snap, row) is None, True
@@ -435,6 +442,68 @@ class Tracker:
             result = self._effect(conn, prop, ind, obs_id, row)
             if apply and rules.may_apply(snap, row) is None:
                 store.insert_application(conn, obs_id, who)
+                result.applied = True
+        return result
+
+    def _refuse_duplicate(self, conn, row: rules.NewObservation, proposition: str) -> None:
+        same = store.identical_observation(conn, tuple(row))
+        if same is None:
+            return
+        if store.is_retracted(conn, "observation", same):
+            raise InputError(
+                f"an identical observation of {row.indicator_id} on {row.observed_on} is stored as observation {same}, "
+                f"retracted; to correct a row use 'amend observation ID'"
+            )
+        raise InputError(
+            f"an identical observation of {row.indicator_id} on {row.observed_on} is already stored "
+            f"(observation {same}; see 'show {proposition}')"
+        )
+
+    def amend(
+        self,
+        observation_id: int | str,
+        *,
+        reason: str,
+        date: str | None = None,
+        value: object = None,
+        source: str | None = None,
+        note: str | None = None,
+        by: str | None = None,
+    ) -> ObserveResult:
+        """Correct a stored observation in one transaction: the old row is retracted (with `reason`),
+        the corrected row (the old one with what is given changed) stored, linked to it (`amends`), and
+        applied if the old one was and the rules allow. The chain is then exactly as if the corrected
+        row had been entered in the first place."""
+        obs_id = _row_id(observation_id)
+        reason = check_text(reason, "reason", required=True)
+        if date is None and value is None and source is None and note is None:
+            raise InputError("say what to correct: a date, value, source or note", "date")
+        who = forecaster(by)
+        with self._write() as conn:
+            old = store.get_observation(conn, obs_id)
+            if old is None:
+                raise InputError(f"unknown observation id {obs_id}", "id")
+            if old.retraction is not None:
+                later = store.amended_by(conn, obs_id)
+                raise InputError(f"observation {obs_id} is retracted" + (f"; amend observation {later}" if later else ""), "id")
+            ind = store.get_indicator(conn, old.indicator_id)
+            assert ind is not None  # a foreign key
+            prop = self._proposition(conn, ind.proposition_id)
+            snap = self._snapshot(conn, prop, (ind,))
+            row = _one_row(
+                rules.observation, snap, old.indicator_id, old.observed_on if date is None else date,
+                old.value if value is None else value, old.source if source is None else source,
+                old.note if note is None else note,
+            )  # fmt: skip
+            if tuple(row) == (old.indicator_id, old.observed_on, old.value, old.source, old.note):
+                raise InputError(f"the correction leaves observation {obs_id} as it is", "date" if date is not None else None)
+            _one_row(rules.may_record, snap, prop.id, "observations")
+            self._refuse_duplicate(conn, row, prop.id)
+            self._retract_in(conn, "observation", obs_id, f"amended: {reason}")
+            new_id = store.insert_observation(conn, {**row._asdict(), "amends": obs_id})
+            result = self._effect(conn, prop, ind, new_id, row)
+            if old.applied_by is not None and rules.may_apply(snap, row) is None:
+                store.insert_application(conn, new_id, who)
                 result.applied = True
         return result
 
@@ -561,12 +630,15 @@ class Tracker:
                 raise InputError(f"unknown {kind} id {target_id}")
             if store.is_retracted(conn, kind, target_id):
                 raise InputError(f"{kind} {target_id} is already retracted")
-            done = [(kind, target_id)]
-            store.insert_retraction(conn, kind, target_id, reason)
-            if kind == "observation":
-                for update_id in store.updates_from_observation(conn, target_id):
-                    store.insert_retraction(conn, "update", update_id, f"observation {target_id} retracted: {reason}")
-                    done.append(("update", update_id))
+            return self._retract_in(conn, kind, target_id, reason)
+
+    def _retract_in(self, conn, kind: str, target_id: int, reason: str) -> list[tuple[str, int]]:
+        done = [(kind, target_id)]
+        store.insert_retraction(conn, kind, target_id, reason)
+        if kind == "observation":
+            for update_id in store.updates_from_observation(conn, target_id):
+                store.insert_retraction(conn, "update", update_id, f"observation {target_id} retracted: {reason}")
+                done.append(("update", update_id))
         return done
 
     # -- tables for scripts and notebooks -------------------------------------------------------
@@ -803,6 +875,18 @@ class Tracker:
             rows = score_parts(Dataset.load(conn, texts=False, propositions=[proposition]), day).rows
         return rows[0] if rows else None
 
+    def chart_svg(self, proposition: str, as_of: str | None = None) -> str:
+        """The proposition's trajectory chart as of a date (up to its resolution), as on its scorecard card."""
+        from .scorecard.charts import trajectory_svg
+        from .scorecard.context import chart_data
+        from .scorecard.dataset import Dataset
+
+        day = as_of_or_today(as_of)
+        with self.db.read() as conn:
+            prop = self._proposition(conn, proposition)
+            data = Dataset.load(conn, propositions=[proposition])
+        return trajectory_svg(chart_data(data, prop, day))
+
     def compare_pools(self, as_of: str | None = None) -> list[dict[str, Any]]:
         """Every pooling method scored walk-forward on the resolved record (each day's pool from that
         day's tracks): its mean time-averaged Brier, the difference to the median's, and a 90%
@@ -922,6 +1006,15 @@ def check_catalog(catalog: str | os.PathLike) -> list[Any]:
     if problems:
         raise ValidationErrors(f"catalog {catalog}: {len(problems)} problem(s)", [str(p) for p in problems])
     return definitions
+
+
+def standing_rows(standings: list[Standing]) -> list[dict[str, Any]]:
+    """`list --format json` (and `/api/propositions`): one dict per standing, with these field names."""
+    return [
+        {"id": s.id, "statement": s.statement, "status": s.status, "probability": s.probability, "as_of": s.as_of,
+         "resolve_by": s.resolve_by, "change": s.change, "since": s.since, "last_update": s.updated_on}
+        for s in standings
+    ]  # fmt: skip
 
 
 def report_months(month: str | None = None, first: str | None = None, last: str | None = None) -> list[str]:

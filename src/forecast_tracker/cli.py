@@ -24,7 +24,8 @@ FLAGS = {
     "month": "--month", "from": "--from", "to": "--to", "since": "--since", "out": "--out", "catalog": "--catalog", "db": "--db",
     "scale": "--scale", "published": "--published", "source_title": "--source-title", "author": "--author",
     "publisher": "--publisher", "url": "--url", "pool": "--pool", "notify": "--notify", "digest": "--digest",
-    "indicator": "--indicator", "before": "--before",
+    "indicator": "--indicator", "before": "--before", "host": "--host", "port": "--port", "auth": "--auth",
+    "new_token": "--new-token",
     "outcome": "OUTCOME", "probability": "PROBABILITY", "kind": "KIND", "id": "ID", "what": "WHAT", "file": "FILE",
 }  # fmt: skip
 
@@ -287,21 +288,9 @@ def list_(
 ) -> None:
     """List propositions with their standing probability as of a date (the team's, or --by one forecaster's)."""
     fmt = api.choice(fmt, "format", TABLE_FORMATS)
-    rows = [
-        {
-            "id": s.id,
-            "statement": s.statement,
-            "status": s.status,
-            "probability": s.probability,
-            "as_of": s.as_of,
-            "resolve_by": s.resolve_by,
-            "change": s.change,
-            "since": s.since,
-            "last_update": s.updated_on,
-            **({"words": api.icd203_term(s.probability), "change": api.change_points(s.change)} if fmt == "table" else {}),
-        }
-        for s in _tracker(ctx).standing(as_of, status, by=by, since=since or api.end_of_last_month(as_of), pool=pool)
-    ]
+    rows = api.standing_rows(_tracker(ctx).standing(as_of, status, by=by, since=since or api.end_of_last_month(as_of), pool=pool))
+    if fmt == "table":
+        rows = [{**r, "words": api.icd203_term(r["probability"]), "change": api.change_points(r["change"])} for r in rows]
     columns = (
         ["id", "status", "probability", "words", "change", "last_update", "resolve_by", "statement"]
         if fmt == "table"
@@ -516,6 +505,26 @@ def retract(
                 _say(f"{proposition} is resolved {r['outcome']} again, from resolution {r['id']} of {r['resolved_on']}")
             else:
                 _say(f"{proposition} is open again (no resolution in force)")
+
+
+@app.command()
+def amend(
+    ctx: typer.Context,
+    kind: Annotated[str, typer.Argument(help="observation (the only kind that can be amended).")],
+    row_id: Annotated[str, typer.Argument(metavar="ID", help="The observation's id (see show, review or export).")],
+    reason: Annotated[str, typer.Option(help="Why it is corrected (required; kept with the retracted row).")] = "",
+    date: Annotated[Optional[str], typer.Option(help="The corrected date, YYYY-MM-DD.")] = None,
+    value: Annotated[Optional[str], typer.Option(help="The corrected value.")] = None,
+    source: Annotated[Optional[str], typer.Option(help="The corrected source.")] = None,
+    note: Annotated[Optional[str], typer.Option(help="The corrected note.")] = None,
+    by: Annotated[Optional[str], typer.Option(help="Who applied it, when the old row was applied (default: you).")] = None,
+) -> None:
+    """Correct an observation in one transaction: the old row is retracted (the reason kept), the
+    corrected row stored, linked to it, and applied if the old one was."""
+    api.choice(kind, "kind", ("observation",))
+    r = _tracker(ctx).amend(row_id, reason=reason, date=date, value=value, source=source, note=note, by=by)
+    _say(f"observation {r.observation_id} amends observation {row_id.strip()}: {r.indicator} on {r.observed_on}")
+    _print_effect(r, "applied as evidence" if r.applied else f"not applied; to apply it: apply {r.observation_id}")
 
 
 def _resolution_lines(record: list[dict[str, Any]]) -> list[str]:
@@ -901,6 +910,39 @@ def extract(
         _table(rows, ["line", "draft", "prior", "band", "words"], "table")
         _say(f"{len(r.written)} written to {r.out}, {len(r.unchanged)} unchanged" + (f", {len(r.kept)} kept as they are (edited since): {', '.join(r.kept)}" if r.kept else ""))
         _say("fill each TODO, then move the draft into the catalog folder and run sync; --format json shows every sentence's verdict")
+
+
+@app.command()
+def serve(
+    ctx: typer.Context,
+    host: Annotated[str, typer.Option(help="Address to listen on; anything but 127.0.0.1/localhost needs --auth.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    auth: Annotated[
+        Optional[str],
+        typer.Option(help="Team mode: header:NAME (a reverse proxy names the user in that header) or tokens:FILE "
+                          "(each user's token, stored hashed; see --new-token)."),
+    ] = None,
+    new_token: Annotated[
+        Optional[str], typer.Option("--new-token", metavar="NAME", help="With --auth tokens:FILE: add a token for NAME, print it once, exit.")
+    ] = None,
+    reload: Annotated[bool, typer.Option("--reload", help="Restart when the code changes (for developing the app).")] = False,
+) -> None:
+    """The tracker in a browser and a JSON API under /api/ (needs the web extra: pip install 'forecast-tracker[web]').
+    Every form and POST writes through the same rules as the command line."""
+    from .web.security import new_token as add_token
+
+    if new_token is not None:
+        kind, _, path = (auth or "").partition(":")
+        if kind.strip().lower() != "tokens" or not path.strip():
+            raise InputError("--new-token goes with --auth tokens:FILE (the file it adds the token to)", "auth")
+        token = add_token(Path(path.strip()), new_token)
+        _say(f"token for {new_token.strip()} (shown once; the file keeps only its hash): {token}")
+        return
+    try:
+        from .web.app import serve as run_server
+    except ImportError as exc:
+        raise TrackerError(f"serve needs the web extra ({exc.name} is missing): pip install 'forecast-tracker[web]'") from None
+    run_server(ctx.obj["db"], host, port, auth, reload, announce=_say)
 
 
 @db_app.command("upgrade")

@@ -235,3 +235,9 @@ def m0006_track_cache(conn: Connection) -> None:
     conn.execute(text("CREATE TABLE track_cache (proposition_id TEXT NOT NULL PRIMARY KEY, version TEXT NOT NULL, "
                       "content TEXT NOT NULL, anchors TEXT NOT NULL)"))  # fmt: skip
     cache_triggers(conn)
+
+
+@migration("0007_observation_amends")
+def m0007_observation_amends(conn: Connection) -> None:
+    # `amend observation`: the corrected row names the row it replaces (which is retracted with it).
+    conn.execute(text("ALTER TABLE observation ADD COLUMN amends INTEGER REFERENCES observation(id)"))

@@ -134,6 +134,7 @@ class Observation(SQLModel, table=True):
     source: str = _text()
     note: str = _text(default="")
     recorded_at: str = _text()
+    amends: Optional[int] = Field(default=None, foreign_key="observation.id")  # the row `amend` corrected
 
 
 class Update(SQLModel, table=True):

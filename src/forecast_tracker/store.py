@@ -551,13 +551,26 @@ def observation_key_hashes(conn: Connection) -> set[int]:
 
 
 def observation_exists(conn: Connection, key: tuple) -> bool:
+    return identical_observation(conn, key) is not None
+
+
+def identical_observation(conn: Connection, key: tuple) -> int | None:
+    """The id of a stored observation equal to `key` (indicator, observed_on, value, source, note), if any."""
     o = T_OBSERVATION
     indicator, day, value, source, note = key
     query = select(o.c.id).where(
         o.c.indicator_id == indicator, o.c.observed_on == day, o.c.value.is_not_distinct_from(value), o.c.source == source,
         o.c.note == note,
     )  # fmt: skip
-    return conn.execute(query.limit(1)).first() is not None
+    found = conn.execute(query.order_by(o.c.id).limit(1)).first()
+    return None if found is None else int(found[0])
+
+
+def amended_by(conn: Connection, observation_id: int) -> int | None:
+    """The observation that corrected `observation_id` (`amend`), if one did."""
+    o = T_OBSERVATION
+    found = conn.execute(select(o.c.id).where(o.c.amends == observation_id).limit(1)).first()
+    return None if found is None else int(found[0])
 
 
 def observation_owners(conn: Connection) -> dict[int, tuple[str, str]]:

@@ -257,7 +257,7 @@ class MonthBuilder:
         self.full, demoted = ranked[:FULL_CARDS], ranked[FULL_CARDS:]
         for entry in self.full:  # the compact rows carry no chart: their own pages do
             if not entry.card.chart_inline:  # drawn in an earlier batch, if it entered the top then
-                _draw(entry.card, _chart_data(data, data.by_id[entry.card.id], self.as_of))
+                _draw(entry.card, chart_data(data, data.by_id[entry.card.id], self.as_of))
         for entry in demoted:  # a row shows no evidence or steps: drop them
             entry.card.evidence, entry.card.updates, entry.card.chart_svg, entry.card.chart_inline = [], [], "", ""
         self.compact += demoted
@@ -342,7 +342,7 @@ def build_proposition_page(data: Dataset, p: PropositionRow, as_of: str, months:
     prev_end = dates.month_end(dates.previous_month(as_of[:7]))
     card = _card(data, p, "all", "0001-01-01", as_of, prev_end)
     card.chart_file = page_chart(p.id)
-    _draw(card, _chart_data(data, p, as_of))
+    _draw(card, chart_data(data, p, as_of))
     shown = [m for m in months if dates.month_end(m) >= p.opened]
     return PropositionPage(f"{p.statement} ({p.id})", as_of, card, shown, _trusted(charts.SHARED_DEFS))
 
@@ -449,7 +449,7 @@ def _update_row(link: Link) -> UpdateRow:
 CHART_SAMPLE_DAYS = 7  # a decaying line is drawn as weekly steps: about two pixels each at the chart's width
 
 
-def _chart_data(data: Dataset, p: PropositionRow, as_of: str) -> charts.TrajectoryData:
+def chart_data(data: Dataset, p: PropositionRow, as_of: str) -> charts.TrajectoryData:
     """The numbers of a proposition's trajectory chart as of `as_of` (up to its resolution)."""
     resolution = data.resolution(p.id, as_of)
     end = resolution.resolved_on if resolution else as_of

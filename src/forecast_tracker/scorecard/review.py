@@ -29,13 +29,15 @@ class Item:
     proposition: str
     reason: str  # a key of REASONS
     detail: str
+    observation_id: int | None = None  # the observation it is about (criterion met, not applied)
 
     @property
     def flag(self) -> str:
         return f"{REASONS[self.reason]}: {self.detail}"
 
     def as_json(self) -> dict[str, Any]:
-        return {"proposition": self.proposition, "reason": self.reason, "detail": self.detail}
+        return {"proposition": self.proposition, "reason": self.reason, "detail": self.detail,
+                "observation_id": self.observation_id}  # fmt: skip
 
 
 def items_for(data: Dataset, p: PropositionRow, as_of: str) -> list[Item]:
@@ -47,7 +49,7 @@ def items_for(data: Dataset, p: PropositionRow, as_of: str) -> list[Item]:
         day, observation, held = met
         outcome = "yes" if held > 0.5 else "no"
         detail = f"observation {observation} on {day} decides it ({outcome}); record it: resolve {pid} {outcome} --date {day}"
-        found.append(Item(pid, "criterion-met", detail))
+        found.append(Item(pid, "criterion-met", detail, observation))
     if as_of > p.resolve_by:
         late = dates.days_between(p.resolve_by, as_of)
         found.append(Item(pid, "overdue", f"resolve_by {p.resolve_by} passed {late} day(s) ago; record the outcome"))
@@ -59,10 +61,10 @@ def items_for(data: Dataset, p: PropositionRow, as_of: str) -> list[Item]:
             continue  # it would move nothing: leaving it unapplied loses nothing
         if fired:
             detail = f"{o.indicator_id} on {o.observed_on} fired (ratio {ratio:g}) but is not applied: apply {o.id}"
-            found.append(Item(pid, "fired-unchanged", detail))
+            found.append(Item(pid, "fired-unchanged", detail, o.id))
         else:
             detail = f"{o.indicator_id} on {o.observed_on} did not fire (ratio {ratio:g}) and is not applied: apply {o.id}"
-            found.append(Item(pid, "unapplied-observation", detail))
+            found.append(Item(pid, "unapplied-observation", detail, o.id))
     due = dates.days_between(as_of, p.resolve_by)
     if 0 <= due <= DUE_SOON_DAYS:
         found.append(Item(pid, "due-soon", f"resolve_by {p.resolve_by} is in {due} day(s)"))
