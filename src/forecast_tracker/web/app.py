@@ -202,7 +202,8 @@ def create_app(db: str | None = None, auth: Auth | None = None, scorecards: str 
     @app.middleware("http")
     async def headers(request: Request, call_next: Callable) -> Response:
         try:
-            response = await call_next(request)
+            refused = _cross_site_json(request)
+            response = refused if refused is not None else await call_next(request)
         except _Unauthorised as exc:  # raised by a handler that asked who is calling
             response = _unauthorised(request, str(exc), auth)
         response.headers["Content-Security-Policy"] = CSP
@@ -249,16 +250,10 @@ def create_app(db: str | None = None, auth: Auth | None = None, scorecards: str 
         return HTMLResponse(f"<!doctype html><title>403</title><p>{_escape(str(exc))}</p>", status_code=403)
 
     def json_write_allowed(request: Request, caller: _Who) -> None:
-        """A JSON POST: a bearer token, or a JSON body from this origin (a page elsewhere cannot send one
-        without a CORS preflight, which this server never grants)."""
+        """A JSON POST (its content type and origin checked by `_cross_site_json` before its body is
+        read): a bearer token, or, signed in by a cookie, the session's CSRF token in X-CSRF-Token."""
         if caller.bearer:
             return
-        kind = (request.headers.get("content-type") or "").split(";")[0].strip().lower()
-        if kind != "application/json":
-            raise _Forbidden("send the body as application/json")
-        origin = request.headers.get("origin")
-        if origin is not None and origin.split("://", 1)[-1] != request.headers.get("host", ""):
-            raise _Forbidden("a request from another origin")
         csrf = request.headers.get("x-csrf-token")
         if auth.mode == "tokens" and not sessions.csrf_ok(caller.nonce, csrf):
             raise _Forbidden("a signed-in browser sends its X-CSRF-Token with a JSON POST")
@@ -570,6 +565,23 @@ def create_app(db: str | None = None, auth: Auth | None = None, scorecards: str 
 
 class _Forbidden(Exception):
     pass
+
+
+def _cross_site_json(request: Request) -> Response | None:
+    """A POST to the API must be application/json from this origin, unless it carries a bearer token:
+    a page elsewhere cannot send JSON without a CORS preflight, which this server never grants, and
+    a form elsewhere can send only form or text bodies. Checked before anything reads the body."""
+    if request.method != "POST" or not request.url.path.startswith("/api/"):
+        return None
+    if (request.headers.get("authorization") or "").lower().startswith("bearer "):
+        return None
+    kind = (request.headers.get("content-type") or "").split(";")[0].strip().lower()
+    if kind != "application/json":
+        return JSONResponse({"error": "send the body as application/json", "field": None}, status_code=403)
+    origin = request.headers.get("origin")
+    if origin is not None and origin.split("://", 1)[-1] != request.headers.get("host", ""):
+        return JSONResponse({"error": "a request from another origin", "field": None}, status_code=403)
+    return None
 
 
 def _anonymous(sessions: Sessions, request: Request) -> tuple[str, str | None]:
