@@ -57,6 +57,10 @@ def test_every_page_answers_with_its_content(web):
     assert home.status_code == 200
     assert "Will the widget go on sale by 2026-06-30?" in home.text and "gadget-ban" in home.text
     assert f'href="/propositions/{P}"' in home.text and "0.68 (likely)" in home.text
+    rows = web.get("/fragments/rows")  # the table's body again, with review's flags (htmx swaps it in)
+    assert rows.status_code == 200 and 'data-flagged="1"' in rows.text
+    assert re.search(r'id="row-widget-launch">.*?<span class="flag">overdue</span>', rows.text, re.S)
+    assert web.get("/fragments/rows?tag=widgets").text.count('id="row-') == 1
     assert web.get("/?tag=widgets").text.count('id="row-') == 1
     assert web.get("/?status=yes").text.count('id="row-') == 0
     page = web.get(f"/propositions/{P}")

@@ -259,18 +259,27 @@ def create_app(db: str | None = None, auth: Auth | None = None, scorecards: str 
             raise _Forbidden("a signed-in browser sends its X-CSRF-Token with a JSON POST")
 
     # -- pages ------------------------------------------------------------------------------
+    async def proposition_rows(tag: str, status: str, flagged: bool) -> dict[str, Any]:
+        standings = await call(tracker.standing, None, status or None, since=api.end_of_last_month())
+        flags: dict[str, list[str]] = {}
+        for item in await call(tracker.review) if flagged else []:
+            flags.setdefault(item["proposition"], []).append(item["reason"])
+        shown = [s for s in standings if not tag or tag in s.tags]
+        return {"rows": shown, "flags": flags, "flagged": flagged, "tags": sorted({t for s in standings for t in s.tags}),
+                "tag": tag, "status": status}  # fmt: skip
+
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     async def propositions(request: Request, tag: str = "", status: str = "") -> Response:
+        """The table at once; its flags (review's rules over every proposition, the slower half) follow
+        from /fragments/rows, which replaces the table's body when it arrives."""
         caller = who(request)
-        standings = await call(tracker.standing, None, status or None, since=api.end_of_last_month())
-        review = await call(tracker.review)
-        flags: dict[str, list[str]] = {}
-        for item in review:
-            flags.setdefault(item["proposition"], []).append(item["reason"])
-        tags = sorted({t for s in standings for t in s.tags})
-        shown = [s for s in standings if not tag or tag in s.tags]
-        return page("propositions.html.j2", caller, rows=shown, flags=flags, tags=tags, tag=tag, status=status,
-                    statuses=("open", "yes", "no", "annulled"))  # fmt: skip
+        return page("propositions.html.j2", caller, statuses=("open", "yes", "no", "annulled"),
+                    **await proposition_rows(tag, status, flagged=False))  # fmt: skip
+
+    @app.get("/fragments/rows", response_class=HTMLResponse, include_in_schema=False)
+    async def flagged_rows(request: Request, tag: str = "", status: str = "") -> Response:
+        caller = who(request)
+        return page("_rows.html.j2", caller, **await proposition_rows(tag, status, flagged=True))
 
     async def proposition_page(
         request: Request, pid: str, caller: _Who, status: int = 200, errors: dict | None = None, typed: dict | None = None
@@ -420,6 +429,10 @@ def create_app(db: str | None = None, auth: Auth | None = None, scorecards: str 
         response = FileResponse(target)
         response.headers["Cache-Control"] = "max-age=3600"
         return response
+
+    @app.get("/favicon.ico", include_in_schema=False)
+    async def favicon() -> Response:
+        return Response(status_code=204)
 
     @app.get("/login", response_class=HTMLResponse, include_in_schema=False)
     async def login_page(request: Request) -> Response:
@@ -637,7 +650,11 @@ def from_environment() -> FastAPI:
 
     from .security import parse_auth
 
-    return create_app(os.environ.get("FORECAST_TRACKER_DB"), parse_auth(os.environ.get(ENV_AUTH)))
+    import gc
+
+    app = create_app(os.environ.get("FORECAST_TRACKER_DB"), parse_auth(os.environ.get(ENV_AUTH)))
+    gc.freeze()  # what lives as long as the server (modules, templates, the engine) leaves the full collections
+    return app
 
 
 def serve(
