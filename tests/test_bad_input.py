@@ -173,6 +173,18 @@ CASES = [
     ("resolve", "widget-launch", "yes", "--source", "s", "--no-source"),
     ("observe", "widget-factory-built", "--dry-run"),  # a preview is checked as a real row is
     ("observe", "widget-factory-built", "--date", "2025-02-01", "--source", "seed", "--dry-run"),  # a duplicate
+    ("amend", "observation", "999", "--date", "2025-03-02", "--reason", "r"),
+    ("amend", "observation", "1", "--reason", "r"),  # nothing to correct
+    ("amend", "observation", "1", "--date", "2025-03-02"),  # no reason
+    ("amend", "observation", "1", "--value", "lots", "--reason", "r"),
+    ("amend", "update", "1", "--date", "2025-03-02", "--reason", "r"),
+    ("serve", "--host", "0.0.0.0"),  # a public address without auth
+    ("serve", "--port", "0"),
+    ("serve", "--port", "http"),
+    ("serve", "--auth", "kerberos:x"),
+    ("serve", "--auth", "tokens:no-such-file"),
+    ("serve", "--auth", "header:X User"),
+    ("serve", "--new-token", "ana"),
 ]
 
 

@@ -477,7 +477,7 @@ class Tracker:
         obs_id = _row_id(observation_id)
         reason = check_text(reason, "reason", required=True)
         if date is None and value is None and source is None and note is None:
-            raise InputError("say what to correct: a date, value, source or note", "date")
+            raise InputError("say what to correct: --date, --value, --source or --note")
         who = forecaster(by)
         with self._write() as conn:
             old = store.get_observation(conn, obs_id)
