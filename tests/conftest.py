@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import sqlite3
 import textwrap
+import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -284,3 +287,31 @@ def update_row(id, as_of, probability, forecaster="", rationale="", proposition=
 
 def observation_row(id, indicator, observed_on, value=None, proposition="p", applied_by="") -> ObservationRow:
     return ObservationRow(id, indicator, proposition, observed_on, value, "", "", "", None, applied_by, None)
+
+
+# -- `serve` under a real server (tests/test_web*.py) --------------------------------------------
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def live_server(anydb):
+    """The app under uvicorn on 127.0.0.1 in a thread; stopped when the test ends."""
+    import uvicorn
+
+    from forecast_tracker.web.app import create_app
+
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(create_app(str(anydb)), host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    for _ in range(200):
+        if server.started:
+            break
+        time.sleep(0.05)
+    assert server.started
+    yield f"http://127.0.0.1:{port}", anydb
+    server.should_exit = True
+    thread.join(timeout=10)

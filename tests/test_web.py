@@ -6,9 +6,7 @@ from __future__ import annotations
 import html
 import json
 import re
-import socket
 import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -417,31 +415,6 @@ def test_a_body_over_the_limit_is_refused(anydb):
 
 
 # -- a real server, several clients -----------------------------------------------------------
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture
-def live_server(anydb):
-    """The app under uvicorn on 127.0.0.1 in a thread; stopped when the test ends."""
-    import uvicorn
-
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(str(anydb)), host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    for _ in range(200):
-        if server.started:
-            break
-        time.sleep(0.05)
-    assert server.started
-    yield f"http://127.0.0.1:{port}", anydb
-    server.should_exit = True
-    thread.join(timeout=10)
-
-
 CLIENTS = 8
 EACH = 5
 

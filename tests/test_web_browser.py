@@ -11,7 +11,7 @@ import pytest
 from conftest import snapshot
 
 pytest.importorskip("fastapi")
-from test_web import AFTER, P, free_port, live_server  # noqa: E402, F401  (the fixture, for this module)
+from test_web import AFTER, P  # noqa: E402
 
 pytestmark = pytest.mark.browser
 

@@ -11,8 +11,8 @@ Never part of the test suite; needs the web extra (pip install -e '.[test]').
 from __future__ import annotations
 
 import argparse
-import gc
 import datetime as dt
+import gc
 import json
 import random
 import statistics

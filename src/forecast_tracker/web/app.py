@@ -646,11 +646,10 @@ ENV_AUTH = "FORECAST_TRACKER_SERVE_AUTH"
 def from_environment() -> FastAPI:
     """The app as `serve` starts it (uvicorn's factory, so `--reload` can start it again): the
     database from FORECAST_TRACKER_DB and the auth mode from FORECAST_TRACKER_SERVE_AUTH."""
+    import gc
     import os
 
     from .security import parse_auth
-
-    import gc
 
     app = create_app(os.environ.get("FORECAST_TRACKER_DB"), parse_auth(os.environ.get(ENV_AUTH)))
     gc.freeze()  # what lives as long as the server (modules, templates, the engine) leaves the full collections
