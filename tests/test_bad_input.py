@@ -15,7 +15,7 @@ FILES = {
     "empty.csv": b"",
     "binary.csv": b"\x00\x01\x02SQLite format 3\x00",
     "bad-resolution.csv": b"proposition,outcome,resolved_on,source,note\nwidget-launch,maybe,2025-02-01,,\n",
-    "bad-update.csv": b"proposition,as_of,probability\nwidget-launch,2025-02-01,1.5\n",
+    "bad-update.csv": b"proposition,as_of,probability,rationale\nwidget-launch,2025-02-01,1.5,r\n",
     "future.csv": b"indicator,observed_on,value,source,note\nwidget-factory-built,2999-01-01,,src,\n",
     "long-retraction.csv": b"indicator,observed_on,value,source,note,retracted\nwidget-factory-built,2025-02-02,,src,n,"
     + b"r" * 100_000
@@ -25,7 +25,9 @@ FILES = {
     + b"\n",
     "bad-supersedes.csv": b"proposition,outcome,resolved_on,source,note,supersedes\nwidget-launch,yes,2025-02-01,s,,first\n",
     "outlook.txt": b"Growth is likely to slow next year.\n",
-    "retracted-update.csv": b"proposition,as_of,probability,retracted\nwidget-launch,2025-02-01,0.5," + b"r" * 20_000 + b"\n",
+    "no-rationale.csv": b"proposition,as_of,probability\nwidget-launch,2025-02-01,0.5\n",
+    "retracted-update.csv": b"proposition,as_of,probability,rationale,retracted\nwidget-launch,2025-02-01,0.5,r," + b"r" * 20_000
+    + b"\n",
 }
 
 CASES = [
@@ -96,7 +98,7 @@ CASES = [
     ("report", "--month", "2025-13"),
     ("report", "--month", "March"),
     ("report", "--from", "2025-05", "--to", "2025-01"),
-    ("report", "--from", "2025-01"),
+    ("report", "--to", "2025-01"),  # a range needs its first month (--from alone runs to this month)
     ("report", "--month", "2025-01", "--from", "2025-01", "--to", "2025-02"),
     ("report", "--month", "2025-01", "--format", "pdf"),
     ("report", "--from", "0001-01", "--to", "0001-02"),
@@ -174,6 +176,13 @@ CASES = [
     ("observe", "widget-factory-built", "--dry-run"),  # a preview is checked as a real row is
     ("observe", "widget-factory-built", "--date", "2025-02-01", "--source", "seed", "--dry-run"),  # a duplicate
     ("amend", "observation", "999", "--date", "2025-03-02", "--reason", "r"),
+    ("import", "no-rationale.csv"),  # a manual update row without a rationale, and no --no-rationale
+    ("import", "obs.csv", "--from", "fatebook", "--dry-run"),
+    ("update", "widget-launch", "0.5", "--rationale", "r", "--by", "carol"),  # a name never seen: --new-forecaster
+    ("retire", "indicator", "no-such-indicator", "--reason", "r"),
+    ("retire", "indicator", "widget-recall"),  # no reason
+    ("list", "--tag", "no-such-tag"),
+    ("list", "--as-of", "2025-13"),
     ("amend", "observation", "1", "--reason", "r"),  # nothing to correct
     ("amend", "observation", "1", "--date", "2025-03-02"),  # no reason
     ("amend", "observation", "1", "--value", "lots", "--reason", "r"),

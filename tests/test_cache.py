@@ -165,7 +165,7 @@ def test_rows_of_another_version_are_derived_and_rebuild_cache_writes_every_row(
     _catalog(tmp_path / "cat", 3, rnd)
     db = tmp_path / "r.db"
     cli.ok("--db", db, "init", "--catalog", tmp_path / "cat")
-    cli.ok("--db", db, "update", "p0", "0.8", "--date", "2024-02-01", "--rationale", "r", "--by", "ana")
+    cli.ok("--db", db, "update", "--new-forecaster", "p0", "0.8", "--date", "2024-02-01", "--rationale", "r", "--by", "ana")
     shown = cli.ok("--db", db, "list", "--as-of", "2024-06-30", "--format", "json").out
     with sqlite3.connect(db) as conn:
         conn.execute("UPDATE track_cache SET version = 'an older model'")
@@ -206,8 +206,8 @@ def test_the_cache_and_its_triggers_on_each_backend(cli, anydb):
     cli.ok("observe", "widget-factory-built", "--date", "2025-02-01", "--source", "s", "--apply")
     cli.ok("observe", "widget-orders", "--value", "1200", "--date", "2025-03-01", "--source", "s", "--apply")
     for who, p, day in (("ana", "0.7", "2025-02-10"), ("ben", "0.4", "2025-02-20"), ("cy", "0.9", "2025-04-01")):
-        cli.ok("update", "widget-launch", p, "--date", day, "--rationale", "r", "--by", who)
-    cli.ok("update", "gadget-ban", "0.3", "--date", "2025-02-01", "--rationale", "r", "--by", "ana")
+        cli.ok("update", "--new-forecaster", "widget-launch", p, "--date", day, "--rationale", "r", "--by", who)
+    cli.ok("update", "--new-forecaster", "gadget-ban", "0.3", "--date", "2025-02-01", "--rationale", "r", "--by", "ana")
     t = Tracker(anydb)
     assert assert_cache_is_the_record(t) == 2
     url = anydb if "://" in str(anydb) else f"sqlite:///{anydb}"
@@ -265,7 +265,7 @@ def test_score_reads_the_cache_when_the_record_ends_by_its_date(cli, db, monkeyp
     from forecast_tracker.scorecard import dataset
 
     cli.ok("observe", "widget-factory-built", "--date", "2025-02-01", "--source", "s", "--apply")
-    cli.ok("update", "widget-launch", "0.7", "--date", "2025-03-01", "--rationale", "r", "--by", "ana")
+    cli.ok("update", "--new-forecaster", "widget-launch", "0.7", "--date", "2025-03-01", "--rationale", "r", "--by", "ana")
     cli.ok("resolve", "widget-launch", "yes", "--date", "2025-04-01", "--source", "s")
     used: list[list[str]] = []
     real = dataset.cached_views

@@ -142,7 +142,7 @@ def test_an_accepted_restatement_is_on_the_record_the_page_and_every_later_score
     assert any("prior" in h["rationale"] and "0.2" in h["rationale"] and "0.3" in h["rationale"] for h in restated)
     assert rows[0]["method"] == "prior" and rows[0]["probability"] == pytest.approx(0.3)  # the past moved, on record
     # criteria version 2 from now on: a new update carries it, the old applications keep 1
-    cli.ok("update", "gadget-ban", "0.4", "--rationale", "after the restated question", "--by", "ana")
+    cli.ok("update", "--new-forecaster", "gadget-ban", "0.4", "--rationale", "after the restated question", "--by", "ana")
     rows = cli.ok("history", "gadget-ban", "--format", "json").json
     assert [h["criteria_version"] for h in rows if h["method"] in ("indicator", "manual")] == [1, 1, 2]
     out = tmp_path / "reports"

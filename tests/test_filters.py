@@ -16,7 +16,7 @@ def test_prob(value, text):
     assert FILTERS["prob"](value) == text
 
 
-@pytest.mark.parametrize(("value", "text"), [(None, "–"), (0.675, "68%"), (0.001, "0%"), (1.0, "100%")])
+@pytest.mark.parametrize(("value", "text"), [(None, "–"), (0.675, "68%"), (0.001, "<1%"), (1.0, ">99%"), (0.994, ">99%"), (0.011, "1%")])
 def test_pct(value, text):
     assert FILTERS["pct"](value) == text
 
@@ -66,7 +66,7 @@ LOOPS = {
     ),  # noqa: E501
     "evidence_rows_md": (
         True,
-        "{% for e in rows %}| {{ e.observed_on }} | {{ e.indicator }} | {{ e.value | value }} | {{ e.direction }} | {{ e.decibans | db }} | {% if e.retracted %}~~{{ e.note | md }}~~ (retracted: {{ e.retracted | md }}){% else %}{{ e.note | md }}{% endif %} | {{ e.source | md }} |\n{% endfor %}",
+        "{% for e in rows %}| {{ e.observed_on }} | {{ e.indicator }} | {{ e.value | value }} | {{ e.direction }} | {{ e.decibans | db }} | {% if e.retracted %}{% if e.note %}~~{{ e.note | md }}~~ {% endif %}(retracted: {{ e.retracted | md }}){% else %}{{ e.note | md }}{% endif %} | {{ e.source | md }} |\n{% endfor %}",
     ),  # noqa: E501
     "step_rows_md": (
         True,
@@ -80,7 +80,7 @@ def _rows(kind):
 
     if kind.startswith("evidence"):
         return [
-            EvidenceRow(1, "2025-03-01", "gadget-bill", "d", None, HOSTILE, HOSTILE, "supports", 2.0, 3.0103, None),
+            EvidenceRow(1, "2025-03-01", "gadget-bill", "d", None, HOSTILE, HOSTILE, "supports", 2.0, 3.0103, None, 3.0103),
             EvidenceRow(2, "2025-03-02", "gadget-<b>", "d", 1250.5, "", "", "not applied", None, None, HOSTILE),
             EvidenceRow(3, "2025-03-03", "x", "d", 0.0, "plain", "Gazette", "opposes", 0.5, -3.0103, "misdated"),
         ]

@@ -103,7 +103,7 @@ def _three_forecasters(cli, folder, team="median", effective=None):
     (folder / "rates-peak.yaml").write_text(TEAM.format(team=team))
     cli.ok("init", "--catalog", folder)
     for who, p in (("ana", "0.8"), ("ben", "0.8"), ("cy", "0.05")):
-        cli.ok("update", "rates-peak", p, "--date", "2025-01-01", "--rationale", "view", "--by", who)
+        cli.ok("update", "--new-forecaster", "rates-peak", p, "--date", "2025-01-01", "--rationale", "view", "--by", who)
 
 
 def test_the_catalog_names_the_pool_and_every_view_uses_it(cli, tmp_path):

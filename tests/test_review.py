@@ -65,11 +65,11 @@ def test_the_scorecard_flags_and_this_month_say_what_review_says(cli, db, tmp_pa
 
 def test_this_month_names_the_biggest_move_and_its_reason_and_cards_are_ordered_by_it(cli, db, tmp_path):
     _setup(db)
-    cli.ok("update", "widget-launch", "0.3", "--date", "2025-04-20", "--rationale", "the factory burned down", "--by", "ana")
+    cli.ok("update", "--new-forecaster", "widget-launch", "0.3", "--date", "2025-04-20", "--rationale", "the factory burned down", "--by", "ana")
     cli.ok("report", "--month", "2025-04", "--out", tmp_path / "r", "--format", "md")
     md = (tmp_path / "r" / "2025-04.md").read_text()
     this_month = md[md.index("## This month") : md.index("## Propositions")]
-    assert "The widget launches. (`widget-launch`)" in this_month and "manual: the factory burned down" in this_month
+    assert "Will the widget go on sale by 2026-06-30? (`widget-launch`)" in this_month and "manual: the factory burned down" in this_month
     # widget moved ~56 points, gadget 10: widget's card comes first
     assert md.index("(`widget-launch`)", md.index("## Propositions")) < md.index("(`gadget-ban`)", md.index("## Propositions"))
     assert "Signposts that fired" not in this_month  # nothing applied was dated in April

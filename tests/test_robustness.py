@@ -286,11 +286,11 @@ def test_a_later_forecaster_does_not_change_an_earlier_chain(cli, db):
     """Item 6: a team's decay rows were dated the day before the next event, a track's on its day, so
     the chain of February changed (a row a day earlier, a day shorter) once a second forecaster's
     first update made the proposition a team's, in April."""
-    cli.ok("update", "gadget-ban", "0.3", "--date", "2025-01-10", "--by", "alice", "--rationale", "r")
-    cli.ok("update", "gadget-ban", "0.35", "--date", "2025-02-15", "--by", "alice", "--rationale", "r")
+    cli.ok("update", "--new-forecaster", "gadget-ban", "0.3", "--date", "2025-01-10", "--by", "alice", "--rationale", "r")
+    cli.ok("update", "--new-forecaster", "gadget-ban", "0.35", "--date", "2025-02-15", "--by", "alice", "--rationale", "r")
     shown = cli.ok("history", "gadget-ban", "--as-of", "2025-02-28", "--format", "json").json
     assert any(row["method"] == "decay" for row in shown)
-    cli.ok("update", "gadget-ban", "0.6", "--date", "2025-04-15", "--by", "bob", "--rationale", "r")
+    cli.ok("update", "--new-forecaster", "gadget-ban", "0.6", "--date", "2025-04-15", "--by", "bob", "--rationale", "r")
     assert cli.ok("history", "gadget-ban", "--as-of", "2025-02-28", "--format", "json").json == shown
     team = cli.ok("history", "gadget-ban", "--format", "json").json
     decay = [row for row in team if row["method"] == "decay"]

@@ -112,7 +112,7 @@ def test_a_month_page_is_the_bytes_report_writes(anydb, tmp_path):
 def test_api_json_equals_the_cli_json(anydb, cli):
     cli("observe", "widget-factory-built", "--date", "2025-03-02", "--source", "s", "--apply")
     cli("observe", "widget-orders", "--value", "1200", "--date", "2025-03-05", "--source", "s")
-    cli("update", "gadget-ban", "0.3", "--date", "2025-02-01", "--rationale", "a bill", "--by", "ana")
+    cli("update", "--new-forecaster", "gadget-ban", "0.3", "--date", "2025-02-01", "--rationale", "a bill", "--by", "ana")
     cli("resolve", "gadget-ban", "no", "--date", "2025-06-01", "--source", "gazette")
     web = client_for(anydb)
     pairs = [

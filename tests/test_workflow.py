@@ -216,7 +216,7 @@ def test_real_entry_point_gives_one_line_and_exit_code(db):
     assert "Usage" in bare.stdout and "error" not in bare.stderr
     ok = subprocess.run([sys.executable, "-m", "forecast_tracker", "list", "--format", "csv"], capture_output=True, text=True)
     assert ok.returncode == 0 and ok.stdout.startswith(
-        "id,statement,status,probability,as_of,resolve_by,change,since,last_update\n"
+        "id,statement,status,probability,as_of,resolve_by,change,since,last_update,question\n"
     )
 
 
@@ -268,10 +268,10 @@ def test_one_resolution_in_force_everywhere(cli, db, tmp_path):
 
 def test_two_forecasters_keep_separate_tracks_and_the_team_is_scored(cli, db, tmp_path):
     """widget-launch (decay: none, prior 0.675): ana says 0.60 in February, ben 0.90 in March; it launches."""
-    cli.ok("update", "widget-launch", "0.6", "--date", "2025-02-01", "--rationale", "slow orders", "--by", "ana")
-    first = cli.ok("update", "widget-launch", "0.9", "--date", "2025-03-01", "--rationale", "factory done", "--by", "ben")
+    cli.ok("update", "--new-forecaster", "widget-launch", "0.6", "--date", "2025-02-01", "--rationale", "slow orders", "--by", "ana")
+    first = cli.ok("update", "--new-forecaster", "widget-launch", "0.9", "--date", "2025-03-01", "--rationale", "factory done", "--by", "ben")
     assert "0.68 (likely) -> 0.90" in first.out  # ben's own track stood at the prior: ana's number is not his
-    again = cli.ok("update", "widget-launch", "0.7", "--date", "2025-03-10", "--rationale", "hedging", "--by", "ana")
+    again = cli.ok("update", "--new-forecaster", "widget-launch", "0.7", "--date", "2025-03-10", "--rationale", "hedging", "--by", "ana")
     assert "0.60 (likely) -> 0.70" in again.out
     team = {r["id"]: r for r in cli.ok("list", "--as-of", "2025-03-15", "--format", "json").json}["widget-launch"]
     assert team["probability"] == pytest.approx((0.7 + 0.9) / 2)  # ben's update did not replace ana's

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import rules, store
+from .catalog import polarity_warning
 from .dates import (
     as_of_or_today,
     month_begun,
@@ -221,6 +222,11 @@ class Tracker:
         definitions = check_catalog(catalog)
         with self._write() as conn:
             result, plan = _sync_in(conn, definitions, restate, reason)
+            retired = store.retired_indicators(conn)
+        result["vanished"] = [v for v in result["vanished"] if v.removeprefix("indicator ") not in retired]
+        back = sorted(i for i in retired if any(i == ind.id for d in definitions for ind in d.indicators))
+        plan.warnings += [f"indicator {i} is retired but in the catalog again; it stays retired" for i in back]
+        plan.warnings += [w for d in definitions if (w := polarity_warning(d)) is not None]
         drafts = sorted(Path(catalog, "drafts").glob("*.yaml"))
         waiting = [f"{len(drafts)} draft(s) in {Path(catalog, 'drafts')} are not synced: fill each TODO, then move it "
                    f"into {catalog}"] if drafts else []  # fmt: skip
@@ -333,15 +339,16 @@ class Tracker:
 
     def standing(
         self, as_of: str | None = None, status: str | None = None, by: str | None = None, since: str | None = None,
-        pool: str | None = None,
+        pool: str | None = None, tags: Sequence[str] | None = None,
     ) -> list[Standing]:  # fmt: skip
         """Every opened proposition's probability and status as of a date (default today): the derived
         standing probability (the team's, pooled as the catalog says or by `pool`; with `by` that
-        forecaster's), or, once resolved, its final forecast; with `since`, also the change from that date."""
+        forecaster's), or, once resolved, its final forecast; with `since`, also the change from that
+        date; with `tags`, only the propositions carrying any of them."""
         day = as_of_or_today(as_of)
         pool = _pool(pool)
         if since is not None:
-            since = parse_date(since, "since", allow_future=True)
+            since = as_of_or_today(since, "since")
             if since > day:
                 raise InputError(f"{since} is after the as-of date {day}", "since")
         if status is not None:
@@ -349,6 +356,13 @@ class Tracker:
         with self.db.read() as conn:
             by = self._forecaster(conn, by)
             props = store.all_propositions(conn)
+            if tags:
+                known = {t for p in props for t in p.tag_list}
+                wanted = {str(t).strip() for t in tags}
+                for t in sorted(wanted - known):
+                    err = unknown("tag", t, known)
+                    raise InputError(err.message, "tag")
+                props = [p for p in props if wanted & set(p.tag_list)]
             in_force = self._in_force_on(conn, [day, since or day])
             resolved, resolved_then = in_force[day], in_force[since or day]
             finals = {pid: [previous_day(r.resolved_on)] for pid, r in [*resolved.items(), *resolved_then.items()]}
@@ -399,7 +413,8 @@ class Tracker:
             prop["pool"] = pool_of(track, shown_on)
             prop["status"] = resolution.outcome if resolution else "open" if day >= row.opened else "not yet open"
             prop["as_of"] = day
-            prop["indicators"] = [exported(i) for i in store.indicators_of(conn, proposition_id)]
+            retired = store.retired_indicators(conn)
+            prop["indicators"] = [exported(i) for i in store.indicators_of(conn, proposition_id) if i.id not in retired]
             prop["observations"] = [exported(o) for o in store.observations(conn, proposition_id, until=day)]
             prop["resolutions"] = [exported(r) for r in store.resolutions(conn, proposition_id)]
         return prop
@@ -428,6 +443,8 @@ class Tracker:
         `dry_run`: every check and the full effect, in a read transaction: nothing is written."""
         with self.db.read() if dry_run else self._write() as conn:
             ind = self._indicator(conn, indicator)
+            if ind.id in store.retired_indicators(conn):
+                raise InputError(f"indicator {ind.id} is retired: {store.retired_indicators(conn)[ind.id]}")
             prop = self._proposition(conn, ind.proposition_id)
             snap = self._snapshot(conn, prop, (ind,))
             row = _one_row(rules.observation, snap, indicator, date or "today", value, source, note)
@@ -444,6 +461,18 @@ class Tracker:
                 store.insert_application(conn, obs_id, who)
                 result.applied = True
         return result
+
+    def retire(self, indicator: str, *, reason: str) -> str:
+        """Take a signpost out of use (one gone from the catalog, say): it leaves `show` and the sync's
+        "vanished" warning, new observations of it are refused, and its observations stay on record,
+        counting as before (nothing shown for a past date changes). Returns its proposition."""
+        reason = check_text(reason, "reason", required=True)
+        with self._write() as conn:
+            ind = self._indicator(conn, indicator)
+            if ind.id in store.retired_indicators(conn):
+                raise InputError(f"indicator {ind.id} is already retired", "id")
+            store.insert_retirement(conn, ind.id, reason)
+        return ind.proposition_id
 
     def _refuse_duplicate(self, conn, row: rules.NewObservation, proposition: str) -> None:
         same = store.identical_observation(conn, tuple(row))
@@ -589,13 +618,20 @@ class Tracker:
         rationale: str = "",
         by: str | None = None,
         require_rationale: bool = False,
+        known_forecaster: bool = False,
     ) -> tuple[int, float, float]:
         """Record a forecaster's judgement: their probability for the proposition from `date` on (their
         track; the team shows the median). Returns (update id, the probability it replaces on their
-        track on that date, the new probability)."""
+        track on that date, the new probability). `known_forecaster`: `by` must name someone who has
+        forecast here before (the CLI's `--by` without `--new-forecaster`: a typo would join the team)."""
         with self._write() as conn:
             prop = self._proposition(conn, proposition)
             who = forecaster(by)
+            if known_forecaster:
+                known = store.forecasters(conn)
+                if who not in known:
+                    hint = unknown("forecaster", who, known).message.removeprefix("unknown forecaster ")
+                    raise InputError(f"{hint} has never forecast here; the first time, add --new-forecaster", "by")
             snap = self._snapshot(conn, prop)
             _one_row(rules.may_record, snap, proposition, "updates")
             row = _one_row(rules.update, snap, proposition, date or "today", probability, rationale, who, require_rationale)
@@ -695,20 +731,43 @@ class Tracker:
         return rows
 
     def history_frame(self, proposition: str) -> pd.DataFrame:
-        import pandas as pd
-
-        return pd.DataFrame(self.history(proposition))
+        """`history` as a DataFrame, its dates as datetime64."""
+        return _frame(self.history(proposition), ("as_of",))
 
     def observations_frame(self, proposition: str | None = None) -> pd.DataFrame:
-        import pandas as pd
-
+        """Every observation (of one proposition), its dates as datetime64 (`recorded_at` in UTC)."""
         with self.db.read() as conn:
-            return pd.DataFrame([exported(o) for o in store.observations(conn, proposition)])
+            rows = [exported(o) for o in store.observations(conn, proposition)]
+        return _frame(rows, ("observed_on",), ("recorded_at", "applied_at"))
 
     def propositions_frame(self, as_of: str | None = None) -> pd.DataFrame:
+        """`standing` as a DataFrame, its dates as datetime64."""
+        return _frame([vars(s) for s in self.standing(as_of)], ("as_of", "resolve_by", "updated_on", "since"))
+
+    def trajectory_frame(self, proposition: str, by: str | None = None, as_of: str | None = None,
+                         pool: str | None = None) -> pd.DataFrame:  # fmt: skip
+        """One row per day from the proposition's opening to `as_of` (default today) or the day before
+        its resolution: `date` (datetime64) and `probability`, the team's (or `by` one forecaster's)."""
         import pandas as pd
 
-        return pd.DataFrame([vars(s) for s in self.standing(as_of)])
+        from .dates import days_between, next_day
+
+        day = as_of_or_today(as_of)
+        pool = _pool(pool)
+        with self.db.read() as conn:
+            prop = self._proposition(conn, proposition)
+            by = self._forecaster(conn, by)
+            resolution = self._in_force(conn, day, proposition).get(proposition)
+            end = min(day, previous_day(resolution.resolved_on)) if resolution else day
+            if end < prop.opened:
+                return pd.DataFrame({"date": pd.Series([], dtype="datetime64[ns]"), "probability": pd.Series([], dtype=float)})
+            days, d = [], prop.opened
+            for _ in range(days_between(prop.opened, end) + 1):
+                days.append(d)
+                d = next_day(d)
+            track = self._track(conn, prop, by=by, pool=pool)
+            values = track.on_days([days_between(prop.opened, x) for x in days])
+        return pd.DataFrame({"date": pd.to_datetime(days), "probability": values})
 
     # -- bulk ---------------------------------------------------------------------------------
     def import_csv(
@@ -719,15 +778,26 @@ class Tracker:
         by: str | None = None,
         excel_safe: bool = False,
         force: bool = False,
+        require_rationale: bool = False,
+        dry_run: bool = False,
     ) -> ImportReport:
         """Import an observations, updates or resolutions CSV, all rows or none (`excel_safe` undoes
         `export(..., excel_safe=True)`; `force` lets a resolutions row resolve a resolved proposition
-        again, which an exported row marked with `supersedes` does by itself)."""
+        again, which an exported row marked with `supersedes` does by itself). `require_rationale`: a
+        manual update row without a rationale is a problem (the CLI's default). `dry_run`: every check
+        and the report, then rolled back: nothing is written."""
         from .io.importing import import_file
 
         who = forecaster(by)
-        with self._write(bulk=True) as conn:
-            return import_file(conn, Path(path), apply=apply, forecaster=who, excel_safe=excel_safe, force=force)
+        try:
+            with self._write(bulk=True) as conn:
+                report = import_file(conn, Path(path), apply=apply, forecaster=who, excel_safe=excel_safe, force=force,
+                                     require_rationale=require_rationale)  # fmt: skip
+                if dry_run:
+                    raise _DryRun(report)  # the transaction rolls back
+        except _DryRun as done:
+            return done.report
+        return report
 
     def import_peers(
         self, source: str, files: Sequence[str | os.PathLike], *, catalog: str | os.PathLike = "indicators", by: str | None = None
@@ -932,6 +1002,14 @@ _PARAMETERS = {"observed_on": "date", "as_of": "date", "resolved_on": "date", "f
                "indicator_id": None}  # fmt: skip
 
 
+class _DryRun(Exception):
+    """Raised inside a write transaction to roll it back once its report is known (`import --dry-run`)."""
+
+    def __init__(self, report: Any):
+        super().__init__("dry run")
+        self.report = report
+
+
 def _one_row(rule: Callable[..., Any], *args: Any) -> Any:
     """A row the write rules accept, or its first problem, named as the Tracker method's parameter."""
     try:
@@ -1012,7 +1090,8 @@ def standing_rows(standings: list[Standing]) -> list[dict[str, Any]]:
     """`list --format json` (and `/api/propositions`): one dict per standing, with these field names."""
     return [
         {"id": s.id, "statement": s.statement, "status": s.status, "probability": s.probability, "as_of": s.as_of,
-         "resolve_by": s.resolve_by, "change": s.change, "since": s.since, "last_update": s.updated_on}
+         "resolve_by": s.resolve_by, "change": s.change, "since": s.since, "last_update": s.updated_on,
+         "question": s.question}
         for s in standings
     ]  # fmt: skip
 
@@ -1021,8 +1100,10 @@ def report_months(month: str | None = None, first: str | None = None, last: str 
     """The months a `report` call asks for: one `month`, a range `first`..`last`, or this month."""
     if month and (first or last):
         raise InputError("give either a month or a range, not both", "month")
-    if (first is None) != (last is None):
-        raise InputError("give both ends of the range", "from")
+    if first is None and last is not None:
+        raise InputError("give the first month of the range too (--from YYYY-MM)", "from")
+    if first is not None and last is None:
+        last = today()[:7]  # a range from a month runs to this one
     if first is not None and last is not None:
         months = month_range(first, last)
         field = "to"
@@ -1035,6 +1116,20 @@ def report_months(month: str | None = None, first: str | None = None, last: str 
 def end_of_last_month(as_of: str | None = None) -> str:
     """The last day of the month before `as_of`'s (default today's): `list --since`'s default."""
     return month_end(previous_month(as_of_or_today(as_of)[:7]))
+
+
+def _frame(rows: list[dict[str, Any]], days: tuple[str, ...] = (), times: tuple[str, ...] = ()) -> pd.DataFrame:
+    """Rows as a DataFrame: ISO dates as datetime64, UTC timestamps as tz-aware datetime64."""
+    import pandas as pd
+
+    frame = pd.DataFrame(rows)
+    for column in days:
+        if column in frame:
+            frame[column] = pd.to_datetime(frame[column], format="%Y-%m-%d")
+    for column in times:
+        if column in frame:
+            frame[column] = pd.to_datetime(frame[column], utc=True, format="ISO8601")
+    return frame
 
 
 def to_csv(rows: list[dict[str, Any]], columns: tuple[str, ...] | list[str]) -> str:

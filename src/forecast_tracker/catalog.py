@@ -54,6 +54,7 @@ INDICATOR_KEYS = {
     "group": False,
     "fires_when": False,
     "decides": False,
+    "range": False,
     "effective": False,
 }
 CHOICES = {
@@ -95,6 +96,8 @@ class IndicatorDef:
     group_name: str | None = None
     fires_when: str | None = None
     decides: str | None = None
+    range_low: float | None = None  # `range: [lo, hi]`: a value outside it is refused as a typo
+    range_high: float | None = None
     effective: str | None = None  # from when a changed definition counts (not part of the definition)
 
     def row(self) -> dict[str, Any]:
@@ -104,7 +107,10 @@ class IndicatorDef:
         return data
 
     def fingerprint(self) -> str:
-        return _fingerprint(self.row())
+        data = self.row()
+        if data["range_low"] is None and data["range_high"] is None:  # as before `range` existed
+            data.pop("range_low"), data.pop("range_high")
+        return _fingerprint(data)
 
 
 @dataclass
@@ -348,6 +354,7 @@ def _indicator(c: _Collector, ind: Any, path: str, proposition_id: str | None) -
     if repeats == "latest" and kind == "event":
         c.add(f"{path}.repeats", "an event happens; 'latest' is for a count or level (a series of readings)")
     decides, effective = c.choice(ind, "decides", path), c.date(ind, "effective", path, False)
+    low, high = _value_range(c, ind.get("range"), f"{path}.range", kind)
     group = ind.get("group")
     if group is not None and (not isinstance(group, str) or not SLUG.match(group)):
         c.add(f"{path}.group", f"{group!r} is not a slug (lowercase letters, digits and single hyphens)")
@@ -367,8 +374,24 @@ def _indicator(c: _Collector, ind: Any, path: str, proposition_id: str | None) -
         group_name=group,
         fires_when=fires_when,
         decides=decides,
+        range_low=low,
+        range_high=high,
         effective=effective,
     )
+
+
+def _value_range(c: _Collector, raw: Any, path: str, kind: str | None) -> tuple[float | None, float | None]:
+    """`range: [lo, hi]`: the plausible values of a count or level, lo < hi, both finite."""
+    if raw is None:
+        return None, None
+    if kind == "event":
+        c.add(path, "an event takes 1 or 0; range is for a count or level")
+        return None, None
+    ok = isinstance(raw, list) and len(raw) == 2 and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in raw)
+    if not ok or not all(math.isfinite(v) for v in raw) or raw[0] >= raw[1]:
+        c.add(path, "expected [low, high]: two finite numbers, low below high")
+        return None, None
+    return float(raw[0]), float(raw[1])
 
 
 def _indicators(c: _Collector, raw: Any, proposition_id: str | None) -> list[IndicatorDef]:
@@ -492,3 +515,25 @@ def load_catalog(directory: str | Path) -> tuple[list[PropositionDef], list[Cata
                 )
             owner[ind.id] = definition.file
     return definitions, problems
+
+
+_NEGATIONS = frozenset(
+    "not no never neither nor without fails fail failed none nobody nothing cannot isn't aren't wasn't weren't "
+    "doesn't don't didn't won't wouldn't hasn't haven't hadn't can't couldn't shouldn't".split()
+)
+
+
+def polarity_warning(d: PropositionDef) -> str | None:
+    """A warning when the statement and the question disagree in polarity by a simple check (negation
+    words in one of them only: "The Fed does not cut" beside "Will the Fed cut?"), since the
+    probability shown is the question's and would read inverted beside the statement."""
+
+    def negated(text: str) -> bool:
+        words = {w.strip(".,;:!?()\"'").lower() for w in text.replace("’", "'").split()}
+        return bool(words & _NEGATIONS)
+
+    if negated(d.statement) == negated(d.question):
+        return None
+    which = "statement" if negated(d.statement) else "question"
+    return (f"{d.id}: the {which} is negated and the other is not ({d.statement!r} / {d.question!r}); the "
+            f"probability is of the question: phrase both the same way")  # fmt: skip

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import re
 import sys
 from collections.abc import Callable, Iterator
@@ -24,7 +25,7 @@ FLAGS = {
     "month": "--month", "from": "--from", "to": "--to", "since": "--since", "out": "--out", "catalog": "--catalog", "db": "--db",
     "scale": "--scale", "published": "--published", "source_title": "--source-title", "author": "--author",
     "publisher": "--publisher", "url": "--url", "pool": "--pool", "notify": "--notify", "digest": "--digest",
-    "indicator": "--indicator", "before": "--before", "host": "--host", "port": "--port", "auth": "--auth",
+    "indicator": "--indicator", "before": "--before", "tag": "--tag", "host": "--host", "port": "--port", "auth": "--auth",
     "new_token": "--new-token",
     "outcome": "OUTCOME", "probability": "PROBABILITY", "kind": "KIND", "id": "ID", "what": "WHAT", "file": "FILE",
 }  # fmt: skip
@@ -181,13 +182,22 @@ def _table(rows: list[dict[str, Any]], columns: list[str], fmt: str, title: str 
         return
     # Plain aligned text: as readable as a boxed table, greppable, and a thousand rows print in
     # milliseconds (rich's tables took longer than the query behind `list`).
-    cells = [[_printable(api.table_cell(row.get(c))) for c in columns] for row in rows]
-    widths = [min(WIDE, max([len(c)] + [len(r[i]) for r in cells])) for i, c in enumerate(columns)]
+    # Nothing is cut: piped or redirected, each row is one whole line; on a terminal, a long cell wraps
+    # within its column (at most WIDE wide, the last column taking what the terminal has left).
+    cells = [[" ".join(_printable(api.table_cell(row.get(c))).split()) for c in columns] for row in rows]
+    natural = [max([len(c)] + [len(r[i]) for r in cells]) for i, c in enumerate(columns)]
+    terminal = sys.stdout.isatty()
+    widths = [min(WIDE, n) for n in natural] if terminal else natural
+    if terminal and columns:
+        import shutil
+
+        room = shutil.get_terminal_size((120, 24)).columns - sum(w + 2 for w in widths[:-1])
+        widths[-1] = max(min(natural[-1], room), min(natural[-1], 20))
     lines = [f"{title}:"] if title else []
     lines.append("  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True)).rstrip())
     lines.append("  ".join("-" * w for w in widths))
     for r in cells:
-        lines.append("  ".join(_fit(v, w).ljust(w) for v, w in zip(r, widths, strict=True)).rstrip())
+        lines += _wrapped_row(r, widths)
     if not rows:
         lines.append("(none)")
     sys.stdout.write("\n".join(lines) + "\n")
@@ -196,8 +206,16 @@ def _table(rows: list[dict[str, Any]], columns: list[str], fmt: str, title: str 
 WIDE = 60
 
 
-def _fit(text: str, width: int) -> str:
-    return text if len(text) <= width else text[: width - 1] + "…"
+def _wrapped_row(cells: list[str], widths: list[int]) -> list[str]:
+    """One table row as lines: each cell wrapped to its column's width (whole words where it can)."""
+    import textwrap
+
+    parts = [textwrap.wrap(v, w, break_on_hyphens=False) if len(v) > w else [v] for v, w in zip(cells, widths, strict=True)]
+    height = max((len(p) for p in parts), default=1)
+    return [
+        "  ".join((p[k] if k < len(p) else "").ljust(w) for p, w in zip(parts, widths, strict=True)).rstrip()
+        for k in range(height)
+    ]
 
 
 # -- definitions --------------------------------------------------------------------------------
@@ -207,7 +225,8 @@ def _print_sync(report) -> None:
     for item in report.changes:
         _say(f"changed   {item}")
     for item in report.vanished:
-        _say(f"vanished  {item}  (kept in the database; remove it from history by hand only)")
+        hint = f"; if it is gone for good: retire {item} --reason TEXT" if item.startswith("indicator ") else ""
+        _say(f"vanished  {item}  (kept in the database, its history too{hint})")
     for item in report.warnings:
         _err(f"warning: {item}")
     _say(
@@ -285,16 +304,21 @@ def list_(
         typer.Option("--by", help="One forecaster's track (default: the team, the pool of everyone who has forecast)."),
     ] = None,
     pool: PoolOption = None,
+    tag: Annotated[
+        Optional[list[str]], typer.Option("--tag", help="Only propositions with this tag (repeat: any of them).")
+    ] = None,
 ) -> None:
-    """List propositions with their standing probability as of a date (the team's, or --by one forecaster's)."""
+    """List propositions with their standing probability as of a date (the team's, or --by one forecaster's).
+    --as-of and --since take a date or a month (YYYY-MM: its last day)."""
     fmt = api.choice(fmt, "format", TABLE_FORMATS)
-    rows = api.standing_rows(_tracker(ctx).standing(as_of, status, by=by, since=since or api.end_of_last_month(as_of), pool=pool))
+    standings = _tracker(ctx).standing(as_of, status, by=by, since=since or api.end_of_last_month(as_of), pool=pool, tags=tag)
+    rows = api.standing_rows(standings)
     if fmt == "table":
         rows = [{**r, "words": api.icd203_term(r["probability"]), "change": api.change_points(r["change"])} for r in rows]
     columns = (
-        ["id", "status", "probability", "words", "change", "last_update", "resolve_by", "statement"]
+        ["id", "status", "probability", "words", "change", "last_update", "resolve_by", "question"]
         if fmt == "table"
-        else ["id", "statement", "status", "probability", "as_of", "resolve_by", "change", "since", "last_update"]
+        else ["id", "statement", "status", "probability", "as_of", "resolve_by", "change", "since", "last_update", "question"]
     )
     if fmt == "table" and rows:
         _say(f"change: since {rows[0]['since']} (--since); last_update: the last update or applied observation")
@@ -351,6 +375,10 @@ def show(
         "table",
         title=title,
     )
+    for r in p["resolutions"]:
+        note = f"; note: {r['note']}" if r["note"] else ""
+        gone = f" (retracted: {r['retracted']})" if r["retracted"] else ""
+        _say(f"resolution {r['id']}: {r['outcome']} on {r['resolved_on']}; source: {r['source'] or 'none given'}{note}{gone}")
 
 
 # -- evidence and judgements ----------------------------------------------------------------------
@@ -392,7 +420,8 @@ def _print_effect(r: api.ObserveResult, tail: str) -> None:
         link = r.link
         assert link.likelihood_ratio is not None  # an ObserveResult's link carries the ratio it applied
         weight = f"{api.decibans(link.likelihood_ratio):+.1f} dB"
-        if link.counted_ratio != link.likelihood_ratio:
+        counted = link.counted_ratio if link.counted_ratio is not None else link.likelihood_ratio
+        if not math.isclose(counted, link.likelihood_ratio, rel_tol=1e-9):  # floats: never compared for equality
             weight += f", counted {link.decibans:+.1f} dB as a repeat or within its group"
         _say(
             f"{r.proposition}: {describe(link.before)} -> {describe(link.after)} on {link.on}  "
@@ -445,12 +474,17 @@ def update(
     rationale: Annotated[Optional[str], typer.Option(help="Why the probability changed (required, or --no-rationale).")] = None,
     no_rationale: Annotated[bool, typer.Option("--no-rationale", help="Record the update without a reason.")] = False,
     by: Annotated[Optional[str], typer.Option(help="Forecaster (env FORECAST_TRACKER_USER, else login name).")] = None,
+    new_forecaster: Annotated[
+        bool, typer.Option("--new-forecaster", help="--by names someone forecasting here for the first time.")
+    ] = False,
 ) -> None:
-    """Record your probability for a proposition from a date on (your track; the team shows the median)."""
+    """Record your probability for a proposition from a date on (your track; the team shows the median).
+    A --by name nobody has forecast under needs --new-forecaster, so a typo does not join the team."""
     if rationale is not None and no_rationale:
         raise InputError("give --rationale or --no-rationale, not both", "rationale")
     update_id, before, after = _tracker(ctx).update(
-        proposition, probability, date=date, rationale=rationale or "", by=by, require_rationale=not no_rationale
+        proposition, probability, date=date, rationale=rationale or "", by=by, require_rationale=not no_rationale,
+        known_forecaster=by is not None and not new_forecaster,
     )
     _say(f"update {update_id}: {proposition} {api.describe(before)} -> {api.describe(after)} from {date}")
 
@@ -525,6 +559,21 @@ def amend(
     r = _tracker(ctx).amend(row_id, reason=reason, date=date, value=value, source=source, note=note, by=by)
     _say(f"observation {r.observation_id} amends observation {row_id.strip()}: {r.indicator} on {r.observed_on}")
     _print_effect(r, "applied as evidence" if r.applied else f"not applied; to apply it: apply {r.observation_id}")
+
+
+@app.command()
+def retire(
+    ctx: typer.Context,
+    kind: Annotated[str, typer.Argument(help="indicator (the only kind that can be retired).")],
+    indicator: Annotated[str, typer.Argument(metavar="ID", help="The indicator's id.")],
+    reason: Annotated[str, typer.Option(help="Why it is retired (required).")] = "",
+) -> None:
+    """Take a signpost out of use (one removed or renamed in the catalog): it leaves show and sync's
+    'vanished' warning, and new observations of it are refused; its observations stay on record and
+    count as before."""
+    api.choice(kind, "kind", ("indicator",))
+    proposition = _tracker(ctx).retire(indicator, reason=reason)
+    _say(f"retired indicator {indicator.strip()} of {proposition}; its observations stay on record")
 
 
 def _resolution_lines(record: list[dict[str, Any]]) -> list[str]:
@@ -627,20 +676,29 @@ def import_(
             "Rows an export marked with 'supersedes' need no --force.",
         ),
     ] = False,
+    no_rationale: Annotated[
+        bool, typer.Option("--no-rationale", help="Updates: accept manual rows with an empty rationale.")
+    ] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Check every row and print what it would do; write nothing.")] = False,
 ) -> None:
     """Import a CSV atomically: every row, or none and a list of every bad row. With --from, a peer's
-    whole binary record (Fatebook, Metaculus, PredictionBook, Manifold), all or nothing."""
+    whole binary record (Fatebook, Metaculus, PredictionBook, Manifold), all or nothing. An updates
+    CSV whose manual rows lack a rationale is refused unless --no-rationale."""
     if source is not None:
+        if no_rationale or dry_run:
+            raise InputError("--no-rationale and --dry-run are for our own CSV files, not a peer's record", "from")
         _import_peers(ctx, source, files, catalog, by, apply or excel_safe or force)
         return
     if len(files) != 1:
         raise InputError(f"import takes one CSV at a time ({len(files)} given); a peer's files go with --from", "file")
     file = files[0]
-    r = _tracker(ctx).import_csv(file, apply=apply, by=by, excel_safe=excel_safe, force=force)
+    r = _tracker(ctx).import_csv(file, apply=apply, by=by, excel_safe=excel_safe, force=force,
+                                 require_rationale=not no_rationale, dry_run=dry_run)  # fmt: skip
     extra = f", {r.applied} applied as evidence" if r.applied else ""
-    _say(f"imported {r.imported} {r.kind} from {file.name} ({r.duplicates} duplicate(s) skipped, {r.retracted} retracted{extra})")
+    verb = "dry run, nothing written: would import" if dry_run else "imported"
+    _say(f"{verb} {r.imported} {r.kind} from {file.name} ({r.duplicates} duplicate(s) skipped, {r.retracted} retracted{extra})")
     waiting = r.imported - r.retracted - r.applied if r.kind == "observations" else 0
-    if waiting > 0:
+    if waiting > 0 and not dry_run:
         _say(f"{waiting} row(s) stored, not counted: apply them with 'forecast-tracker apply --pending' (or import --apply)")
 
 

@@ -72,7 +72,11 @@ def parse_date(
 
 
 def as_of_or_today(value: object, field: str = "as_of") -> str:
-    """The date a point-in-time view is taken at: the given date (future allowed), else today."""
+    """The date a point-in-time view is taken at: the given date (future allowed), a month `YYYY-MM`
+    (its last day), else today."""
+    raw = "" if value is None else str(value).strip()
+    if len(raw) == 7 and raw[4] == "-" and raw[:4].isdigit() and raw[5:].isdigit():
+        return month_end(parse_month(raw, field))
     return parse_date(value, field, allow_future=True) if value else today()
 
 

@@ -34,7 +34,7 @@ RESTATED_IF_RECORDED = ("question", "resolution_criteria", "prior_phrase", "orig
 RESTATED_IF_SHOWN = ("prior", "opened", "resolve_by")  # a number was shown for every day since `opened`
 CRITERIA = ("question", "resolution_criteria")
 PLAIN_PROPOSITION = ("statement", "quote", "tags", "source")
-PLAIN_INDICATOR = ("description", "rationale")
+PLAIN_INDICATOR = ("description", "rationale", "range_low", "range_high")
 LABELS = {"likelihood_ratio": "likelihood ratio", "likelihood_ratio_if_not_met": "likelihood ratio if not met",
           "group_name": "group", "resolution_criteria": "resolution criteria", "prior_phrase": "prior phrase",
           "resolve_by": "resolve_by", "fires_when": "fires_when"}  # fmt: skip

@@ -138,6 +138,14 @@ class Link:
         return f"Link{self._fields()!r}"
 
     @property
+    def decay_began(self) -> str | None:
+        """For a decay link, the day its quiet spell began (the day before, nothing moved it); else None."""
+        if self.method != "decay" or not isinstance(self._rationale, tuple):
+            return None
+        days = self._rationale[1]
+        return (dt.date.fromisoformat(self.on) - dt.timedelta(days=days)).isoformat()
+
+    @property
     def decibans(self) -> float | None:
         if self.method == "indicator" and self.counted_ratio:
             return decibans(self.counted_ratio)
@@ -704,7 +712,7 @@ def build_tracks(
                 decay=decays.get(p.id) or p.decay or DEFAULT_DECAY,
                 judgements=own,
                 evidence=seen.get(p.id, ()),
-                prior_rationale=f"commentary: {p.prior_phrase!r}" if p.prior_phrase else "prior",
+                prior_rationale=f"{'analyst' if p.origin == 'analyst' else 'commentary'}: {p.prior_phrase!r}" if p.prior_phrase else "prior",
                 name=name,
                 team_of_one=alone,
             )

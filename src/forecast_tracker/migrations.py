@@ -241,3 +241,13 @@ def m0006_track_cache(conn: Connection) -> None:
 def m0007_observation_amends(conn: Connection) -> None:
     # `amend observation`: the corrected row names the row it replaces (which is retracted with it).
     conn.execute(text("ALTER TABLE observation ADD COLUMN amends INTEGER REFERENCES observation(id)"))
+
+
+@migration("0008_retirement_and_ranges")
+def m0008_retirement_and_ranges(conn: Connection) -> None:
+    # `retire indicator`: a signpost gone from the catalog leaves `show` and the sync's warnings; an
+    # indicator's `range: [lo, hi]` refuses values outside it (a plain edit: it changes no number).
+    conn.execute(text("CREATE TABLE retirement (indicator_id TEXT NOT NULL PRIMARY KEY REFERENCES indicator(id), "
+                      "reason TEXT NOT NULL, recorded_at TEXT NOT NULL)"))  # fmt: skip
+    for column in ("range_low", "range_high"):
+        conn.execute(text(f"ALTER TABLE indicator ADD COLUMN {column} REAL"))

@@ -75,6 +75,8 @@ class Indicator(SQLModel, table=True):
     group_name: Optional[str] = _text(default=None)  # the catalog's `group`
     fires_when: Optional[str] = _text(default=None)  # above | below (count and level)
     decides: Optional[str] = _text(default=None)  # yes | no: its firing meets (rules out) the criterion
+    range_low: Optional[float] = _real(default=None)  # `range: [lo, hi]`: a value outside it is refused
+    range_high: Optional[float] = _real(default=None)
 
 
 class DefinitionRevision(SQLModel, table=True):
@@ -185,6 +187,16 @@ class Retraction(SQLModel, table=True):
     id: Optional[int] = Field(default=None, primary_key=True)
     target: str = _text()  # observation | update | resolution
     target_id: int
+    reason: str = _text()
+    recorded_at: str = _text()
+
+
+class Retirement(SQLModel, table=True):
+    """A signpost taken out of use (`retire indicator`): it leaves `show` and the sync's warnings; its
+    observations stay on record and count as before."""
+
+    __tablename__ = "retirement"
+    indicator_id: str = Field(primary_key=True, foreign_key="indicator.id")
     reason: str = _text()
     recorded_at: str = _text()
 

@@ -35,6 +35,21 @@ _TERMS: dict[str, float] = {}
 for _term, _synonym, _low, _high in ICD203_BANDS:
     _TERMS[_term] = _TERMS[_synonym] = round((_low + _high) / 2, 6)
 
+
+def _adverb(phrase: str) -> str:
+    """`probable` -> `probably`, `almost certain` -> `almost certainly`: how analysts also write the words."""
+    head, _, last = phrase.rpartition(" ")
+    last = last[:-1] + "y" if last.endswith("ble") else last + "ly" if last.endswith("certain") else last
+    return f"{head} {last}".strip()
+
+
+# the adverb and inflected forms ("probably", "almost certainly", "improbably", "very probably"), the
+# same band as their adjective; "likely" and "unlikely" are already both
+for _phrase, _value in list(_TERMS.items()):
+    _TERMS.setdefault(_adverb(_phrase), _value)
+    if _phrase.startswith("highly "):
+        _TERMS.setdefault("very " + _adverb(_phrase).removeprefix("highly "), _value)
+
 ICD203_TERMS: tuple[str, ...] = tuple(_TERMS)
 
 
@@ -77,9 +92,21 @@ def icd203_term(probability: float) -> str:
     return ICD203_BANDS[3][0]
 
 
+def two_places(probability: float) -> str:
+    """A probability to two places, as every page and line shows it; beyond the ICD 203 bands (below
+    0.01, above 0.99) it prints `<0.01` or `>0.99`, never `0.00` or `1.00`, which would read as the
+    certainty the tool refuses to record."""
+    p = float(probability)
+    if p < 0.01:
+        return "<0.01"
+    if p > 0.99:
+        return ">0.99"
+    return f"{p:.2f}"
+
+
 def describe(probability: float) -> str:
     """A probability with its word, as reports show it: `0.85 (very likely)`."""
-    return f"{probability:.2f} ({icd203_term(probability)})"
+    return f"{two_places(probability)} ({icd203_term(probability)})"
 
 
 def clamp(probability: float) -> float:

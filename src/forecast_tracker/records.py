@@ -58,6 +58,8 @@ class IndicatorRow(NamedTuple):
     group_name: str | None  # the catalog's `group`
     fires_when: str | None  # above | below; None: above
     decides: str | None  # yes | no: its firing meets (rules out) the resolution criterion; None: it does not
+    range_low: float | None = None  # the catalog's `range: [lo, hi]`: values outside it are refused
+    range_high: float | None = None
 
 
 class RestatementRow(NamedTuple):

@@ -106,6 +106,16 @@ def _not_before_opened(day: str, prop: PropositionRow, field_name: str) -> None:
         raise InputError(f"{day} is before {prop.id} opened ({prop.opened})", field_name)
 
 
+def _value(value: object, ind: IndicatorRow) -> float | None:
+    """The observation's value for its indicator, inside the indicator's `range` when it declares one."""
+    number = parse_value(value, ind.kind, "value")
+    low, high = ind.range_low, ind.range_high
+    if number is not None and low is not None and high is not None and not low <= number <= high:
+        raise InputError(f"{number:g} is outside {ind.id}'s plausible range [{low:g}, {high:g}] (the catalog's range: a typo?)",
+                         "value")  # fmt: skip
+    return number
+
+
 def observation(
     snap: Snapshot, indicator_id: str, observed_on: object, value: object, source: object, note: object
 ) -> NewObservation:
@@ -118,7 +128,7 @@ def observation(
         return NewObservation(
             indicator_id,
             _date(observed_on, "observed_on", snap),
-            parse_value(value, ind.kind, "value"),
+            _value(value, ind),
             _source(source),
             check_text(_text(note), "note"),
         )
@@ -127,7 +137,7 @@ def observation(
     problems = _collect(
         (_indicator, snap, indicator_id),
         (_date, observed_on, "observed_on", snap),
-        *([(parse_value, value, ind.kind, "value")] if ind is not None else []),
+        *([(_value, value, ind)] if ind is not None else []),
         (_source, source),
         (check_text, _text(note), "note"),
     )
@@ -218,7 +228,7 @@ def update(
     checks.keep("forecaster", check_name, _text(forecaster), "forecaster")
     if require_rationale and checks.values.get("rationale") == "":
         checks.problems.append(
-            InputError("say why the probability changed (--rationale TEXT), or pass --no-rationale", "rationale")
+            InputError("say why the probability changed (a rationale), or pass --no-rationale", "rationale")
         )
     return checks.row(NewUpdate, proposition_id)
 

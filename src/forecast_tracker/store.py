@@ -34,6 +34,7 @@ T_APPLICATION = METADATA.tables["application"]
 T_VERSION = METADATA.tables["definition_version"]
 T_RESTATEMENT = METADATA.tables["restatement"]
 T_CACHE = METADATA.tables["track_cache"]
+T_RETIREMENT = METADATA.tables["retirement"]
 
 RETRACTABLE = {"observation": T_OBSERVATION, "update": T_UPDATE, "resolution": T_RESOLUTION}
 
@@ -352,6 +353,16 @@ def get_indicator(conn: Connection, indicator_id: str) -> IndicatorRow | None:
 
 def indicators_of(conn: Connection, proposition_id: str) -> list[IndicatorRow]:
     return all_indicators(conn, proposition_id)
+
+
+def retired_indicators(conn: Connection) -> dict[str, str]:
+    """indicator id -> why it was retired (`retire indicator`)."""
+    r = T_RETIREMENT
+    return {row[0]: row[1] for row in conn.execute(select(r.c.indicator_id, r.c.reason))}
+
+
+def insert_retirement(conn: Connection, indicator_id: str, reason: str) -> None:
+    conn.execute(insert(T_RETIREMENT).values(indicator_id=indicator_id, reason=reason, recorded_at=utc_now()))
 
 
 def all_indicators(conn: Connection, propositions: Which = None) -> list[IndicatorRow]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 from collections.abc import Iterable
 
 from .errors import InputError
@@ -11,6 +12,7 @@ from .errors import InputError
 OUTCOMES = ("yes", "no", "annulled")
 RETRACT_TARGETS = ("observation", "update", "resolution")
 MAX_TEXT = 10_000
+_GROUPED = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d+)?$")  # thousands separated by commas
 
 
 def parse_value(raw: object, kind: str, field: str = "value") -> float | None:
@@ -20,6 +22,8 @@ def parse_value(raw: object, kind: str, field: str = "value") -> float | None:
         if kind == "event":
             return None
         raise InputError(f"a {kind} indicator needs a number", field)
+    if _GROUPED.match(text):  # "255,750", as the tool prints numbers
+        text = text.replace(",", "")
     try:
         number = float(text)
     except ValueError:

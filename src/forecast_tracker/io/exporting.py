@@ -71,6 +71,13 @@ COLUMNS: dict[str, tuple[str, ...]] = {
         "source_author",
         "quote",
         "tags",
+        "origin",
+        "decay",
+        "team",
+        "source_publisher",
+        "source_published",
+        "source_url",
+        "criteria_version",
     ),
     "indicators": (
         "id",
@@ -81,8 +88,14 @@ COLUMNS: dict[str, tuple[str, ...]] = {
         "likelihood_ratio",
         "likelihood_ratio_if_not_met",
         "rationale",
+        "repeats",
+        "group",
+        "fires_when",
+        "decides",
+        "range_low",
+        "range_high",
     ),
-}
+}  # every catalog key a row holds, under the catalog's names
 NUMERIC = {"value", "probability", "prior", "threshold", "likelihood_ratio", "likelihood_ratio_if_not_met"}
 
 
@@ -95,7 +108,7 @@ def rows_for(conn: Connection, what: str, standing: dict[str, dict[str, Any]]) -
     elif what == "resolutions":
         rows = resolution_rows(store.resolutions(conn))
     elif what == "indicators":
-        rows = [exported(r) for r in store.all_indicators(conn)]
+        rows = [{**exported(r), "group": r.group_name} for r in store.all_indicators(conn)]
     else:
         rows = [
             {**exported(p), "status": "open", "probability": p.prior, **standing.get(p.id, {}), "tags": p.tag_list}

@@ -155,6 +155,7 @@ class ImportContext:
     apply: bool = False
     now: str = ""
     force: bool = False  # a second resolution of a resolved proposition is a forced re-resolution
+    require_rationale: bool = False  # a manual update row with no rationale is refused (`import --no-rationale` lifts it)
 
     @classmethod
     def open(cls, conn: Connection, kind: str, name: str, forecaster: str, apply: bool, force: bool = False) -> ImportContext:
@@ -168,8 +169,9 @@ class ImportContext:
 
 
 def import_file(
-    conn: Connection, path: Path, *, forecaster: str, apply: bool = False, excel_safe: bool = False, force: bool = False
-) -> ImportReport:
+    conn: Connection, path: Path, *, forecaster: str, apply: bool = False, excel_safe: bool = False, force: bool = False,
+    require_rationale: bool = False,
+) -> ImportReport:  # fmt: skip
     """Validate every row and write all of them, or none: the caller's transaction is rolled back on
     any problem. `forecaster` is who applied updates are credited to (and updates without one);
     `force` lets a resolutions file resolve an already resolved proposition again (as `resolve --force`)."""
@@ -177,6 +179,7 @@ def import_file(
     try:
         kind = detect_kind(header, path.name)
         ctx = ImportContext.open(conn, kind, path.name, forecaster, apply, force)
+        ctx.require_rationale = require_rationale
         if kind == "observations":
             _import_observations(ctx, header, rows)
         else:
@@ -381,9 +384,11 @@ def _validate_updates(ctx: ImportContext, rows: list[tuple[int, dict[str, str]]]
     valid: list[dict[str, Any]] = []
     for line, row in rows:
         pid = row["proposition"].strip()
+        manual = (row.get("method") or "manual").strip().lower() == "manual"
         try:
             new = rules.update(
-                snap, pid, row["as_of"], row["probability"], row.get("rationale"), row.get("forecaster") or ctx.forecaster
+                snap, pid, row["as_of"], row["probability"], row.get("rationale"), row.get("forecaster") or ctx.forecaster,
+                ctx.require_rationale and manual,
             )
         except InputError as exc:
             problems.rejected(line, exc)

@@ -9,7 +9,7 @@ from typing import Any
 
 from .. import dates, scoring
 from ..evidence import MODEL, Link, pool_of
-from ..probability import decibans, direction
+from ..probability import decibans, describe, direction, odds
 from ..records import IndicatorRow, ObservationRow, PropositionRow
 from . import charts, review
 from .dataset import Dataset
@@ -30,8 +30,9 @@ class EvidenceRow:
     note: str
     direction: str  # supports | opposes | neutral | context
     likelihood_ratio: float | None
-    decibans: float | None
+    decibans: float | None  # the weight its signpost states
     retracted: str | None
+    counted: float | None = None  # the weight the chain counted (repeats, groups); None: it counts for nothing
 
 
 @dataclass
@@ -75,6 +76,9 @@ class PropositionCard:
     members: dict[str, float] = field(default_factory=dict)  # each counted forecaster's probability
     restated: list[Restated] = field(default_factory=list)  # changes on the record that moved its past numbers
     crowd: dict[str, float] = field(default_factory=dict)  # each benchmark's number (beside the team, never in it)
+    origin: str = "commentary"  # whose prior it is: the commentary's, or an analyst's (`origin: analyst`)
+    resolution_source: str = ""  # where the outcome in force was seen, and its note
+    resolution_note: str = ""
 
 
 @dataclass(frozen=True)
@@ -348,13 +352,17 @@ def build_proposition_page(data: Dataset, p: PropositionRow, as_of: str, months:
 
 
 def _move(c: PropositionCard, first: str) -> Move | None:
-    """The card's line under "Biggest moves", if it moved by MOVED_FROM or more this month."""
-    if c.change is None or abs(c.change) < MOVED_FROM or (c.resolved_on is not None and c.resolved_on < first):
+    """The card's line under "Biggest moves", if it moved by MOVED_FROM or more this month (from its
+    prior, in the month it opened)."""
+    if c.resolved_on is not None and c.resolved_on < first:
+        return None
+    change = c.change if c.change is not None else c.probability - c.prior  # None: it opened this month
+    if abs(change) < MOVED_FROM:
         return None
     steps = [u for u in c.updates if u.method != "decay"] or c.updates
     biggest = max(steps, key=lambda u: abs(u.probability - u.previous)) if steps else None
     reason = biggest.rationale if biggest else "time passing with no decisive news (decay)"
-    return Move(c.id, c.statement, c.probability - c.change, c.probability, reason, biggest.method if biggest else "decay")
+    return Move(c.id, c.question, c.probability - change, c.probability, reason, biggest.method if biggest else "decay")
 
 
 def _num(value: Any) -> float | None:
@@ -379,11 +387,13 @@ def _card(data: Dataset, p: PropositionRow, month: str, first: str, as_of: str, 
     indicators = {i.id: i for i in data.indicators_by_prop.get(p.id, ())}
     live_obs = [o for o in data.observations_by_prop.get(p.id, ()) if o.observed_on <= as_of]
     links = track.links_until(dates.previous_day(end) if resolution else end)
-    evidence = _evidence_rows(data, p, indicators, [o for o in live_obs if first <= o.observed_on])
-    fired_ids = {
+    counted = {link.observation_id: link.decibans for link in links if link.method == "indicator"}
+    evidence = _evidence_rows(data, p, indicators, [o for o in live_obs if first <= o.observed_on], counted)
+    fired_ids = {  # fired, and counted for something: a repeat or a group member that added nothing is not listed
         o.indicator_id
         for o in live_obs
         if not o.retraction and o.id in data.applied and o.observed_on >= p.opened and data.signal(o)[0]
+        and abs(counted.get(o.id) or 0.0) > 1e-9
     }
     card = PropositionCard(
         id=p.id,
@@ -392,6 +402,9 @@ def _card(data: Dataset, p: PropositionRow, month: str, first: str, as_of: str, 
         status=resolution.outcome if resolution else "open",
         prior=float(p.prior),
         prior_phrase=p.prior_phrase or "",
+        origin=p.origin,
+        resolution_source=resolution.source if resolution else "",
+        resolution_note=resolution.note if resolution else "",
         probability=probability,
         change=change,
         resolve_by=p.resolve_by,
@@ -400,7 +413,7 @@ def _card(data: Dataset, p: PropositionRow, month: str, first: str, as_of: str, 
         chart_svg="",
         chart_file=month_chart(month, p.id),
         evidence=evidence,
-        updates=[_update_row(link) for link in links if first <= link.on and link.method != "prior"],
+        updates=_update_rows(links, first, prev_end, track),
         fired=sorted(fired_ids),
         quiet=sorted(set(indicators) - fired_ids),
         flags=flags if flags is not None else [item.flag for item in review.items_for(data, p, as_of)],
@@ -424,19 +437,43 @@ def _short(text: str, limit: int = 80) -> str:
 
 
 def _evidence_rows(
-    data: Dataset, p: PropositionRow, indicators: dict[str, IndicatorRow], observations: list[ObservationRow]
-) -> list[EvidenceRow]:
+    data: Dataset, p: PropositionRow, indicators: dict[str, IndicatorRow], observations: list[ObservationRow],
+    counted: dict[int | None, float | None],
+) -> list[EvidenceRow]:  # fmt: skip
+    """The observations in date order (then entry order), each with the weight its signpost states
+    and the weight the chain counted for it."""
     rows = []
-    for o in observations:
+    for o in sorted(observations, key=lambda o: (o.observed_on, o.id)):
         ratio = data.signal(o)[1]
         applied = o.id in data.applied
         rows.append(
             EvidenceRow(
                 o.id, o.observed_on, o.indicator_id, indicators[o.indicator_id].description, o.value, o.source,
                 o.note or "", _direction_of(data, p, o) if applied or o.retraction else "not applied", ratio,
-                decibans(ratio) if ratio else None, o.retraction,
+                decibans(ratio) if ratio else None, o.retraction, counted.get(o.id) if applied and not o.retraction else None,
             )
         )  # fmt: skip
+    return rows
+
+
+def _update_rows(links: list[Link], first: str, prev_end: str, track: Any) -> list[UpdateRow]:
+    """The chain's links dated from `first` on. A decay link that began before `first` (a quiet spell
+    running into the period) shows only the decay within the period: from the value on `prev_end`."""
+    rows = []
+    for link in links:
+        if link.on < first or link.method == "prior":
+            continue
+        row = _update_row(link)
+        began = link.decay_began
+        if began is not None and began < first and prev_end >= began:
+            before = track.at(prev_end)
+            days = dates.days_between(prev_end, link.on)
+            weight = decibans(odds(link.after) / odds(before)) if 0 < before < 1 and 0 < link.after < 1 else None
+            row = UpdateRow(link.on, link.after, before, link.method,
+                            f"no decisive news for {days} more days this period ({dates.days_between(began, link.on)} in all): "
+                            f"{describe(before)} → {describe(link.after)}", link.indicator, link.observation_id, weight,
+                            link.forecaster)  # fmt: skip
+        rows.append(row)
     return rows
 
 

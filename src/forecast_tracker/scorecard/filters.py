@@ -7,15 +7,17 @@ from collections.abc import Callable
 from typing import Any
 
 from ..formats import change_points, format_number
-from ..probability import icd203_term
+from ..probability import describe
 
 
 def _prob(value: float | None) -> str:
-    return "–" if value is None else f"{value:.2f} ({icd203_term(value)})"
+    return "–" if value is None else describe(value)
 
 
 def _pct(value: float | None) -> str:
-    return "–" if value is None else f"{value * 100:.0f}%"
+    if value is None:
+        return "–"
+    return "<1%" if value < 0.01 else ">99%" if value > 0.99 else f"{value * 100:.0f}%"
 
 
 def _change(value: float | None) -> str:
@@ -71,13 +73,23 @@ def _h(value: Any) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("'", "&#39;").replace('"', "&#34;")
 
 
+def _weight(e: Any) -> str:
+    """An observation's weight: what its signpost states and, where it differs, what the chain counted."""
+    stated = _db(e.decibans)
+    if e.retracted or e.decibans is None:
+        return stated
+    if e.counted is None:
+        return f"{stated}, not counted"
+    return stated if abs(e.counted - e.decibans) < 0.05 else f"{stated}, counted {_db(e.counted)}"
+
+
 def _evidence_rows_html(rows: list[Any]) -> Any:
     from markupsafe import Markup
 
     return Markup("".join(
         f'<tr{_RETRACTED if e.retracted else ""}><td class="nowrap">{e.observed_on}</td>'
         f'<td>{_h(e.indicator)}</td><td class="nowrap">{_value(e.value)}</td>'
-        f'<td class="{e.direction}">{e.direction}</td><td class="nowrap">{_db(e.decibans)}</td>'
+        f'<td class="{e.direction}">{e.direction}</td><td class="nowrap">{_weight(e)}</td>'
         f'<td>{_h(e.note)}{f" (retracted: {_h(e.retracted)})" if e.retracted else ""}</td>'
         f"<td>{_h(e.source)}</td></tr>\n"
         for e in rows
@@ -97,11 +109,17 @@ def _step_rows_html(rows: list[Any]) -> Any:
 
 def _evidence_rows_md(rows: list[Any]) -> str:
     return "".join(
-        f"| {e.observed_on} | {e.indicator} | {_value(e.value)} | {e.direction} | {_db(e.decibans)} | "
-        + (f"~~{_md_text(e.note)}~~ (retracted: {_md_text(e.retracted)})" if e.retracted else _md_text(e.note))
+        f"| {e.observed_on} | {e.indicator} | {_value(e.value)} | {e.direction} | {_weight(e)} | "
+        + (_struck(e.note) + f"(retracted: {_md_text(e.retracted)})" if e.retracted else _md_text(e.note))
         + f" | {_md_text(e.source)} |\n"
         for e in rows
     )
+
+
+def _struck(note: str) -> str:
+    """A retracted note struck through, and a space; nothing at all for an empty note (never `~~~~`)."""
+    text = _md_text(note)
+    return f"~~{text}~~ " if text.strip() else ""
 
 
 def _step_rows_md(rows: list[Any]) -> str:

@@ -100,7 +100,8 @@ def render_reports(
     rows = [IndexRow(**index[m]) for m in sorted(index, reverse=True)]
     atomic_write(out / "index.json", json.dumps(index, indent=2, sort_keys=True) + "\n")
     index_env = html_env or _environment(markdown=False)
-    atomic_write(out / "index.html", index_env.get_template("index.html.j2").render(rows=rows))
+    pages_written = sorted(f.stem for f in (out / "propositions").glob("*.html")) if (out / "propositions").is_dir() else []
+    atomic_write(out / "index.html", index_env.get_template("index.html.j2").render(rows=rows, propositions=pages_written))
     written.append(out / "index.html")
     return written
 
