@@ -96,7 +96,7 @@ class Link:
     read. A record has hundreds of thousands of links and most views read few of their sentences."""
 
     __slots__ = ("on", "method", "before", "after", "_rationale", "observation_id", "indicator", "likelihood_ratio",
-                 "counted_ratio", "update_id", "forecaster")  # fmt: skip
+                 "counted_ratio", "update_id", "forecaster", "began")  # fmt: skip
 
     def __init__(
         self,
@@ -111,10 +111,12 @@ class Link:
         counted_ratio: float | None = None,  # what this observation counted for (repeats, groups)
         update_id: int | None = None,
         forecaster: str = "",
+        began: str | None = None,  # a decay link: the day its quiet spell began
     ):
         self.on, self.method, self.before, self.after, self._rationale = on, method, before, after, rationale
         self.observation_id, self.indicator, self.likelihood_ratio = observation_id, indicator, likelihood_ratio
         self.counted_ratio, self.update_id, self.forecaster = counted_ratio, update_id, forecaster
+        self.began = began
 
     @property
     def rationale(self) -> str:
@@ -140,10 +142,7 @@ class Link:
     @property
     def decay_began(self) -> str | None:
         """For a decay link, the day its quiet spell began (the day before, nothing moved it); else None."""
-        if self.method != "decay" or not isinstance(self._rationale, tuple):
-            return None
-        days = self._rationale[1]
-        return (dt.date.fromisoformat(self.on) - dt.timedelta(days=days)).isoformat()
+        return self.began if self.method == "decay" else None
 
     @property
     def decibans(self) -> float | None:
@@ -180,12 +179,15 @@ def _decay_link(p: float, after: float, start: str, end: str, who: str = "") -> 
     """A decay step as its own link, when it moves the probability visibly (`who`: the team's members)."""
     if abs(after - p) < DECAY_SHOWN_FROM:
         return None
-    return Link(end, "decay", p, after, (_decay_rationale, ordinal(end) - ordinal(start), p, after, who))
+    return Link(end, "decay", p, after, (_decay_rationale, ordinal(end) - ordinal(start), p, after, who), began=start)
 
 
 def _decay_rationale(days: int, p: float, after: float, who: str = "") -> str:
-    """The one decay sentence, for a track's chain and the team's."""
+    """The one decay sentence, for a track's chain, the team's and a period's share of a quiet spell."""
     return f"no decisive news for {days} days: {describe(p)} → {describe(after)}{who}"
+
+
+decay_sentence = _decay_rationale  # what a scorecard writes for the part of a quiet spell in its period
 
 
 def counted_ratios(evidence: Sequence[Evidence]) -> dict[int, float]:

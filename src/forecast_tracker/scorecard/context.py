@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .. import dates, scoring
-from ..evidence import MODEL, Link, pool_of
-from ..probability import decibans, describe, direction, odds
+from ..evidence import MODEL, Link, decay_sentence, pool_of
+from ..probability import decibans, direction, odds
 from ..records import IndicatorRow, ObservationRow, PropositionRow
 from . import charts, review
 from .dataset import Dataset
@@ -469,9 +469,8 @@ def _update_rows(links: list[Link], first: str, prev_end: str, track: Any) -> li
             before = track.at(prev_end)
             days = dates.days_between(prev_end, link.on)
             weight = decibans(odds(link.after) / odds(before)) if 0 < before < 1 and 0 < link.after < 1 else None
-            row = UpdateRow(link.on, link.after, before, link.method,
-                            f"no decisive news for {days} more days this period ({dates.days_between(began, link.on)} in all): "
-                            f"{describe(before)} → {describe(link.after)}", link.indicator, link.observation_id, weight,
+            why = decay_sentence(days, before, link.after) + f" (this period's part of {dates.days_between(began, link.on)} quiet days)"
+            row = UpdateRow(link.on, link.after, before, link.method, why, link.indicator, link.observation_id, weight,
                             link.forecaster)  # fmt: skip
         rows.append(row)
     return rows
