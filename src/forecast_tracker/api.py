@@ -103,6 +103,7 @@ class ObserveResult:
     fired: bool = False
     context: bool = False
     dry_run: bool = False  # nothing was written (`observation_id` is 0)
+    shared: list[ObserveResult] = field(default_factory=list)  # what it does for each proposition it bears on
 
 
 @dataclass
@@ -415,7 +416,7 @@ class Tracker:
             prop["as_of"] = day
             retired = store.retired_indicators(conn)
             prop["indicators"] = [exported(i) for i in store.indicators_of(conn, proposition_id) if i.id not in retired]
-            prop["observations"] = [exported(o) for o in store.observations(conn, proposition_id, until=day)]
+            prop["observations"] = [exported(o) for o in store.observations(conn, proposition_id, until=day, shared=True)]
             prop["resolutions"] = [exported(r) for r in store.resolutions(conn, proposition_id)]
         return prop
 
@@ -454,6 +455,8 @@ class Tracker:
             if dry_run:  # as if stored (id 0, which no row has) and, with `apply`, applied
                 result = self._effect(conn, prop, ind, 0, row)
                 result.applied, result.dry_run = apply and rules.may_apply(snap, row) is None, True
+                for other in result.shared:
+                    other.applied, other.dry_run = result.applied, True
                 return result
             obs_id = store.insert_observation(conn, row._asdict())
             result = self._effect(conn, prop, ind, obs_id, row)
@@ -536,8 +539,17 @@ class Tracker:
                 result.applied = True
         return result
 
-    def _effect(self, conn, prop: PropositionRow, ind: IndicatorRow, obs_id: int, row: rules.NewObservation) -> ObserveResult:
-        """What observation `obs_id` does on its date, counted as if applied (repeats and groups included)."""
+    def _effect(
+        self, conn, prop: PropositionRow, ind: IndicatorRow, obs_id: int, row: rules.NewObservation, shared: bool = True
+    ) -> ObserveResult:
+        """What observation `obs_id` does on its date, counted as if applied (repeats and groups included),
+        for its proposition and (`shared`) each other one it bears on (`bears_on`), before it is applied."""
+        if shared:
+            result = self._effect(conn, prop, ind, obs_id, row, shared=False)
+            for entry in store.entries_bearing(conn, ind.id):
+                other = self._effect(conn, self._proposition(conn, entry.proposition_id), entry, obs_id, row, shared=False)
+                result.shared.append(other)
+            return result
         fired = counted_ratio(ind, row.value)[0]
         day = row.observed_on
         result = ObserveResult(obs_id, ind.id, prop.id, day, None, fired=fired, context=day < prop.opened)
@@ -545,8 +557,8 @@ class Tracker:
             return result
         extra = [ObservationRow(obs_id, ind.id, prop.id, day, row.value, "", "", "", None, "", None)]
         track = self._track(conn, prop, extra=extra)
-        link = next(link for link in track.links if link.observation_id == obs_id)
-        result.link = link if link.likelihood_ratio is not None else None
+        link = next((link for link in track.links if link.observation_id == obs_id), None)
+        result.link = link if link is not None and link.likelihood_ratio is not None else None
         return result
 
     def apply(self, observation_id: int | str, *, by: str | None = None) -> ObserveResult:
@@ -945,6 +957,28 @@ class Tracker:
             rows = score_parts(Dataset.load(conn, texts=False, propositions=[proposition]), day).rows
         return rows[0] if rows else None
 
+    def matrix(self, as_of: str | None = None, tags: Sequence[str] | None = None) -> dict[str, Any]:
+        """The evidence x propositions matrix (analysis of competing hypotheses): for each signpost, the
+        decibans its applied observations counted in each proposition's chain by `as_of` (the team's
+        track; repeats and groups per proposition), over the propositions with any of `tags` (default
+        all). A signpost with `bears_on` entries has a cell in each proposition it bears on."""
+        day = as_of_or_today(as_of)
+        chosen = [s.id for s in self.standing(day, tags=tags)]
+        with self.db.read(batches=True) as conn:
+            source = {i.id: i.bears_of or i.id for i in store.all_indicators(conn, chosen)}
+            owner = {i.id: i.proposition_id for i in store.all_indicators(conn) if not i.bears_of}
+            cells: dict[str, dict[str, float]] = {}
+            for start in range(0, len(chosen), BATCH):
+                ids = chosen[start : start + BATCH]
+                for pid, track in self._derived(conn, ids).items():
+                    for link in track.links_until(day):
+                        if link.method == "indicator" and link.indicator and link.decibans is not None:
+                            row = cells.setdefault(source.get(link.indicator, link.indicator), {})
+                            row[pid] = row.get(pid, 0.0) + link.decibans
+        rows = [{"indicator": ind, "proposition": owner.get(ind), "decibans": dict(sorted(found.items()))}
+                for ind, found in sorted(cells.items())]  # fmt: skip
+        return {"as_of": day, "propositions": chosen, "rows": rows}
+
     def chart_svg(self, proposition: str, as_of: str | None = None) -> str:
         """The proposition's trajectory chart as of a date (up to its resolution), as on its scorecard card."""
         from .scorecard.charts import trajectory_svg
@@ -1062,6 +1096,7 @@ def _sync_in(conn, definitions: list[Any], restate: bool, reason: str | None) ->
 
     day = today()
     plan = plan_sync(definitions, *store.sync_state(conn), day)
+    plan.changes += _new_shared_signposts(conn, definitions, plan)
     if plan.restatements and not restate:
         refused = [c.refusal() for c in plan.restatements]
         raise ValidationErrors(f"sync refused {len(refused)} restatement(s), nothing written", refused)
@@ -1071,6 +1106,27 @@ def _sync_in(conn, definitions: list[Any], restate: bool, reason: str | None) ->
         for c in plan.changes
     ]  # fmt: skip
     return store.apply_sync(conn, plan, reason, day), plan
+
+
+def _new_shared_signposts(conn, definitions: list[Any], plan: Any) -> list[Any]:
+    """A new `bears_on` entry brings its signpost's applied observations into another proposition's
+    chain from their dates: where there are any since it opened, numbers already shown for it change,
+    so that is a restatement (refused unless `--restate --reason`, then on the record)."""
+    from .definitions import Change
+
+    opened = {d.id: d.opened for d in definitions}
+    file_of = {ind.id: d.file for d in definitions for ind in d.indicators}
+    out = []
+    for ind in plan.new_indicators:
+        if not ind.bears_of:
+            continue
+        count = store.applied_since(conn, ind.bears_of, opened.get(ind.proposition_id, "0000-01-01"))
+        if count:
+            why = (f"{count} applied observation(s) of {ind.bears_of} would count for {ind.proposition_id} from their "
+                   f"dates, changing numbers already shown")  # fmt: skip
+            out.append(Change(file_of[ind.id], ind.proposition_id, ind.id, "indicator", "bears_on", None,
+                              f"likelihood ratio {ind.likelihood_ratio:g}", restated=True, why=why))  # fmt: skip
+    return out
 
 
 def check_catalog(catalog: str | os.PathLike) -> list[Any]:

@@ -55,8 +55,10 @@ INDICATOR_KEYS = {
     "fires_when": False,
     "decides": False,
     "range": False,
+    "bears_on": False,
     "effective": False,
 }
+BEARS_ON_KEYS = {"proposition": True, "likelihood_ratio": True, "likelihood_ratio_if_not_met": False, "rationale": False}
 CHOICES = {
     "decay": DECAYS, "origin": ("commentary", "analyst"), "repeats": REPEATS, "fires_when": ("above", "below"),
     "decides": ("yes", "no"), "team": POOLS,
@@ -98,6 +100,7 @@ class IndicatorDef:
     decides: str | None = None
     range_low: float | None = None  # `range: [lo, hi]`: a value outside it is refused as a typo
     range_high: float | None = None
+    bears_of: str | None = None  # a `bears_on` entry: the signpost whose observations it counts for this proposition
     effective: str | None = None  # from when a changed definition counts (not part of the definition)
 
     def row(self) -> dict[str, Any]:
@@ -108,8 +111,9 @@ class IndicatorDef:
 
     def fingerprint(self) -> str:
         data = self.row()
-        if data["range_low"] is None and data["range_high"] is None:  # as before `range` existed
-            data.pop("range_low"), data.pop("range_high")
+        for key in ("range_low", "range_high", "bears_of"):  # keys added later: absent, as before they existed
+            if data[key] is None:
+                data.pop(key)
         return _fingerprint(data)
 
 
@@ -412,7 +416,62 @@ def _indicators(c: _Collector, raw: Any, proposition_id: str | None) -> list[Ind
             seen.add(iid)
         if definition is not None:
             indicators.append(definition)
+            if isinstance(ind, dict):
+                indicators += _bears_on(c, ind.get("bears_on"), f"indicators[{i}].bears_on", definition)
     return indicators
+
+
+def _bears_on(c: _Collector, raw: Any, path: str, source: IndicatorDef) -> list[IndicatorDef]:
+    """`bears_on: [{proposition, likelihood_ratio, likelihood_ratio_if_not_met, rationale}]`: the same
+    signpost counted for other propositions, each with its own ratio. Each entry is an indicator of
+    that proposition (`SOURCE@PROPOSITION`) whose observations are the source's; how it fires (kind,
+    threshold, fires_when, repeats, group) is the source's, counted per proposition."""
+    if raw is None:
+        return []
+    if not isinstance(raw, list) or not raw:
+        c.add(path, "expected a list of {proposition, likelihood_ratio, ...}")
+        return []
+    out, seen = [], set()
+    for k, entry in enumerate(raw):
+        where = f"{path}[{k}]"
+        if not isinstance(entry, dict):
+            c.add(where, "must be a mapping")
+            continue
+        c.unknown_keys(entry, BEARS_ON_KEYS, where)
+        target = entry.get("proposition")
+        if not isinstance(target, str) or not SLUG.match(target):
+            c.add(f"{where}.proposition", f"{target!r} is not a proposition id")
+            continue
+        if target == source.proposition_id:
+            c.add(f"{where}.proposition", "a signpost already counts for its own proposition")
+            continue
+        if target in seen:
+            c.add(f"{where}.proposition", f"{target!r} is listed twice")
+            continue
+        seen.add(target)
+        ratios = {}
+        for key, required in (("likelihood_ratio", True), ("likelihood_ratio_if_not_met", False)):
+            ratio = c.number(entry, key, where, required)
+            if ratio is not None and ratio <= 0:
+                c.add(f"{where}.{key}", f"{ratio:g} must be > 0")
+                ratio = None
+            elif ratio is not None:
+                try:
+                    check_ratio(ratio)
+                except InputError as exc:
+                    c.add(f"{where}.{key}", exc.message)
+                    ratio = None
+            ratios[key] = ratio
+        if ratios["likelihood_ratio"] is None:
+            continue
+        out.append(IndicatorDef(
+            id=f"{source.id}@{target}", proposition_id=target, description=source.description, kind=source.kind,
+            likelihood_ratio=ratios["likelihood_ratio"], threshold=source.threshold,
+            likelihood_ratio_if_not_met=ratios["likelihood_ratio_if_not_met"], rationale=c.text(entry, "rationale", where, False),
+            repeats=source.repeats, group_name=source.group_name, fires_when=source.fires_when,
+            range_low=source.range_low, range_high=source.range_high, bears_of=source.id, effective=source.effective,
+        ))  # fmt: skip
+    return out
 
 
 def draft_todos(prop: Any) -> list[str]:
@@ -504,6 +563,12 @@ def load_catalog(directory: str | Path) -> tuple[list[PropositionDef], list[Cata
                 )
                 continue
             definitions.append(definition)
+    known = {d.id for d in definitions}
+    for definition in definitions:
+        for ind in definition.indicators:
+            if ind.bears_of is not None and ind.proposition_id not in known:
+                problems.append(CatalogProblem(definition.file, f"indicator {ind.bears_of}: bears_on",
+                                               f"no proposition {ind.proposition_id!r} in the catalog"))  # fmt: skip
     owner: dict[str, str] = {}
     for definition in definitions:
         for i, ind in enumerate(definition.indicators):

@@ -328,7 +328,7 @@ def list_(
 @app.command()
 def show(
     ctx: typer.Context,
-    proposition: Annotated[str, typer.Argument(help="Proposition id.")],
+    proposition: Annotated[Optional[str], typer.Argument(help="Proposition id (none with --matrix).")] = None,
     as_of: Annotated[Optional[str], typer.Option("--as-of", help="Date YYYY-MM-DD (default today).")] = None,
     fmt: Annotated[str, typer.Option("--format", help="table or json.")] = "table",
     by: Annotated[
@@ -336,14 +336,33 @@ def show(
         typer.Option("--by", help="One forecaster's track (default: the team, the pool of everyone who has forecast)."),
     ] = None,
     pool: PoolOption = None,
+    matrix: Annotated[
+        bool, typer.Option("--matrix", help="The evidence x propositions matrix of counted decibans (with --tag: of those).")
+    ] = False,
+    tag: Annotated[Optional[list[str]], typer.Option("--tag", help="With --matrix: only propositions with this tag.")] = None,
 ) -> None:
-    """Show one proposition: criteria, standing probability (each forecaster's too), indicators and evidence."""
+    """Show one proposition: criteria, standing probability (each forecaster's too), indicators and evidence.
+    --matrix: every signpost against every proposition, the decibans each counted (a signpost with
+    bears_on entries counts in several)."""
     fmt = api.choice(fmt, "format", ("table", "json"))
-    describe = api.describe
+    if matrix:
+        if proposition is not None or by is not None or pool is not None:
+            raise InputError("--matrix shows every proposition (the team's); give no proposition, --by or --pool", "id")
+        _print_matrix(_tracker(ctx).matrix(as_of, tags=tag), fmt)
+        return
+    if tag:
+        raise InputError("--tag goes with --matrix", "tag")
+    if proposition is None:
+        raise InputError("name a proposition (or --matrix)", "id")
     p = _tracker(ctx).show(proposition, as_of, by=by, pool=pool)
     if fmt == "json":
         typer.echo(json.dumps(p, indent=2, ensure_ascii=False, default=str))
         return
+    _print_proposition(p, by)
+
+
+def _print_proposition(p: dict, by: str | None) -> None:
+    describe = api.describe
     _say(f"{p['id']}  [{p['status']}]  {describe(p['probability'])} as of {p['as_of']}" + (f"  ({by})" if by else ""))
     if len(p["forecasters"]) > 1:
         members = ", ".join(f"{name} {value:.2f}" for name, value in sorted(p["forecasters"].items()))
@@ -381,6 +400,17 @@ def show(
         _say(f"resolution {r['id']}: {r['outcome']} on {r['resolved_on']}; source: {r['source'] or 'none given'}{note}{gone}")
 
 
+def _print_matrix(m: dict, fmt: str) -> None:
+    if fmt == "json":
+        typer.echo(json.dumps(m, indent=2, ensure_ascii=False))
+        return
+    props = [p for p in m["propositions"] if any(p in r["decibans"] for r in m["rows"])]
+    rows = [{"signpost": r["indicator"], **{p: f"{r['decibans'][p]:+.1f}" if p in r["decibans"] else "" for p in props}}
+            for r in m["rows"]]  # fmt: skip
+    _say(f"decibans each signpost counted in each proposition's chain, as of {m['as_of']} (+3 dB doubles the odds)")
+    _table(rows, ["signpost", *props], "table")
+
+
 # -- evidence and judgements ----------------------------------------------------------------------
 @app.command()
 def observe(
@@ -411,6 +441,13 @@ def observe(
 
 
 def _print_effect(r: api.ObserveResult, tail: str) -> None:
+    """What an observation does, for its proposition and each other it bears on (`bears_on`)."""
+    _print_one_effect(r, tail)
+    for other in r.shared:
+        _print_one_effect(other, f"shared: {other.indicator}")
+
+
+def _print_one_effect(r: api.ObserveResult, tail: str) -> None:
     describe = api.describe
     if r.context:
         _say(f"{r.proposition}: dated before the proposition opened; recorded as context, it counts for nothing")

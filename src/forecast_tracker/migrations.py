@@ -45,11 +45,15 @@ def create_schema(conn: Connection) -> None:
 # an application, a retraction of an observation or an update, a definition version (new or
 # withdrawn), a restatement, a change of the proposition's row or of an indicator's.
 _OBSERVATION_OF = "(SELECT i.proposition_id FROM observation o JOIN indicator i ON i.id = o.indicator_id WHERE o.id = {})"
+# and every proposition a `bears_on` entry counts it for (a target starting "IN" is a set, not one row)
+_SHARED_OF = "IN (SELECT i.proposition_id FROM observation o JOIN indicator i ON i.bears_of = o.indicator_id WHERE o.id = {})"
 _CACHE_TRIGGERS = {  # name: (table, event, the propositions whose row goes)
     "tc_update": ("probability_update", "INSERT", ["NEW.proposition_id"]),
-    "tc_application": ("application", "INSERT", [_OBSERVATION_OF.format("NEW.observation_id")]),
+    "tc_application": ("application", "INSERT", [_OBSERVATION_OF.format("NEW.observation_id"),
+                                                  _SHARED_OF.format("NEW.observation_id")]),
     "tc_retraction": ("retraction", "INSERT", [
         _OBSERVATION_OF.format("NEW.target_id") + " AND NEW.target = 'observation'",
+        _SHARED_OF.format("NEW.target_id") + " AND NEW.target = 'observation'",
         "(SELECT u.proposition_id FROM probability_update u WHERE u.id = NEW.target_id AND NEW.target = 'update')",
     ]),
     "tc_version_new": ("definition_version", "INSERT", ["NEW.proposition_id"]),
@@ -60,12 +64,20 @@ _CACHE_TRIGGERS = {  # name: (table, event, the propositions whose row goes)
 }  # fmt: skip
 
 
+def drop_cache_triggers(conn: Connection) -> None:
+    """Drop the cache's triggers (a migration then creates them as they are now)."""
+    postgres = conn.dialect.name == "postgresql"
+    for name, (table, _event, _targets) in _CACHE_TRIGGERS.items():
+        conn.execute(text(f"DROP TRIGGER IF EXISTS {name} ON {table}" if postgres else f"DROP TRIGGER IF EXISTS {name}"))
+
+
 def cache_triggers(conn: Connection) -> None:
     """The triggers that keep `track_cache` from ever holding a row the record has moved past: in the
     same statement as the change, so no crash can leave one stale."""
     postgres = conn.dialect.name == "postgresql"
     for name, (table, event, targets) in _CACHE_TRIGGERS.items():
-        deletes = " ".join(f"DELETE FROM track_cache WHERE proposition_id = {t};" for t in targets)
+        deletes = " ".join(f"DELETE FROM track_cache WHERE proposition_id {t if t.startswith('IN ') else '= ' + t};"
+                           for t in targets)  # fmt: skip
         if postgres:
             conn.execute(text(f"CREATE OR REPLACE FUNCTION {name}_fn() RETURNS trigger LANGUAGE plpgsql AS $$ "
                               f"BEGIN {deletes} RETURN NULL; END $$"))  # fmt: skip
@@ -243,11 +255,16 @@ def m0007_observation_amends(conn: Connection) -> None:
     conn.execute(text("ALTER TABLE observation ADD COLUMN amends INTEGER REFERENCES observation(id)"))
 
 
-@migration("0008_retirement_and_ranges")
-def m0008_retirement_and_ranges(conn: Connection) -> None:
+@migration("0008_retirement_ranges_bears_on")
+def m0008_retirement_ranges_bears_on(conn: Connection) -> None:
     # `retire indicator`: a signpost gone from the catalog leaves `show` and the sync's warnings; an
     # indicator's `range: [lo, hi]` refuses values outside it (a plain edit: it changes no number).
     conn.execute(text("CREATE TABLE retirement (indicator_id TEXT NOT NULL PRIMARY KEY REFERENCES indicator(id), "
                       "reason TEXT NOT NULL, recorded_at TEXT NOT NULL)"))  # fmt: skip
     for column in ("range_low", "range_high"):
         conn.execute(text(f"ALTER TABLE indicator ADD COLUMN {column} REAL"))
+    # `bears_on`: an entry is an indicator of another proposition counting the source's observations;
+    # the triggers then empty the cached tracks of every proposition an observation counts for
+    conn.execute(text("ALTER TABLE indicator ADD COLUMN bears_of TEXT"))
+    drop_cache_triggers(conn)
+    cache_triggers(conn)

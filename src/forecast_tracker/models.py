@@ -77,6 +77,7 @@ class Indicator(SQLModel, table=True):
     decides: Optional[str] = _text(default=None)  # yes | no: its firing meets (rules out) the criterion
     range_low: Optional[float] = _real(default=None)  # `range: [lo, hi]`: a value outside it is refused
     range_high: Optional[float] = _real(default=None)
+    bears_of: Optional[str] = _text(default=None)  # `bears_on`: the signpost whose observations count here too
 
 
 class DefinitionRevision(SQLModel, table=True):

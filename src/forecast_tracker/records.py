@@ -60,6 +60,7 @@ class IndicatorRow(NamedTuple):
     decides: str | None  # yes | no: its firing meets (rules out) the resolution criterion; None: it does not
     range_low: float | None = None  # the catalog's `range: [lo, hi]`: values outside it are refused
     range_high: float | None = None
+    bears_of: str | None = None  # a `bears_on` entry: the signpost whose observations count here too
 
 
 class RestatementRow(NamedTuple):

@@ -106,6 +106,12 @@ def _not_before_opened(day: str, prop: PropositionRow, field_name: str) -> None:
         raise InputError(f"{day} is before {prop.id} opened ({prop.opened})", field_name)
 
 
+def _not_shared(ind: IndicatorRow | None) -> None:
+    if ind is not None and ind.bears_of:
+        raise InputError(f"{ind.id} counts {ind.bears_of}'s observations for {ind.proposition_id}: observe {ind.bears_of}",
+                         "indicator_id")  # fmt: skip
+
+
 def _value(value: object, ind: IndicatorRow) -> float | None:
     """The observation's value for its indicator, inside the indicator's `range` when it declares one."""
     number = parse_value(value, ind.kind, "value")
@@ -123,7 +129,7 @@ def observation(
     before its proposition opened: it is context, never evidence (`may_apply`)."""
     ind = snap.indicators.get(indicator_id)
     try:  # the fast path: a good row raises nothing (an import runs this for every row)
-        if ind is None:
+        if ind is None or ind.bears_of:
             raise InputError("unknown indicator", "indicator_id")
         return NewObservation(
             indicator_id,
@@ -136,6 +142,7 @@ def observation(
         pass
     problems = _collect(
         (_indicator, snap, indicator_id),
+        (_not_shared, ind),
         (_date, observed_on, "observed_on", snap),
         *([(_value, value, ind)] if ind is not None else []),
         (_source, source),

@@ -355,6 +355,11 @@ def indicators_of(conn: Connection, proposition_id: str) -> list[IndicatorRow]:
     return all_indicators(conn, proposition_id)
 
 
+def entries_bearing(conn: Connection, indicator_id: str) -> list[IndicatorRow]:
+    """The `bears_on` entries of a signpost: the indicators of other propositions counting its observations."""
+    return _rows(conn, IndicatorRow, _indicators().where(T_INDICATOR.c.bears_of == indicator_id))
+
+
 def retired_indicators(conn: Connection) -> dict[str, str]:
     """indicator id -> why it was retired (`retire indicator`)."""
     r = T_RETIREMENT
@@ -400,8 +405,8 @@ def forecasters(conn: Connection) -> list[str]:
 def applied_evidence(conn: Connection, proposition_id: Which = None) -> list[ObservationRow]:
     """Applied, non-retracted observations, by date then id (their texts left empty: the chain never
     reads them)."""
-    query = _observations(texts=False, applied=True)
-    return _rows(conn, ObservationRow, _only(query, T_INDICATOR.c.proposition_id, proposition_id))
+    query, proposition = _observations(texts=False, applied=True, shared=any_shared(conn))
+    return _rows(conn, ObservationRow, _only(query, proposition, proposition_id))
 
 
 def insert_application(conn: Connection, observation_id: int, forecaster: str) -> None:
@@ -530,7 +535,7 @@ def get_observation(conn: Connection, observation_id: int) -> ObservationRow | N
     """One observation, with its retraction and application."""
     if _no_such_key(conn, observation_id):
         return None
-    return _first(conn, ObservationRow, _observations(True).where(T_OBSERVATION.c.id == observation_id))
+    return _first(conn, ObservationRow, _observations(True)[0].where(T_OBSERVATION.c.id == observation_id))
 
 
 def is_retracted(conn: Connection, target: str, row_id: int) -> bool:
@@ -613,42 +618,64 @@ def _retraction_reason(target: str, id_column):
     return select(r.c.reason).where(r.c.target == target, r.c.target_id == id_column).limit(1).scalar_subquery()
 
 
-def _observations(texts: bool, applied: bool = False, live: bool = False) -> Any:
-    """Observations with their proposition, retraction and application; `applied`: only those applied
-    and not retracted, by date (what the chain counts), without the per-row retraction lookup; `live`:
-    the caller keeps only those not retracted, so none needs the lookup either."""
+def _observations(texts: bool, applied: bool = False, live: bool = False, shared: bool = False) -> tuple[Any, Any]:
+    """Observations with their proposition, retraction and application, and the column that names the
+    proposition (to filter on); `applied`: only those applied and not retracted, by date (what the
+    chain counts), without the per-row retraction lookup; `live`: the caller keeps only those not
+    retracted, so none needs the lookup either. `shared`: an observation of a signpost with `bears_on`
+    entries comes once more for each, as an observation of the entry (`SOURCE@PROPOSITION`)."""
     o, i, a = T_OBSERVATION, T_INDICATOR, T_APPLICATION
+    if shared:  # indicator id -> itself and each entry bearing it: (source, target, proposition)
+        itself = select(i.c.id.label("source"), i.c.id.label("target"), i.c.proposition_id.label("proposition_id"))
+        entries = select(i.c.bears_of, i.c.id, i.c.proposition_id).where(i.c.bears_of.is_not(None), i.c.bears_of != "")
+        m = itself.where(i.c.bears_of.is_(None)).union_all(entries).subquery("counted_for")
+        target, proposition, on = m.c.target, m.c.proposition_id, m.c.source == o.c.indicator_id
+        table: Any = m
+    else:
+        target, proposition, on, table = o.c.indicator_id, i.c.proposition_id, o.c.indicator_id == i.c.id, i
     text_columns = {"source": o.c.source, "note": o.c.note} if texts else {"source": literal(""), "note": literal("")}
     retraction = literal(None) if applied or live else _retraction_reason("observation", o.c.id)
     query = _select(
-        ObservationRow, id=o.c.id, indicator_id=o.c.indicator_id, proposition_id=i.c.proposition_id,
+        ObservationRow, id=o.c.id, indicator_id=target, proposition_id=proposition,
         observed_on=o.c.observed_on, value=o.c.value, **text_columns, recorded_at=o.c.recorded_at,
         retraction=retraction, applied_by=a.c.forecaster, applied_at=a.c.recorded_at,
     )  # fmt: skip
     if applied:
-        joined = o.join(a, a.c.observation_id == o.c.id).join(i, o.c.indicator_id == i.c.id)
-        return query.select_from(joined).where(_not_retracted("observation", o.c.id)).order_by(o.c.observed_on, o.c.id)
-    joined = o.join(i, o.c.indicator_id == i.c.id).outerjoin(a, a.c.observation_id == o.c.id)
-    return query.select_from(joined).order_by(o.c.id)
+        joined = o.join(a, a.c.observation_id == o.c.id).join(table, on)
+        query = query.select_from(joined).where(_not_retracted("observation", o.c.id)).order_by(o.c.observed_on, o.c.id)
+        return query, proposition
+    joined = o.join(table, on).outerjoin(a, a.c.observation_id == o.c.id)
+    return query.select_from(joined).order_by(o.c.id), proposition
+
+
+def any_shared(conn: Connection) -> bool:
+    """Whether any signpost counts for another proposition (`bears_on`): only then do the queries of
+    the chain take the longer path."""
+    i = T_INDICATOR
+    return conn.execute(select(i.c.id).where(i.c.bears_of.is_not(None)).limit(1)).first() is not None
 
 
 def observations(
-    conn: Connection, proposition_id: Which = None, until: str | None = None, texts: bool = True
+    conn: Connection, proposition_id: Which = None, until: str | None = None, texts: bool = True, shared: bool = False
 ) -> list[ObservationRow]:
     """Observations with their proposition, retraction and application; `texts=False` leaves out the
-    source and note (empty strings instead), for callers that only count and weigh."""
-    query = _observations(texts)
+    source and note (empty strings instead), for callers that only count and weigh; `shared`: also as
+    each `bears_on` entry's (under the entry's proposition)."""
+    query, proposition = _observations(texts, shared=shared and any_shared(conn))
     if until is not None:
         query = query.where(T_OBSERVATION.c.observed_on <= until)
-    return _rows(conn, ObservationRow, _only(query, T_INDICATOR.c.proposition_id, proposition_id))
+    return _rows(conn, ObservationRow, _only(query, proposition, proposition_id))
 
 
-def pending_observations(conn: Connection, proposition_id: Which = None, until: str | None = None) -> list[ObservationRow]:
+def pending_observations(
+    conn: Connection, proposition_id: Which = None, until: str | None = None, shared: bool = False
+) -> list[ObservationRow]:
     """Live observations that are not applied (what `review` asks about), without their texts."""
-    query = _observations(texts=False, live=True).where(T_APPLICATION.c.id.is_(None), _not_retracted("observation", T_OBSERVATION.c.id))
+    query, proposition = _observations(texts=False, live=True, shared=shared and any_shared(conn))
+    query = query.where(T_APPLICATION.c.id.is_(None), _not_retracted("observation", T_OBSERVATION.c.id))
     if until is not None:
         query = query.where(T_OBSERVATION.c.observed_on <= until)
-    return _rows(conn, ObservationRow, _only(query, T_INDICATOR.c.proposition_id, proposition_id))
+    return _rows(conn, ObservationRow, _only(query, proposition, proposition_id))
 
 
 def updates(conn: Connection, proposition_id: Which = None, until: str | None = None) -> list[UpdateRow]:

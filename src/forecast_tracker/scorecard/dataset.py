@@ -118,7 +118,7 @@ class Dataset:
             pools=pools,
             pool=pool,
             restatements=store.restatements(conn, propositions),
-            observations=store.observations(conn, propositions, until=until, texts=texts),
+            observations=store.observations(conn, propositions, until=until, texts=texts, shared=True),
             updates=store.manual_updates(conn, rest if cached else propositions, until=until),
             crowd=store.manual_updates(conn, propositions, until=until, benchmarks=True) if by is None else [],
             resolutions=store.resolutions(conn, propositions),
@@ -133,7 +133,7 @@ class Dataset:
         versions, decays, pools = store.definition_versions(conn, indicators, propositions)
         return cls(
             propositions=store.all_propositions(conn, propositions), indicators=indicators, versions=versions,
-            decays=decays, pools=pools, observations=store.pending_observations(conn, propositions, until), updates=[],
+            decays=decays, pools=pools, observations=store.pending_observations(conn, propositions, until, shared=True), updates=[],
             resolutions=store.resolutions(conn, propositions), cached=tracks,
         )  # fmt: skip
 
