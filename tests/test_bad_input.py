@@ -183,6 +183,11 @@ CASES = [
     ("retire", "indicator", "widget-recall"),  # no reason
     ("list", "--tag", "no-such-tag"),
     ("list", "--as-of", "2025-13"),
+    ("show",),  # no proposition and no --matrix
+    ("show", "widget-launch", "--matrix"),
+    ("show", "--tag", "widgets"),  # --tag goes with --matrix
+    ("show", "--matrix", "--tag", "no-such-tag"),
+    ("observe", "widget-factory-built@gadget-ban", "--source", "s"),  # no such entry here: an unknown indicator
     ("amend", "observation", "1", "--reason", "r"),  # nothing to correct
     ("amend", "observation", "1", "--date", "2025-03-02"),  # no reason
     ("amend", "observation", "1", "--value", "lots", "--reason", "r"),

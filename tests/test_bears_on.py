@@ -167,3 +167,23 @@ def test_shared_signposts_on_either_backend(cli, anydb, catalog):
     assert retracted["gadget-ban"] > cached["gadget-ban"] and retracted["widget-launch"] < cached["widget-launch"]
     cli.ok("db", "rebuild-cache")
     assert retracted == {r["id"]: r["probability"] for r in cli.ok("list", "--as-of", "2025-06-30", "--format", "json").json}
+
+
+def test_the_scorecard_shows_the_shared_signposts_matrix(cli, shared_db, tmp_path):
+    _observe(cli, "widget-factory-built", "--date", "2025-03-02", "--source", "s", "--apply")
+    _observe(cli, "gadget-bill", "--date", "2025-03-04", "--source", "s", "--apply")  # not shared: not in the matrix
+    with Tracker(shared_db) as t:
+        t.report(["2025-03"], tmp_path / "r", ("md", "html"))
+    md = (tmp_path / "r" / "2025-03.md").read_text()
+    section = md[md.index("## Shared signposts") :]
+    assert "| widget-factory-built | -3.0 dB | +4.8 dB |" in section and "gadget-bill" not in section.split("##")[1]
+    assert '<section id="matrix">' in (tmp_path / "r" / "2025-03.html").read_text()
+    with Tracker(shared_db) as t:  # read a proposition at a time, the matrix is the same
+        import forecast_tracker.scorecard.dataset as dataset
+
+        old, dataset.BATCH = dataset.BATCH, 1
+        try:
+            t.report(["2025-03"], tmp_path / "one", ("md",))
+        finally:
+            dataset.BATCH = old
+    assert (tmp_path / "one" / "2025-03.md").read_text() == md

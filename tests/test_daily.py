@@ -310,3 +310,32 @@ def test_dry_run_observe_leaves_the_file_byte_identical(cli, db):
     with sqlite3.connect(db) as conn:
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     assert Path(db).read_bytes() == before
+
+
+def test_a_month_of_routine_is_one_command_per_intent(cli, db, tmp_path):
+    """Import, review, apply, fix one mistake, resolve one: each one command, and the month's page
+    then says what the chain counted for every observation."""
+    csv = tmp_path / "march.csv"
+    csv.write_text("indicator,observed_on,value,source,note\n"
+                   "widget-factory-built,2025-03-02,,https://example.org/a,ground broken\n"
+                   "widget-orders,2025-03-05,1200,https://example.org/b,pre-orders pass the mark\n"
+                   "gadget-bill,2025-03-06,,https://example.org/c,a bill is tabled\n"
+                   "widget-recall,2025-03-20,,https://example.org/d,misdated recall\n")  # fmt: skip
+    imported = cli.ok("import", csv)
+    assert "4 row(s) stored, not counted: apply them with 'forecast-tracker apply --pending'" in imported.out
+    review = cli.ok("review", "--as-of", "2025-03-31", "--format", "json").json
+    assert {item["observation_id"] for item in review if item["observation_id"]} == {1, 2, 3, 4}
+    applied = cli.ok("apply", "--pending", "--before", "2025-03-31")
+    assert "applied 4 observation(s)" in applied.out
+    fixed = cli.ok("amend", "observation", "4", "--date", "2025-03-21", "--reason", "the recall was the 21st")
+    assert "amends observation 4" in fixed.out and "applied as evidence" in fixed.out
+    resolved = cli.ok("resolve", "gadget-ban", "yes", "--date", "2025-03-25", "--source", "https://example.org/law")
+    assert "final forecast" in resolved.out
+    waiting = [i for i in cli.ok("review", "--as-of", "2025-03-31", "--format", "json").json
+               if i["reason"] in ("unapplied-observation", "fired-unchanged")]  # fmt: skip
+    assert waiting == []  # nothing is left waiting
+    cli.ok("report", "--month", "2025-03", "--out", tmp_path / "r", "--format", "md")
+    md = (tmp_path / "r" / "2025-03.md").read_text()
+    evidence = [line for line in md.splitlines() if line.startswith("| 2025-03-")]
+    assert evidence and all(" dB" in line or "| – |" in line or "retracted" in line for line in evidence)
+    assert "(retracted: amended: the recall was the 21st)" in md

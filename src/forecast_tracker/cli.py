@@ -27,7 +27,7 @@ FLAGS = {
     "publisher": "--publisher", "url": "--url", "pool": "--pool", "notify": "--notify", "digest": "--digest",
     "indicator": "--indicator", "before": "--before", "tag": "--tag", "host": "--host", "port": "--port", "auth": "--auth",
     "new_token": "--new-token",
-    "outcome": "OUTCOME", "probability": "PROBABILITY", "kind": "KIND", "id": "ID", "what": "WHAT", "file": "FILE",
+    "outcome": "OUTCOME", "probability": "PROBABILITY", "proposition": "PROPOSITION", "kind": "KIND", "id": "ID", "what": "WHAT", "file": "FILE",
 }  # fmt: skip
 
 
@@ -347,13 +347,13 @@ def show(
     fmt = api.choice(fmt, "format", ("table", "json"))
     if matrix:
         if proposition is not None or by is not None or pool is not None:
-            raise InputError("--matrix shows every proposition (the team's); give no proposition, --by or --pool", "id")
+            raise InputError("--matrix shows every proposition (the team's); give no proposition, --by or --pool", "proposition")
         _print_matrix(_tracker(ctx).matrix(as_of, tags=tag), fmt)
         return
     if tag:
         raise InputError("--tag goes with --matrix", "tag")
     if proposition is None:
-        raise InputError("name a proposition (or --matrix)", "id")
+        raise InputError("name a proposition (or --matrix)", "proposition")
     p = _tracker(ctx).show(proposition, as_of, by=by, pool=pool)
     if fmt == "json":
         typer.echo(json.dumps(p, indent=2, ensure_ascii=False, default=str))

@@ -181,6 +181,16 @@ class Scorecard:
     compact: list[PropositionCard] = field(default_factory=list)  # beyond FULL_CARDS: one row each, linked
     restated: list[Restated] = field(default_factory=list)  # every restatement of its propositions on record
     shared_defs: str = ""  # the charts' shared background, defined once on the page
+    matrix: list[MatrixRow] = field(default_factory=list)  # each signpost counted for several propositions
+    matrix_columns: list[str] = field(default_factory=list)  # the propositions those rows count for
+
+
+@dataclass(frozen=True)
+class MatrixRow:
+    """One signpost that bears on several propositions: the decibans it counted in each chain so far."""
+
+    signpost: str
+    cells: dict[str, float]  # proposition -> counted decibans
 
 
 @dataclass
@@ -239,6 +249,7 @@ class MonthBuilder:
         self.counts = {"open": 0, "resolved": 0, "observations": 0, "updates": 0}
         self.restated: list[Restated] = []
         self.titles: set[str] = set()
+        self.counted: dict[str, dict[str, float]] = {}  # signpost -> proposition -> decibans (the matrix)
 
     def add(self, data: Dataset) -> None:
         """Everything the month needs from `data`'s propositions."""
@@ -251,6 +262,7 @@ class MonthBuilder:
             flags.setdefault(item.proposition, []).append(item.flag)
         new = []
         for p in data.opened_by(self.as_of):
+            self._count(data, p)
             card = _card(data, p, self.month, self.first, self.as_of, self.prev_end, flags.get(p.id, []))
             self._summarise(card)
             if p.source_title:
@@ -265,6 +277,17 @@ class MonthBuilder:
         for entry in demoted:  # a row shows no evidence or steps: drop them
             entry.card.evidence, entry.card.updates, entry.card.chart_svg, entry.card.chart_inline = [], [], "", ""
         self.compact += demoted
+
+    def _count(self, data: Dataset, p: PropositionRow) -> None:
+        """Each signpost's counted decibans in `p`'s chain so far, under its source's id (`bears_on`
+        entries under the signpost they share), for the matrix: merged across batches by key."""
+        resolution = data.resolution(p.id, self.as_of)
+        for link in data.tracks[p.id].links_until(dates.previous_day(resolution.resolved_on) if resolution else self.as_of):
+            if link.method == "indicator" and link.indicator and link.decibans is not None:
+                ind = data.indicators.get(link.indicator)
+                source = (ind.bears_of if ind is not None else None) or link.indicator
+                row = self.counted.setdefault(source, {})
+                row[p.id] = row.get(p.id, 0.0) + link.decibans
 
     def _summarise(self, card: PropositionCard) -> None:
         """What the month's header and "This month" need from a card, before it may become a row."""
@@ -321,6 +344,8 @@ class MonthBuilder:
         moves = sorted(self.moves, key=lambda m: -abs(m.after - m.before))[:MOVES_SHOWN]
         fired = sorted(self.fired, key=lambda f: (f.observed_on, f.indicator))
         card.this_month = ThisMonth(moves, fired, review.ordered(self.needs))
+        card.matrix = [MatrixRow(s, dict(sorted(cells.items()))) for s, cells in sorted(self.counted.items()) if len(cells) > 1]
+        card.matrix_columns = sorted({pid for row in card.matrix for pid in row.cells})
         return card
 
 
