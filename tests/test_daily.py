@@ -339,3 +339,12 @@ def test_a_month_of_routine_is_one_command_per_intent(cli, db, tmp_path):
     evidence = [line for line in md.splitlines() if line.startswith("| 2025-03-")]
     assert evidence and all(" dB" in line or "| – |" in line or "retracted" in line for line in evidence)
     assert "(retracted: amended: the recall was the 21st)" in md
+
+
+def test_one_number_one_word():
+    # 0.049 and 0.05 both show as 0.05: they read as the same word, the band 0.05 belongs to
+    from forecast_tracker.probability import shown_word
+
+    assert describe(0.049) == describe(0.05) == "0.05 (very unlikely)"
+    assert describe(0.445) == "0.45 (roughly even chance)" and shown_word(0.445) == "roughly even chance"
+    assert describe(0.0004) == "<0.01 (almost no chance)" and describe(0.9996) == ">0.99 (almost certain)"

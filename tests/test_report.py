@@ -358,3 +358,39 @@ def test_a_changed_sentence_in_any_module_rewrites_every_page_that_shows_it(db, 
     after = render_copy()
     assert "no decisive news for" not in after and "quiet for" in after
     assert "quiet for" in (out / "2025-03.md").read_text(encoding="utf-8")
+
+
+def test_a_folder_is_repaired_and_never_stale(db, tmp_path):
+    """A truncated page is written again, an orphan page (another record's) goes, a month rendered in
+    one format drops its stale other format from the index, and two reports into one folder wait for
+    each other (the lock)."""
+    import fcntl
+    import threading
+
+    populate(db)
+    out = tmp_path / "r"
+    with Tracker(db) as t:
+        t.report(["2025-03"], out, ("md", "html"))
+        page = out / "propositions" / "widget-launch.html"
+        whole = page.read_bytes()
+        page.write_bytes(whole[: len(whole) // 2])  # a crash mid-write, say
+        (out / "propositions" / "ghost.html").write_text("another record's page")
+        (out / "charts" / "ghost.page.svg").write_text("<svg/>")
+        t.report(["2025-03"], out, ("md", "html"))
+        assert page.read_bytes() == whole
+        assert not (out / "propositions" / "ghost.html").exists() and not (out / "charts" / "ghost.page.svg").exists()
+        t.report(["2025-03"], out, ("html",))
+        assert not (out / "2025-03.md").exists()
+        index = (out / "index.html").read_text()
+        assert 'href="2025-03.html"' in index and 'href="2025-03.md"' not in index
+        # a report holding the folder makes the next one wait
+        held = open(out / ".report.lock", "a+b")
+        fcntl.flock(held.fileno(), fcntl.LOCK_EX)
+        done = threading.Event()
+        worker = threading.Thread(target=lambda: (Tracker(db).report(["2025-03"], out, ("html",)), done.set()))
+        worker.start()
+        assert not done.wait(1.0)  # still waiting on the lock
+        fcntl.flock(held.fileno(), fcntl.LOCK_UN)
+        held.close()
+        worker.join(timeout=60)
+        assert done.is_set()

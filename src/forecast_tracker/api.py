@@ -38,7 +38,7 @@ from .evidence import (
 )  # fmt: skip
 from .formats import change_points as change_points  # re-exported for the CLI
 from .formats import table_cell
-from .probability import POOLS, counted_ratio, decibans, describe, icd203_term, parse_probability
+from .probability import POOLS, counted_ratio, decibans, describe, icd203_term, parse_probability, shown_word
 from .records import IndicatorRow, ObservationRow, PropositionRow, ResolutionRow, exported
 from .scorecard.dataset import BATCH, cached_full, cached_heads, uncached, write_cached
 from .scoring import SCORE_COLUMNS
@@ -75,6 +75,7 @@ __all__ = [
     "parse_probability",
     "report_months",
     "run_demo",
+    "shown_word",
     "table_cell",
     "to_csv",
 ]

@@ -314,7 +314,7 @@ def list_(
     standings = _tracker(ctx).standing(as_of, status, by=by, since=since or api.end_of_last_month(as_of), pool=pool, tags=tag)
     rows = api.standing_rows(standings)
     if fmt == "table":
-        rows = [{**r, "words": api.icd203_term(r["probability"]), "change": api.change_points(r["change"])} for r in rows]
+        rows = [{**r, "words": api.shown_word(r["probability"]), "change": api.change_points(r["change"])} for r in rows]
     columns = (
         ["id", "status", "probability", "words", "change", "last_update", "resolve_by", "question"]
         if fmt == "table"

@@ -105,8 +105,15 @@ def two_places(probability: float) -> str:
 
 
 def describe(probability: float) -> str:
-    """A probability with its word, as reports show it: `0.85 (very likely)`."""
-    return f"{two_places(probability)} ({icd203_term(probability)})"
+    """A probability with its word, as reports show it: `0.85 (very likely)`. The word is the shown
+    number's, so one number never reads as two words (0.049 and 0.05 both print `0.05 (very unlikely)`)."""
+    return f"{two_places(probability)} ({shown_word(probability)})"
+
+
+def shown_word(probability: float) -> str:
+    """The ICD 203 word of a probability as shown to two places (the word `describe` prints)."""
+    shown = two_places(probability)
+    return icd203_term(float(shown) if shown[0].isdigit() else probability)
 
 
 def clamp(probability: float) -> float:

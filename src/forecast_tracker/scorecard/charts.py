@@ -26,7 +26,7 @@ INK = "#24292f"
 # (colour, symbol, label) for the one key a page shows above its charts
 LEGEND = (
     (LINE, "━", "standing probability"),
-    (PRIOR, "┅", "commentary's prior"),
+    (PRIOR, "┅", "prior (the commentary's, or the analyst's)"),
     (COLOURS["supports"], "▲", "observation supporting YES"),
     (COLOURS["opposes"], "▼", "observation against"),
     (COLOURS["neutral"], "●", "neutral or context"),

@@ -64,12 +64,14 @@ class Pages:
         except (OSError, ValueError):
             self.ledger = {}
         self.changed = False
+        self.seen: set[str] = set()  # the propositions with a page as of `as_of`: any other page is an orphan
         self.forked = page_processes() > 1
         self.child: tuple[int, int] | None = None  # (pid, read end of its pipe)
 
     def write(self, data: Dataset) -> list[Path]:
         """Write the pages of `data`'s propositions whose inputs changed (or start a process that does);
         returns the pages known to be written by now."""
+        self.seen |= {p.id for p in data.opened_by(self.as_of)}
         if not self.forked:
             return self._record(*self._write(data))
         written = self._collect()
@@ -99,7 +101,8 @@ class Pages:
         for p in data.opened_by(self.as_of):
             fingerprint = _page_fingerprint(data, p, self.as_of, self.months, self.formats)
             files = [self.out / "propositions" / f"{p.id}.{ext}" for ext in self.formats]
-            if self.ledger.get(p.id) == fingerprint and all(f.exists() for f in files):
+            stamp = _stamp(fingerprint, files)
+            if stamp is not None and self.ledger.get(p.id) == stamp:  # a truncated or missing page is written again
                 continue
             page = build_proposition_page(data, p, self.as_of, self.months)
             if self.html_env is not None:
@@ -111,7 +114,9 @@ class Pages:
                 path = self.out / "propositions" / f"{p.id}.md"
                 put(path, self.md_env.get_template("proposition.md.j2").render(page=page))
                 written.append(path)
-            fingerprints[p.id] = fingerprint
+            stamp = _stamp(fingerprint, files)
+            assert stamp is not None  # just written
+            fingerprints[p.id] = stamp
         return fingerprints, written
 
     def _record(self, fingerprints: dict[str, str], written: list[Path]) -> list[Path]:
@@ -139,10 +144,24 @@ class Pages:
     def save(self) -> list[Path]:
         """Wait for the last pages, then record what every page was written from."""
         written = self._collect()
+        self._remove_orphans()
         if self.changed:
             flush_to_disk()  # the pages, before the ledger that says they are written
             atomic_write(self.ledger_path, json.dumps(self.ledger, indent=1, sort_keys=True) + "\n")
         return written
+
+    def _remove_orphans(self) -> None:
+        """Pages (and page charts) of no proposition this record shows as of `as_of`: another
+        database's, rendered into the same folder. They would be linked from nowhere and say what is
+        not on this record."""
+        folder = self.out / "propositions"
+        found = [*folder.glob("*.html"), *folder.glob("*.md"), *(self.out / "charts").glob("*.page.svg")]
+        for path in found:
+            if path.name.removesuffix(".page.svg").rsplit(".", 1)[0] not in self.seen:
+                path.unlink(missing_ok=True)
+        for pid in [pid for pid in self.ledger if pid not in self.seen]:
+            del self.ledger[pid]
+            self.changed = True
 
     def close(self) -> None:
         """Leave no child behind (after an error elsewhere: its pages stand, unrecorded, and are written
@@ -152,6 +171,14 @@ class Pages:
             self.child = None
             os.close(read)
             os.waitpid(pid, 0)
+
+
+def _stamp(fingerprint: str, files: list[Path]) -> str | None:
+    """What the ledger records of a page: its fingerprint and each file's size (None: a file is missing)."""
+    try:
+        return fingerprint + "|" + "-".join(str(f.stat().st_size) for f in files)
+    except FileNotFoundError:
+        return None
 
 
 def _page_fingerprint(data: Dataset, p: PropositionRow, as_of: str, months: list[str], formats: tuple[str, ...]) -> str:

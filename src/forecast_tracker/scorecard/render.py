@@ -3,8 +3,9 @@ atomically, and the index of every month rendered so far."""
 
 from __future__ import annotations
 
+import contextlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -70,6 +71,34 @@ def render_reports(
     `progress(done, total)` is told of each batch read and each month written."""
     if out.exists() and not out.is_dir():
         raise InputError(f"{out} is not a folder", "out")
+    with _folder_lock(out):
+        return _render(conn, months, out, formats, progress, by, pool)
+
+
+@contextlib.contextmanager
+def _folder_lock(out: Path) -> Iterator[None]:
+    """One `report` at a time per folder: a second waits for the first. Two at once each read the
+    ledger and the index before the other wrote them, and the later save could leave a page stale
+    for good. (An advisory lock on `out/.report.lock`, released when the process ends, however it ends.)"""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not on Windows: no lock there
+        yield
+        return
+    out.mkdir(parents=True, exist_ok=True)
+    with open(out / ".report.lock", "a+b") as fh:
+        fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+
+
+def _render(
+    conn: Connection, months: list[str], out: Path, formats: tuple[str, ...], progress: Callable[[int, int], None] | None,
+    by: str | None, pool: str | None,
+) -> list[Path]:  # fmt: skip
+    """`render_reports` inside the folder's lock."""
     html_env = _environment(markdown=False) if "html" in formats else None
     md_env = _environment(markdown=True) if "md" in formats else None
     index = _read_index(out)
@@ -109,6 +138,9 @@ def render_reports(
 def _write_month(card: Scorecard, out: Path, html_env, md_env, index: dict[str, Any]) -> list[Path]:
     """A month's files (and its row of the index)."""
     month, written = card.month, []
+    for ext, env in (("html", html_env), ("md", md_env)):  # a format not rendered now would be stale: it goes
+        if env is None:
+            (out / f"{month}.{ext}").unlink(missing_ok=True)
     if html_env is not None:
         path = out / f"{month}.html"
         put(path, html_env.get_template("scorecard.html.j2").render(card=card))

@@ -144,7 +144,7 @@ def create_app(db: str | None = None, auth: Auth | None = None, scorecards: str 
     lock = threading.Lock()  # one Tracker call at a time: the CLI's one-action-one-transaction, per request
     env = Environment(loader=PackageLoader("forecast_tracker.web", "templates"), autoescape=select_autoescape(default=True))
     env.filters.update(FILTERS)
-    env.filters["words"] = api.icd203_term
+    env.filters["words"] = api.shown_word
     env.filters["describe"] = api.describe
     env.filters["points"] = api.change_points
 
