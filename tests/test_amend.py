@@ -65,3 +65,24 @@ def test_a_duplicate_of_a_retracted_row_says_so_and_suggests_amend(cli, db):
     cli.ok("retract", "observation", str(obs), "--reason", "wrong day")
     r = cli("observe", "widget-factory-built", "--date", "2025-03-01", "--source", "s")
     assert r.code == 2 and f"observation {obs}, retracted" in r.err and "amend observation" in r.err
+
+
+def test_an_amended_record_round_trips_through_export(cli, db, catalog, tmp_path, monkeypatch):
+    wrong = _observe(cli, "widget-orders", "--value", "500", "--date", "2025-03-01", "--source", "s", "--apply")
+    _observe(cli, "widget-factory-built", "--date", "2025-04-01", "--source", "s", "--apply")
+    cli.ok("amend", "observation", str(wrong), "--value", "1500", "--date", "2025-03-05", "--reason", "misread")
+    cli.ok("update", "widget-launch", "0.6", "--date", "2025-05-01", "--rationale", "hedge")
+    files = {}
+    for what in ("observations", "updates"):
+        files[what] = tmp_path / f"{what}.csv"
+        files[what].write_text(cli.ok("export", what).out, encoding="utf-8", newline="")
+    chain = _chain(cli)
+    listed = cli.ok("list", "--as-of", "2025-12-31", "--format", "json").json
+    monkeypatch.setenv("FORECAST_TRACKER_DB", str(tmp_path / "fresh.db"))
+    cli.ok("init", "--catalog", catalog)
+    cli.ok("import", files["observations"])
+    cli.ok("import", files["updates"])
+    assert _chain(cli) == chain  # the retracted original, the corrected row applied, the update: the same chain
+    assert cli.ok("list", "--as-of", "2025-12-31", "--format", "json").json == listed
+    rows = cli.ok("export", "observations", "--format", "json").json
+    assert [r["retracted"] for r in rows] == ["amended: misread", None, None]

@@ -278,7 +278,7 @@ def test_proposition_pages_list_observations_in_date_order(cli, db, tmp_path):
 # -- files and frames -------------------------------------------------------------------------------
 def test_exports_carry_every_catalog_key(cli, db):
     indicators = cli.ok("export", "indicators", "--format", "json").json
-    assert set(indicators[0]) >= {"repeats", "group", "fires_when", "decides", "range_low", "range_high", "kind", "threshold"}
+    assert set(indicators[0]) >= {"repeats", "group", "fires_when", "decides", "range_low", "range_high", "bears_of", "kind", "threshold"}
     props = cli.ok("export", "propositions", "--format", "json").json
     assert set(props[0]) >= {"origin", "decay", "team", "source_publisher", "source_published", "source_url"}
     assert {p["id"]: p["decay"] for p in props}[P] == "none"
@@ -348,3 +348,16 @@ def test_one_number_one_word():
     assert describe(0.049) == describe(0.05) == "0.05 (very unlikely)"
     assert describe(0.445) == "0.45 (roughly even chance)" and shown_word(0.445) == "roughly even chance"
     assert describe(0.0004) == "<0.01 (almost no chance)" and describe(0.9996) == ">0.99 (almost certain)"
+
+
+def test_a_lookalike_forecaster_name_is_refused(cli, db):
+    from forecast_tracker.validate import lookalike
+
+    cli.ok("update", P, "0.6", "--date", "2025-02-01", "--rationale", "r", "--by", "ana", "--new-forecaster")
+    before = snapshot(db)
+    for twin in ("Ana", "аna", "ana\u200b", "ａｎａ", "ána"):  # case, Cyrillic а, a zero-width space, full width, an accent
+        r = cli("update", P, "0.5", "--date", "2025-02-02", "--rationale", "r", "--by", twin, "--new-forecaster")
+        assert r.code == 2 and "looks like the forecaster 'ana'" in r.err, twin
+    assert snapshot(db) == before
+    assert lookalike("anna", ["ana"]) is None and lookalike("ana", ["ana"]) is None
+    cli.ok("update", P, "0.5", "--date", "2025-02-02", "--rationale", "r", "--by", "anna", "--new-forecaster")

@@ -49,6 +49,7 @@ from .validate import (
     check_text,
     choice,
     forecaster,
+    lookalike,
     unknown,
 )
 
@@ -640,8 +641,10 @@ class Tracker:
         with self._write() as conn:
             prop = self._proposition(conn, proposition)
             who = forecaster(by)
+            known = store.forecasters(conn)
+            if who not in known and (twin := lookalike(who, known)) is not None:
+                raise InputError(f"{who!r} looks like the forecaster {twin!r}: use that name, or one that reads differently", "by")
             if known_forecaster:
-                known = store.forecasters(conn)
                 if who not in known:
                     hint = unknown("forecaster", who, known).message.removeprefix("unknown forecaster ")
                     raise InputError(f"{hint} has never forecast here; the first time, add --new-forecaster", "by")

@@ -84,6 +84,30 @@ def check_name(value: str | None, field: str = "by") -> str:
     return name
 
 
+# Letters of other scripts that render like Latin ones (the usual confusables in names), and the
+# characters that render as nothing: a name that differs from a known one only by these is a lookalike.
+_CONFUSABLE = str.maketrans({
+    "а": "a", "е": "e", "о": "o", "р": "p", "с": "c", "у": "y", "х": "x", "і": "i", "ј": "j", "ѕ": "s", "һ": "h",
+    "ԁ": "d", "ɡ": "g", "ո": "n", "α": "a", "ο": "o", "ν": "v", "ι": "i", "κ": "k", "τ": "t", "ѵ": "v",
+})  # fmt: skip
+_INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"))
+
+
+def _skeleton(name: str) -> str:
+    import unicodedata
+
+    text = unicodedata.normalize("NFKC", name).translate(_INVISIBLE).casefold()
+    text = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+    return " ".join(text.translate(_CONFUSABLE).split())
+
+
+def lookalike(name: str, known: Iterable[str]) -> str | None:
+    """A known name that `name` is not but reads as (case, width, accents, another script's letters,
+    invisible characters), or None: two forecasters must never look like one."""
+    mine = _skeleton(name)
+    return next((k for k in sorted(known) if k != name and _skeleton(k) == mine), None)
+
+
 def forecaster(by: str | None, field: str = "by") -> str:
     """Who made a judgement: `by`, else `FORECAST_TRACKER_USER`, else the login name."""
     if by is not None:

@@ -94,6 +94,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
         "decides",
         "range_low",
         "range_high",
+        "bears_of",
     ),
 }  # every catalog key a row holds, under the catalog's names
 NUMERIC = {"value", "probability", "prior", "threshold", "likelihood_ratio", "likelihood_ratio_if_not_met"}
