@@ -338,19 +338,7 @@ def _indicator(c: _Collector, ind: Any, path: str, proposition_id: str | None) -
     threshold = c.number(ind, "threshold", path, kind in ("count", "level"))
     if kind == "event" and ind.get("threshold") is not None:
         c.add(f"{path}.threshold", "an event indicator has no threshold")
-    ratios = {}
-    for key, required in (("likelihood_ratio", True), ("likelihood_ratio_if_not_met", False)):
-        ratio = c.number(ind, key, path, required)
-        if ratio is not None and ratio <= 0:
-            c.add(f"{path}.{key}", f"{ratio:g} must be > 0")
-            ratio = None
-        elif ratio is not None:
-            try:
-                check_ratio(ratio)
-            except InputError as exc:
-                c.add(f"{path}.{key}", exc.message)
-                ratio = None
-        ratios[key] = ratio
+    ratios = _ratios(c, ind, path)
     rationale = c.text(ind, "rationale", path, False)
     repeats, fires_when = c.choice(ind, "repeats", path), c.choice(ind, "fires_when", path)
     if fires_when is not None and kind == "event":
@@ -382,6 +370,25 @@ def _indicator(c: _Collector, ind: Any, path: str, proposition_id: str | None) -
         range_high=high,
         effective=effective,
     )
+
+
+def _ratios(c: _Collector, data: dict, path: str) -> dict[str, float | None]:
+    """`likelihood_ratio` (required) and `likelihood_ratio_if_not_met` of a signpost or a `bears_on`
+    entry: each > 0 and within `probability.check_ratio`'s range, or None with the problem recorded."""
+    ratios: dict[str, float | None] = {}
+    for key, required in (("likelihood_ratio", True), ("likelihood_ratio_if_not_met", False)):
+        ratio = c.number(data, key, path, required)
+        if ratio is not None and ratio <= 0:
+            c.add(f"{path}.{key}", f"{ratio:g} must be > 0")
+            ratio = None
+        elif ratio is not None:
+            try:
+                check_ratio(ratio)
+            except InputError as exc:
+                c.add(f"{path}.{key}", exc.message)
+                ratio = None
+        ratios[key] = ratio
+    return ratios
 
 
 def _value_range(c: _Collector, raw: Any, path: str, kind: str | None) -> tuple[float | None, float | None]:
@@ -449,19 +456,7 @@ def _bears_on(c: _Collector, raw: Any, path: str, source: IndicatorDef) -> list[
             c.add(f"{where}.proposition", f"{target!r} is listed twice")
             continue
         seen.add(target)
-        ratios = {}
-        for key, required in (("likelihood_ratio", True), ("likelihood_ratio_if_not_met", False)):
-            ratio = c.number(entry, key, where, required)
-            if ratio is not None and ratio <= 0:
-                c.add(f"{where}.{key}", f"{ratio:g} must be > 0")
-                ratio = None
-            elif ratio is not None:
-                try:
-                    check_ratio(ratio)
-                except InputError as exc:
-                    c.add(f"{where}.{key}", exc.message)
-                    ratio = None
-            ratios[key] = ratio
+        ratios = _ratios(c, entry, where)
         if ratios["likelihood_ratio"] is None:
             continue
         out.append(IndicatorDef(
