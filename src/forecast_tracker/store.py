@@ -250,15 +250,18 @@ def versions(conn: Connection, propositions: Which = None) -> tuple[dict[str, li
     v = T_VERSION
     query = select(v.c.kind, v.c.ref_id, v.c.effective, v.c.content).where(v.c.withdrawn_at.is_(None))
     query = _only(query, v.c.proposition_id, propositions).order_by(v.c.kind, v.c.ref_id, v.c.effective, v.c.id)
-    found: dict[tuple[str, str], dict[str, dict]] = {}
+    found: dict[tuple[str, str], dict[str, str]] = {}
     for kind, ref, effective, content in conn.execute(query):
-        found.setdefault((kind, ref), {})[effective] = json.loads(content)  # a later one the same day replaces it
-    indicators = {ref: list(days.items()) for (kind, ref), days in found.items() if kind == "indicator" and len(days) > 1}
+        found.setdefault((kind, ref), {})[effective] = content  # a later one the same day replaces it
+    # only a definition with more than one version is read (most have one: decoding every one was a
+    # third of `review`)
+    changed = {key: {day: json.loads(c) for day, c in days.items()} for key, days in found.items() if len(days) > 1}
+    indicators = {ref: list(days.items()) for (kind, ref), days in changed.items() if kind == "indicator"}
 
     def rules(key: str, default: str | None = None) -> Rules:
         return {ref: [(day, c[key] if default is None else c.get(key, default)) for day, c in days.items()]
-                for (kind, ref), days in found.items()
-                if kind == "proposition" and len(days) > 1}  # fmt: skip
+                for (kind, ref), days in changed.items()
+                if kind == "proposition"}  # fmt: skip
 
     # a version written before the `team` key existed pooled by the median, the only method then
     return indicators, rules("decay"), rules("team", DEFAULT_POOL)
