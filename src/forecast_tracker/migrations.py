@@ -266,5 +266,6 @@ def m0008_retirement_ranges_bears_on(conn: Connection) -> None:
     # `bears_on`: an entry is an indicator of another proposition counting the source's observations;
     # the triggers then empty the cached tracks of every proposition an observation counts for
     conn.execute(text("ALTER TABLE indicator ADD COLUMN bears_of TEXT"))
+    conn.execute(text("CREATE INDEX ix_indicator_bears_of ON indicator (bears_of)"))  # the triggers' lookup
     drop_cache_triggers(conn)
     cache_triggers(conn)

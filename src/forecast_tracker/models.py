@@ -59,7 +59,8 @@ class Proposition(SQLModel, table=True):
 
 class Indicator(SQLModel, table=True):
     __tablename__ = "indicator"
-    __table_args__ = (Index("ix_indicator_proposition", "proposition_id"),)
+    # the second: the cache's triggers find a signpost's `bears_on` entries by it, once per applied row
+    __table_args__ = (Index("ix_indicator_proposition", "proposition_id"), Index("ix_indicator_bears_of", "bears_of"))
     id: str = _text(primary_key=True)
     proposition_id: str = _text(foreign_key="proposition.id")
     description: str = _text()
