@@ -444,3 +444,19 @@ def test_eight_clients_posting_at_once_lose_nothing(live_server):
     with Tracker(str(database)) as t:
         values = sorted(o["value"] for o in t.show(P)["observations"])
     assert values == sorted(float(100 * k + j) for k in range(CLIENTS) for j in range(EACH))
+
+
+def test_an_observation_is_applied_from_its_proposition_page(anydb):
+    web = client_for(anydb)
+    obs = Tracker(str(anydb)).observe("widget-factory-built", date="2025-03-02", source="s").observation_id
+    page = web.get(f"/propositions/{P}").text
+    assert f'<input type="hidden" name="ids" value="{obs}"><button>Apply</button>' in page
+    done = web.post("/apply", data={"ids": [str(obs)], "csrf": csrf_of(page)},
+                    headers={"referer": f"http://127.0.0.1:8000/propositions/{P}"})  # fmt: skip
+    assert done.status_code == 303 and done.headers["location"] == f"/propositions/{P}"
+    assert probability_on(web.get(f"/propositions/{P}").text) == pytest.approx(AFTER)
+    elsewhere = web.post("/apply", data={"ids": ["999"], "csrf": csrf_of(page)}, headers={"referer": "http://evil.example/x"})
+    assert elsewhere.status_code == 422
+    later = Tracker(str(anydb)).observe("widget-recall", date="2025-03-03", source="s").observation_id
+    back = web.post("/apply", data={"ids": [str(later)], "csrf": csrf_of(page)}, headers={"referer": "http://evil.example/x"})
+    assert back.status_code == 303 and back.headers["location"] == "/review"  # never another site

@@ -383,7 +383,7 @@ def create_app(db: str | None = None, auth: Auth | None = None, scorecards: str 
         def act(d: dict, c: _Who) -> Any:
             return tracker.apply_many(list(d.get("ids") or []), by=c.identity)
 
-        return await form_action(request, "", "apply", act, back="/review")
+        return await form_action(request, "", "apply", act, back=_back(request))
 
     @app.get("/review", response_class=HTMLResponse, include_in_schema=False)
     async def review_page(request: Request) -> Response:
@@ -595,6 +595,16 @@ def _cross_site_json(request: Request) -> Response | None:
     if origin is not None and origin.split("://", 1)[-1] != request.headers.get("host", ""):
         return JSONResponse({"error": "a request from another origin", "field": None}, status_code=403)
     return None
+
+
+def _back(request: Request) -> str:
+    """Where a form's success returns: a proposition page it came from, else the review queue (never
+    another site: only our own paths, read from the Referer)."""
+    referer = request.headers.get("referer") or ""
+    path = "/" + referer.split("://", 1)[-1].partition("/")[2] if "://" in referer else ""
+    if path.startswith("/propositions/") and "//" not in path and "\\" not in path:
+        return path.split("?", 1)[0].split("#", 1)[0]
+    return "/review"
 
 
 def _anonymous(sessions: Sessions, request: Request) -> tuple[str, str | None]:
