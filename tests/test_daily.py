@@ -146,8 +146,15 @@ def test_an_indicator_range_refuses_a_typo_and_is_a_plain_edit(cli, db, catalog)
     assert bad.code == 2 and "low below high" in bad.err
 
 
-def test_indicators_without_a_range_keep_their_fingerprint(cli, db, catalog):
-    assert "0 changed" in cli.ok("sync", "--catalog", catalog).out  # the new column changed no definition
+def test_indicators_without_a_range_keep_their_fingerprint():
+    # the value the release before `range` and `bears_on` computed for this definition (commit 817f208):
+    # were it to change, every stored indicator would read as edited on the first sync after upgrading
+    from forecast_tracker.catalog import IndicatorDef
+
+    d = IndicatorDef(id="widget-orders", proposition_id="widget-launch", description="Pre-orders reach 1000.", kind="count",
+                     likelihood_ratio=2.0, threshold=1000.0, likelihood_ratio_if_not_met=0.5, rationale=None)  # fmt: skip
+    assert d.fingerprint() == "b8d1a7993af1889e"
+    assert IndicatorDef(**{**d.__dict__, "range_low": 0.0, "range_high": 5000.0}).fingerprint() != "b8d1a7993af1889e"
 
 
 # -- output that reads right ---------------------------------------------------------------------
@@ -219,14 +226,25 @@ def test_the_card_says_what_the_chain_counted(cli, db, tmp_path):
     assert "lower is better" in index
 
 
-def test_signposts_that_fired_list_only_firings_that_counted(cli, db, tmp_path):
-    _observe(cli, "widget-orders", "--value", "1200", "--date", "2025-03-02", "--source", "s", "--apply")
-    _observe(cli, "widget-orders", "--value", "1300", "--date", "2025-04-02", "--source", "s", "--apply")
-    with Tracker(db) as t:
-        t.report(["2025-04"], tmp_path / "r", ("html",))
-    card = card_of((tmp_path / "r" / "2025-04.html").read_text(), P)
-    # a count's later reading above the threshold repeats the first: it counted nothing, so it did not "fire"
-    assert "Signposts fired so far: widget-orders" in card  # it did count, in March
+def test_signposts_that_fired_list_only_firings_that_counted(cli, tmp_path, catalog):
+    # two signposts of one development (a group): the second firing, weaker, adds nothing to the group
+    text = (catalog / "widget-launch.yaml").read_text()
+    text = text.replace("    likelihood_ratio: 3\n", "    likelihood_ratio: 3\n    group: launch-news\n")
+    text = text.replace("    likelihood_ratio: 0.25\n", "    likelihood_ratio: 2\n    group: launch-news\n")
+    (catalog / "widget-launch.yaml").write_text(text)
+    cli.ok("init", "--catalog", catalog)
+    _observe(cli, "widget-factory-built", "--date", "2025-03-02", "--source", "s", "--apply")
+    second = _observe(cli, "widget-recall", "--date", "2025-03-09", "--source", "s", "--apply")
+    assert cli.ok("history", P, "--format", "json").json[-1]["observation_id"] in (second, None)
+    with Tracker(tmp_path / "test.db") as t:
+        t.report(["2025-03"], tmp_path / "r", ("html",))
+    page = (tmp_path / "r" / "2025-03.html").read_text()
+    card = card_of(page, P)
+    assert "Signposts fired so far: widget-factory-built." in card  # the recall fired but counted nothing
+    assert "+3.0 dB, counted +0.0 dB" in card
+    this_month = page[page.index('id="this-month"') : page.index("<h2>Propositions</h2>")]
+    assert "widget-factory-built</b>" in this_month and "widget-recall" not in this_month  # "Signposts that fired"
+    assert '<td class="neutral">neutral</td>' in card  # the recall's row: it counted nothing
 
 
 def test_a_quiet_month_shows_only_its_own_decay(cli, tmp_path, catalog):

@@ -90,7 +90,6 @@ def test_pages_carry_a_csp_without_inline_script(web):
     for page in ("/", f"/propositions/{P}", "/review"):
         body = web.get(page).text
         assert not re.search(r"<script(?![^>]*\bsrc=)", body), page  # every script is a file of ours
-        assert "https://" not in re.sub(r"<a [^>]*>", "", body) or "cdn" not in body.lower()
         assert not re.search(r'(src|href)="https?://', body), page  # nothing fetched from elsewhere
 
 
@@ -337,6 +336,9 @@ def test_a_rebound_host_name_is_refused(db):
     web = client_for(db)
     assert web.get("/", headers={"host": "attacker.example:8000"}).status_code == 401
     assert web.get("/", headers={"host": "localhost:8000"}).status_code == 200
+    assert web.get("/", headers={"host": "[::1]:8000"}).status_code == 200
+    assert web.get("/", headers={"host": "127.0.0.1.attacker.example"}).status_code == 401
+    assert web.get("/", headers={"host": "testserver"}).status_code == 401  # no name a test client uses is let in
 
 
 def test_header_auth_names_the_forecaster(anydb):

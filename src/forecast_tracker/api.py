@@ -446,8 +446,8 @@ class Tracker:
         `dry_run`: every check and the full effect, in a read transaction: nothing is written."""
         with self.db.read() if dry_run else self._write() as conn:
             ind = self._indicator(conn, indicator)
-            if ind.id in store.retired_indicators(conn):
-                raise InputError(f"indicator {ind.id} is retired: {store.retired_indicators(conn)[ind.id]}")
+            if (retired := store.retired_indicators(conn).get(ind.id)) is not None:
+                raise InputError(f"indicator {ind.id} is retired: {retired}")
             prop = self._proposition(conn, ind.proposition_id)
             snap = self._snapshot(conn, prop, (ind,))
             row = _one_row(rules.observation, snap, indicator, date or "today", value, source, note)

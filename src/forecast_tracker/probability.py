@@ -204,7 +204,7 @@ def counted_ratio(indicator: Signpost, value: float | None) -> tuple[bool, float
 
 def direction(ratio: float | None) -> str:
     """Which way a ratio points: supports (YES), opposes, or neutral."""
-    if ratio is None or ratio == 1:
+    if ratio is None or abs(ratio - 1) < 1e-9:  # a float: a repeat that added nothing computes to 1 or near it
         return "neutral"
     return "supports" if ratio > 1 else "opposes"
 

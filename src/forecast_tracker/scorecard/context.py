@@ -474,11 +474,20 @@ def _evidence_rows(
         rows.append(
             EvidenceRow(
                 o.id, o.observed_on, o.indicator_id, indicators[o.indicator_id].description, o.value, o.source,
-                o.note or "", _direction_of(data, p, o) if applied or o.retraction else "not applied", ratio,
+                o.note or "", _row_direction(data, p, o, counted.get(o.id) if applied else None), ratio,
                 decibans(ratio) if ratio else None, o.retraction, counted.get(o.id) if applied and not o.retraction else None,
             )
         )  # fmt: skip
     return rows
+
+
+def _row_direction(data: Dataset, p: PropositionRow, o: ObservationRow, counted_db: float | None) -> str:
+    """Which way an observation's row points: as the chain counted it (a firing that added nothing, a
+    repeat or a weaker member of its group, is neutral), as its signpost says when the chain holds no
+    weight for it (retracted, or context), or "not applied"."""
+    if o.retraction is None and counted_db is not None:
+        return direction(10 ** (counted_db / 10))
+    return _direction_of(data, p, o) if o.id in data.applied or o.retraction else "not applied"
 
 
 def _update_rows(links: list[Link], first: str, prev_end: str, track: Any) -> list[UpdateRow]:

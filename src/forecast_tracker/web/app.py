@@ -163,8 +163,7 @@ def create_app(db: str | None = None, auth: Auth | None = None, scorecards: str 
     # -- who is asking ----------------------------------------------------------------------
     def who(request: Request) -> _Who:
         if auth.mode == "local":
-            host = (request.headers.get("host") or "").rsplit(":", 1)[0].strip("[]").lower()
-            if host not in LOCAL_HOSTS and host != "testserver":  # a rebound DNS name reaching 127.0.0.1
+            if _host_name(request.headers.get("host") or "") not in LOCAL_HOSTS:  # a rebound DNS name reaching 127.0.0.1
                 raise _Unauthorised("this server answers to 127.0.0.1 and localhost only")
         session = sessions.read(request.cookies.get(Sessions.COOKIE))
         if auth.mode == "tokens":
@@ -201,11 +200,8 @@ def create_app(db: str | None = None, auth: Auth | None = None, scorecards: str 
 
     @app.middleware("http")
     async def headers(request: Request, call_next: Callable) -> Response:
-        try:
-            refused = _cross_site_json(request)
-            response = refused if refused is not None else await call_next(request)
-        except _Unauthorised as exc:  # raised by a handler that asked who is calling
-            response = _unauthorised(request, str(exc), auth)
+        refused = _cross_site_json(request)  # a handler's _Unauthorised and _Forbidden have their handlers
+        response = refused if refused is not None else await call_next(request)
         response.headers["Content-Security-Policy"] = CSP
         response.headers["X-Content-Type-Options"] = "nosniff"
         response.headers["Referrer-Policy"] = "same-origin"
@@ -595,6 +591,14 @@ def _cross_site_json(request: Request) -> Response | None:
     if origin is not None and origin.split("://", 1)[-1] != request.headers.get("host", ""):
         return JSONResponse({"error": "a request from another origin", "field": None}, status_code=403)
     return None
+
+
+def _host_name(host: str) -> str:
+    """The name in a Host header, without its port: `[::1]:8000` -> `::1`, `localhost:8000` -> `localhost`."""
+    host = host.strip().lower()
+    if host.startswith("["):
+        return host[1 : host.find("]")] if "]" in host else host
+    return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
 
 
 def _back(request: Request) -> str:
