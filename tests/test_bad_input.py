@@ -28,6 +28,18 @@ FILES = {
     "no-rationale.csv": b"proposition,as_of,probability\nwidget-launch,2025-02-01,0.5\n",
     "retracted-update.csv": b"proposition,as_of,probability,rationale,retracted\nwidget-launch,2025-02-01,0.5,r," + b"r" * 20_000
     + b"\n",
+    # the links an export carries (this round): an amendment of a row the file does not hold, a criteria
+    # version on a row that was not applied
+    "bad-amends.csv": b"indicator,observed_on,value,source,note,id,amends\nwidget-orders,2025-02-01,1500,s,,4,3\n",
+    "bad-criteria-version.csv": b"indicator,observed_on,value,source,note,criteria_version\nwidget-orders,2025-02-01,1500,s,,1\n",
+    # definitions files (`export definitions`): not JSON, not ours, a version that would overflow the odds
+    "broken.json": b'{"format": "forecast-tracker definitions", "version": 1, "propositions": [',
+    "not-ours.json": b'{"format": "something else"}',
+    "overflowing.json": b'{"format": "forecast-tracker definitions", "version": 1, "propositions": [{"id": "widget-launch", '
+    b'"criteria_version": 1, "revisions": [], "restatements": [], "retirements": [], "versions": [{"kind": "indicator", '
+    b'"id": "widget-recall", "effective": "2025-01-01", "recorded_at": "2025-01-01T00:00:00Z", "withdrawn_at": null, '
+    b'"content": {"kind": "event", "threshold": null, "likelihood_ratio": 1e308, "likelihood_ratio_if_not_met": null, '
+    b'"repeats": null, "group_name": null, "fires_when": null, "decides": null}}]}]}',
 }
 
 CASES = [
@@ -135,6 +147,9 @@ CASES = [
     *[("import", name) for name in FILES],
     ("import", "does-not-exist.csv"),
     ("import", "."),
+    ("import", "not-ours.json", "--apply"),
+    ("export", "definitions", "--format", "csv"),
+    ("export", "definitions", "--excel-safe"),
     # extract (issue 28): files that are not commentaries, and every option's wrong values
     *[("extract", name) for name in ("binary.csv", "empty.csv", "latin1.csv", "does-not-exist.txt", ".")],
     ("extract", "outlook.txt", "--scale", "nato"),

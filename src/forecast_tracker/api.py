@@ -887,8 +887,9 @@ class Tracker:
             raise InputError(f"unknown resolution id {target}")
         return owner
 
-    def export(self, what: str, fmt: str = "csv", excel_safe: bool = False) -> str:
-        """One table as CSV or JSON text; propositions carry their standing as of today. `excel_safe`
+    def export(self, what: str, fmt: str | None = None, excel_safe: bool = False) -> str:
+        """One table as CSV or JSON text (`fmt` None: CSV, and JSON for `definitions`, the definitions
+        over time that `import` replays); propositions carry their standing as of today. `excel_safe`
         writes formula-like text cells with a leading apostrophe (CSV only)."""
         from .io.exporting import export
 
@@ -921,7 +922,7 @@ class Tracker:
                                  f"{said}. Stale after {STALE_DAYS} days without an update: forecast-tracker show {s.id}"))  # fmt: skip
         return ics(entries, dt.datetime.now(dt.UTC).replace(microsecond=0))
 
-    def export_to(self, what: str, fmt: str, out: str | os.PathLike, excel_safe: bool = False) -> Path:
+    def export_to(self, what: str, fmt: str | None, out: str | os.PathLike, excel_safe: bool = False) -> Path:
         """Write an export to a file atomically (the folder must exist)."""
         from .io.files import atomic_write
 

@@ -720,7 +720,9 @@ def import_(
 ) -> None:
     """Import a CSV atomically: every row, or none and a list of every bad row. With --from, a peer's
     whole binary record (Fatebook, Metaculus, PredictionBook, Manifold), all or nothing. An updates
-    CSV whose manual rows lack a rationale is refused unless --no-rationale."""
+    CSV whose manual rows lack a rationale is refused unless --no-rationale. A JSON file from 'export
+    definitions' is replayed: every proposition's versions, restatements and retirements, into a
+    database synced from the same catalog (before its observations, updates and resolutions)."""
     if source is not None:
         if no_rationale or dry_run:
             raise InputError("--no-rationale and --dry-run are for our own CSV files, not a peer's record", "from")
@@ -731,6 +733,10 @@ def import_(
     file = files[0]
     r = _tracker(ctx).import_csv(file, apply=apply, by=by, excel_safe=excel_safe, force=force,
                                  require_rationale=not no_rationale, dry_run=dry_run)  # fmt: skip
+    if r.kind == "definitions":
+        verb = "dry run, nothing written: would replay" if dry_run else "replayed"
+        _say(f"{verb} the definitions over time of {r.imported} proposition(s) from {file.name} ({r.duplicates} already as the file has them)")
+        return
     extra = f", {r.applied} applied as evidence" if r.applied else ""
     verb = "dry run, nothing written: would import" if dry_run else "imported"
     _say(f"{verb} {r.imported} {r.kind} from {file.name} ({r.duplicates} duplicate(s) skipped, {r.retracted} retracted{extra})")
@@ -754,8 +760,10 @@ def _import_peers(ctx: typer.Context, source: str, files: list[Path], catalog: P
 @app.command()
 def export(
     ctx: typer.Context,
-    what: Annotated[str, typer.Argument(help="observations, updates, propositions, indicators, resolutions or calendar.")],
-    fmt: Annotated[str, typer.Option("--format", help="csv or json.")] = "csv",
+    what: Annotated[
+        str, typer.Argument(help="observations, updates, propositions, indicators, resolutions, definitions or calendar.")
+    ],
+    fmt: Annotated[Optional[str], typer.Option("--format", help="csv or json (default csv; definitions are JSON only).")] = None,
     out: Annotated[Optional[Path], typer.Option(help="Write to this file instead of standard output.")] = None,
     excel_safe: Annotated[
         bool,
@@ -769,15 +777,19 @@ def export(
     """Export a table as CSV or JSON. CSV is exact (it imports back unchanged); open it in a spreadsheet
     only with --excel-safe, since a spreadsheet runs cells such as '=HYPERLINK(...)' as formulas.
     'export calendar --out FILE.ics' writes each open proposition's resolve-by and review dates as an
-    iCalendar file: import it into any calendar to be reminded."""
+    iCalendar file: import it into any calendar to be reminded. 'export definitions' writes every
+    proposition's definitions over time (the versions in force on past days, restatements,
+    retirements), which the catalog alone cannot carry: import it into a database synced from the
+    same catalog before the rest of the record, and every past number comes back as it was."""
     if what == "calendar":
-        if fmt != "csv" or excel_safe:
+        if fmt is not None or excel_safe:
             raise InputError("a calendar is an .ics file: give neither --format nor --excel-safe", "format")
         if out is None:
             sys.stdout.buffer.write(_tracker(ctx).calendar())
         else:
             _say(f"wrote {_tracker(ctx).export_to(what, fmt, out)}")
         return
+    fmt = fmt or ("json" if what == "definitions" else "csv")
     if out is None:
         sys.stdout.write(_tracker(ctx).export(what, fmt, excel_safe))
     else:

@@ -309,6 +309,99 @@ def criteria_versions(conn: Connection, proposition_id: str) -> tuple[dict[int, 
     return updates, dict(conn.execute(applied).all())
 
 
+def record_links(conn: Connection) -> tuple[dict[int, tuple[int | None, int | None]], dict[int, int | None]]:
+    """What exports carry beyond the rows the chain reads: (observation id -> (the observation it
+    amends, its application's criteria version), for those with either; update id -> criteria version)."""
+    o, a, u = T_OBSERVATION, T_APPLICATION, T_UPDATE
+    linked = select(o.c.id, o.c.amends, a.c.criteria_version).select_from(o.outerjoin(a, a.c.observation_id == o.c.id))
+    linked = linked.where((o.c.amends.is_not(None)) | (a.c.criteria_version.is_not(None)))
+    observations = {oid: (amends, version) for oid, amends, version in conn.execute(linked)}
+    return observations, dict(conn.execute(select(u.c.id, u.c.criteria_version)).all())
+
+
+# -- definitions over time, whole: `export definitions` and the replay of such a file ---------------
+DEFINITION_PARTS = ("revisions", "versions", "restatements", "retirements")
+
+
+def definition_record(conn: Connection, propositions: Which = None) -> dict[str, dict[str, Any]]:
+    """proposition id -> its definitions over time, as `export definitions` writes them: its criteria
+    version, every revision of it and of its indicators (the catalog text `sync` saw), every version
+    (live and withdrawn), every restatement and every retirement, each part in the order written."""
+    p, i = T_PROPOSITION, T_INDICATOR
+    props = _only(select(p.c.id, p.c.criteria_version), p.c.id, propositions).order_by(p.c.id)
+    out: dict[str, dict[str, Any]] = {
+        pid: {"id": pid, "criteria_version": version, **{part: [] for part in DEFINITION_PARTS}}
+        for pid, version in conn.execute(props)
+    }
+    owner = {iid: pid for iid, pid in conn.execute(select(i.c.id, i.c.proposition_id)) if pid in out}
+
+    def whose(kind: str, ref: str) -> str | None:
+        return ref if kind == "proposition" and ref in out else owner.get(ref) if kind == "indicator" else None
+
+    r = T_REVISION
+    for kind, ref, fingerprint, content, at in conn.execute(
+        select(r.c.kind, r.c.ref_id, r.c.fingerprint, r.c.content, r.c.recorded_at).order_by(r.c.id)
+    ):
+        pid = whose(kind, ref)
+        if pid is not None:
+            out[pid]["revisions"].append(
+                {"kind": kind, "id": ref, "fingerprint": fingerprint, "content": json.loads(content), "recorded_at": at}
+            )
+    v = T_VERSION
+    query = select(v.c.kind, v.c.ref_id, v.c.proposition_id, v.c.effective, v.c.content, v.c.recorded_at, v.c.withdrawn_at)
+    for kind, ref, pid, effective, content, at, withdrawn in conn.execute(query.order_by(v.c.id)):
+        if pid in out:
+            out[pid]["versions"].append({"kind": kind, "id": ref, "effective": effective, "content": json.loads(content),
+                                         "recorded_at": at, "withdrawn_at": withdrawn})  # fmt: skip
+    for row in restatements(conn, None if propositions is None else list(out)):
+        out[row.proposition_id]["restatements"].append(
+            {k: getattr(row, k) for k in ("subject", "key", "old", "new", "effective", "reason", "recorded_at")}
+        )
+    t = T_RETIREMENT
+    for iid, reason, at in conn.execute(select(t.c.indicator_id, t.c.reason, t.c.recorded_at).order_by(t.c.recorded_at, t.c.indicator_id)):
+        if iid in owner:
+            out[owner[iid]]["retirements"].append({"indicator": iid, "reason": reason, "recorded_at": at})
+    return out
+
+
+def replace_definition_record(conn: Connection, entry: dict[str, Any], indicator_ids: Sequence[str]) -> None:
+    """Put a proposition's definitions over time (`definition_record`'s shape, checked by the caller) in
+    place of what the database holds for it and its `indicator_ids`: a replay into a database synced from
+    the same catalog, before the proposition has any record."""
+    pid, inds = entry["id"], list(indicator_ids)
+    r, v, s, t = T_REVISION, T_VERSION, T_RESTATEMENT, T_RETIREMENT
+    conn.execute(r.delete().where(((r.c.kind == "proposition") & (r.c.ref_id == pid)) | ((r.c.kind == "indicator") & r.c.ref_id.in_(inds))))
+    conn.execute(v.delete().where(v.c.proposition_id == pid))
+    conn.execute(s.delete().where(s.c.proposition_id == pid))
+    conn.execute(t.delete().where(t.c.indicator_id.in_(inds)))
+    for row in entry["revisions"]:
+        conn.execute(insert(r).values(kind=row["kind"], ref_id=row["id"], fingerprint=row["fingerprint"],
+                                      content=json.dumps(row["content"], sort_keys=True), recorded_at=row["recorded_at"]))  # fmt: skip
+    for row in entry["versions"]:
+        conn.execute(insert(v).values(kind=row["kind"], ref_id=row["id"], proposition_id=pid, effective=row["effective"],
+                                      content=json.dumps(row["content"], sort_keys=True), recorded_at=row["recorded_at"],
+                                      withdrawn_at=row["withdrawn_at"]))  # fmt: skip
+    for row in entry["restatements"]:
+        conn.execute(insert(s).values(proposition_id=pid, **row))
+    for row in entry["retirements"]:
+        conn.execute(insert(t).values(indicator_id=row["indicator"], reason=row["reason"], recorded_at=row["recorded_at"]))
+    conn.execute(T_PROPOSITION.update().where(T_PROPOSITION.c.id == pid).values(criteria_version=entry["criteria_version"]))
+
+
+def has_record(conn: Connection, proposition_id: str) -> bool:
+    """Whether a proposition has any observation (of its signposts, or of one it counts by `bears_on`),
+    update or resolution, retracted ones included."""
+    o, i, u, r = T_OBSERVATION, T_INDICATOR, T_UPDATE, T_RESOLUTION
+    own = select(i.c.id).where(i.c.proposition_id == proposition_id)
+    shared = select(i.c.bears_of).where(i.c.proposition_id == proposition_id, i.c.bears_of.is_not(None))
+    observed = select(o.c.id).where(o.c.indicator_id.in_(own) | o.c.indicator_id.in_(shared))
+    for query in (observed, select(u.c.id).where(u.c.proposition_id == proposition_id),
+                  select(r.c.id).where(r.c.proposition_id == proposition_id)):  # fmt: skip
+        if conn.execute(query.limit(1)).first() is not None:
+            return True
+    return False
+
+
 # -- lookups ------------------------------------------------------------------------------------
 def proposition_ids(conn: Connection) -> list[str]:
     return list(conn.execute(select(T_PROPOSITION.c.id).order_by(T_PROPOSITION.c.id)).scalars())
@@ -449,18 +542,27 @@ def insert_observations(conn: Connection, rows: list[tuple]) -> int:
 
 def insert_applications(conn: Connection, rows: list[tuple]) -> int:
     """Bulk insert of (observation_id, forecaster, recorded_at) tuples, each stamped with the criteria
-    version of its proposition in force now."""
+    version of its proposition in force now, or of (..., criteria_version) tuples, where a None version
+    is stamped so (an export's rows carry the version each was applied under)."""
     a, o, i, p = T_APPLICATION, T_OBSERVATION, T_INDICATOR, T_PROPOSITION
     after = max_id(conn, "application")
-    count = _insert_many(conn, a, ("observation_id", "forecaster", "recorded_at"), rows)
+    rows = [r if len(r) == 4 else (*r, None) for r in rows]
+    count = _insert_many(conn, a, ("observation_id", "forecaster", "recorded_at", "criteria_version"), rows)
     version = (
         select(p.c.criteria_version)
         .select_from(o.join(i, o.c.indicator_id == i.c.id).join(p, i.c.proposition_id == p.c.id))
         .where(o.c.id == a.c.observation_id)
         .scalar_subquery()
     )
-    conn.execute(a.update().where(a.c.id > after).values(criteria_version=version))
+    conn.execute(a.update().where(a.c.id > after, a.c.criteria_version.is_(None)).values(criteria_version=version))
     return count
+
+
+def set_amends(conn: Connection, pairs: list[tuple[int, int]]) -> None:
+    """Link each (corrected observation, the one it amends), as `amend` does, for rows an import wrote."""
+    o = T_OBSERVATION
+    for new, old in pairs:
+        conn.execute(o.update().where(o.c.id == new).values(amends=old))
 
 
 def insert_retractions(conn: Connection, target: str, rows: list[tuple]) -> int:
@@ -509,11 +611,13 @@ def create_observation_index(conn: Connection) -> None:
 
 
 def insert_update(conn: Connection, row: dict[str, Any]) -> int:
-    """One update, stamped with its proposition's criteria version in force now."""
+    """One update, stamped with its proposition's criteria version in force now (unless `row` names the
+    one it was made under, as an exported row does)."""
     values = {"rationale": "", "forecaster": "", **row}
     values.setdefault("recorded_at", utc_now())
     p = T_PROPOSITION
-    values["criteria_version"] = conn.execute(select(p.c.criteria_version).where(p.c.id == row["proposition_id"])).scalar()
+    if values.get("criteria_version") is None:
+        values["criteria_version"] = conn.execute(select(p.c.criteria_version).where(p.c.id == row["proposition_id"])).scalar()
     return _new_id(conn.execute(insert(T_UPDATE).values(**values)))
 
 

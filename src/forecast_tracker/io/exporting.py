@@ -29,6 +29,8 @@ COLUMNS: dict[str, tuple[str, ...]] = {
         "retracted",
         "applied_by",
         "applied_at",
+        "amends",
+        "criteria_version",
     ),
     "updates": (
         "proposition",
@@ -43,6 +45,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
         "id",
         "recorded_at",
         "retracted",
+        "criteria_version",
     ),
     "resolutions": (
         "proposition",
@@ -102,10 +105,15 @@ NUMERIC = {"value", "probability", "prior", "threshold", "likelihood_ratio", "li
 
 def rows_for(conn: Connection, what: str, standing: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
     """The rows of one export; `propositions` carry their `standing` (id -> status, probability)."""
-    if what == "observations":
-        rows = [exported(r) for r in store.observations(conn)]
-    elif what == "updates":
-        rows = [exported(r) for r in store.updates(conn)]
+    if what in ("observations", "updates"):
+        observed, updated = store.record_links(conn)
+        if what == "observations":
+            rows = [
+                {**exported(r), "amends": link[0], "criteria_version": link[1]} if (link := observed.get(r.id)) else exported(r)
+                for r in store.observations(conn)
+            ]
+        else:
+            rows = [{**exported(r), "criteria_version": updated.get(r.id)} for r in store.updates(conn)]
     elif what == "resolutions":
         rows = resolution_rows(store.resolutions(conn))
     elif what == "indicators":
@@ -136,11 +144,28 @@ def resolution_rows(resolutions: list) -> list[dict[str, Any]]:
     return rows
 
 
-def export(conn: Connection, what: str, fmt: str, standing: dict[str, dict[str, Any]], excel_safe: bool = False) -> str:
-    what = choice(what, "what", COLUMNS)
-    fmt = choice(fmt, "format", ("csv", "json"))
+DEFINITIONS_FORMAT = "forecast-tracker definitions"
+
+
+def definitions(conn: Connection) -> dict[str, Any]:
+    """`export definitions`: every proposition's definitions over time (`store.definition_record`), the
+    part of the record a catalog cannot carry. `import` replays such a file into a database synced from
+    the same catalog, before its observations, updates and resolutions."""
+    return {"format": DEFINITIONS_FORMAT, "version": 1, "propositions": list(store.definition_record(conn).values())}
+
+
+def export(
+    conn: Connection, what: str, fmt: str | None, standing: dict[str, dict[str, Any]], excel_safe: bool = False
+) -> str:
+    """One table as CSV or JSON text (`fmt` None: CSV, or JSON for definitions)."""
+    what = choice(what, "what", (*COLUMNS, "definitions"))
+    fmt = choice(fmt or ("json" if what == "definitions" else "csv"), "format", ("csv", "json"))
     if excel_safe and fmt != "csv":
         raise InputError("--excel-safe applies to CSV only", "format")
+    if what == "definitions":
+        if fmt != "json":
+            raise InputError("definitions export as JSON only (--format json): each version holds a nested definition", "format")
+        return json.dumps(definitions(conn), indent=2, ensure_ascii=False) + "\n"
     rows = rows_for(conn, what, standing)
     if fmt == "json":
         return json.dumps(rows, indent=2, ensure_ascii=False) + "\n"

@@ -18,6 +18,7 @@ from ..faults import crash_point
 from ..probability import P_MAX, P_MIN
 from ..records import ResolutionRow, is_benchmark
 from ..validate import check_name, check_text, choice
+from . import replay
 from .exporting import excel_unsafe_cell
 from .peers import Forecast, Peers, Question, daily_last
 
@@ -174,7 +175,13 @@ def import_file(
 ) -> ImportReport:  # fmt: skip
     """Validate every row and write all of them, or none: the caller's transaction is rolled back on
     any problem. `forecaster` is who applied updates are credited to (and updates without one);
-    `force` lets a resolutions file resolve an already resolved proposition again (as `resolve --force`)."""
+    `force` lets a resolutions file resolve an already resolved proposition again (as `resolve --force`).
+    A JSON file is a definitions export (`io.replay`), replayed as it is."""
+    if replay.looks_like_definitions(path):
+        if apply or excel_safe or force:
+            raise InputError(f"{path.name}: a definitions file is replayed as it is; --apply, --excel-safe and --force are for CSV")
+        replayed, unchanged = replay.replay(conn, path)
+        return ImportReport(kind="definitions", rows=replayed + unchanged, imported=replayed, duplicates=unchanged)
     header, rows, fh = open_csv(path, excel_safe)
     try:
         kind = detect_kind(header, path.name)
@@ -253,22 +260,57 @@ class _ObservationBatch:
     saves joining each new row to its indicator and proposition: that join grew 19x from 1x to 10x
     data, as the tables it looks into outgrew the CPU's caches."""
 
-    def __init__(self, conn: Connection, problems: _Problems, after: int, by: str):
+    def __init__(self, conn: Connection, problems: _Problems, after: int, by: str, links: tuple[int | None, int | None]):
+        """`links`: the file's `id` and `amends` columns (None where it has none)."""
         self.conn, self.problems, self.after, self.by = conn, problems, after, by
+        self.i_id, self.i_amends = links
+        self.earlier_ids: set[int] = set()  # the file's `id`s of the rows read so far (what an `amends` may name)
         self.now = utc_now()
         # rows are never deleted, so the largest id is at least the number already stored
         self.index = _DeferredIndex(conn, stored=after)
         self.rows: list[tuple] = []
         self.retract: list[tuple[int, str]] = []  # (position in the chunk, reason)
-        self.apply: list[tuple[int, str, str]] = []  # (position in the chunk, by, at)
+        self.apply: list[tuple[int, str, str, int | None]] = []  # (position in the chunk, by, at, criteria version)
         self.written = self.retracted = self.applied = 0
+        # an export's `amends` names another row by its `id` in the file: file id -> the id stored
+        self.stored_as: dict[int, int] | None = None if self.i_amends is None else {}
+        self.file_ids: list[int | None] = []
+        self.amends: list[tuple[int, int]] = []  # (position in the chunk, the file id it amends)
 
-    def add(self, row: tuple, retracted: str, applied: tuple[str, str] | None) -> None:
-        """`applied`: (by, at) as the file says (empty for the import's own), or None: not applied."""
+    def links_of(self, line: int, cells: list[str]) -> Any:
+        """(the row's `id` in the file, the earlier row of the file it `amends`), or `_BAD` with the problem
+        recorded. Links are by the file's ids, so they hold whatever ids the rows are stored under."""
+        if self.i_amends is None:
+            return None, None
+        raw = cells[self.i_id].strip() if self.i_id is not None else ""
+        own = int(raw) if raw.isascii() and raw.isdigit() else None
+        if own is not None:
+            self.earlier_ids.add(own)
+        amends = self.problems.check(line, "amends", _optional_id, cells[self.i_amends])
+        if amends is _BAD:
+            return _BAD
+        if amends is not None and amends not in self.earlier_ids - {own}:
+            self.problems.add(line, "amends", f"no row with id {amends} earlier in this file (an amended row comes before its correction)")
+            return _BAD
+        return own, amends
+
+    def stored_under(self, file_id: int | None, stored: int) -> None:
+        """A row of the file that is stored already (a duplicate), under id `stored`."""
+        if self.stored_as is not None and file_id is not None:
+            self.stored_as[file_id] = stored
+
+    def add(self, row: tuple, retracted: str, applied: tuple[str, str, int | None] | None, file_id: int | None = None,
+            amends: int | None = None) -> None:  # fmt: skip
+        """`applied`: (by, at, criteria version) as the file says (empty for the import's own), or None:
+        not applied. `file_id`, `amends`: the row's `id` and `amends` in the file, when it links rows."""
         if retracted:
             self.retract.append((len(self.rows), retracted))
         if applied:
-            self.apply.append((len(self.rows), applied[0] or self.by, applied[1] or self.now))
+            self.apply.append((len(self.rows), applied[0] or self.by, applied[1] or self.now, applied[2]))
+        if amends is not None:
+            self.amends.append((len(self.rows), amends))
+        if self.stored_as is not None:
+            self.file_ids.append(file_id)
         self.rows.append(row)
         if len(self.rows) >= store.CHUNK:
             self.flush()
@@ -277,13 +319,16 @@ class _ObservationBatch:
         if self.rows and not self.problems.items:
             self.index.before_writing(self.written + len(self.rows))
             store.insert_observations(self.conn, self.rows)
-            if self.retract or self.apply:
+            if self.retract or self.apply or self.stored_as is not None:
                 # the chunk's ids, in the order written (the write transaction keeps anyone else out)
                 ids = store.new_ids(self.conn, "observation", self.after)
                 if len(ids) != len(self.rows):
                     raise RuntimeError(f"wrote {len(self.rows)} observations but found {len(ids)} new ids")
                 store.insert_retractions(self.conn, "observation", [(ids[k], why) for k, why in self.retract])
-                store.insert_applications(self.conn, [(ids[k], who, at) for k, who, at in self.apply])
+                store.insert_applications(self.conn, [(ids[k], who, at, v) for k, who, at, v in self.apply])
+                if self.stored_as is not None:
+                    self.stored_as.update((f, ids[k]) for k, f in enumerate(self.file_ids) if f is not None)
+                    store.set_amends(self.conn, [(ids[k], self.stored_as[f]) for k, f in self.amends])
                 self.after = ids[-1]
             else:
                 self.after = store.max_id(self.conn, "observation")
@@ -294,6 +339,8 @@ class _ObservationBatch:
         self.rows.clear()
         self.retract.clear()
         self.apply.clear()
+        self.file_ids.clear()
+        self.amends.clear()
 
 
 def _import_observations(ctx: ImportContext, header: list[str], rows) -> None:
@@ -306,8 +353,8 @@ def _import_observations(ctx: ImportContext, header: list[str], rows) -> None:
     seen = store.observation_key_hashes(conn)
     col = {name: header.index(name) for name in header}
     i_ind, i_day, i_val, i_src, i_note = (col[c] for c in KINDS["observations"])
-    i_rec, i_ret, i_by, i_at = col.get("recorded_at"), col.get("retracted"), col.get("applied_by"), col.get("applied_at")
-    batch = _ObservationBatch(conn, problems, store.max_id(conn, "observation"), ctx.forecaster)
+    i_rec, i_id, i_amends = col.get("recorded_at"), col.get("id"), col.get("amends")
+    batch = _ObservationBatch(conn, problems, store.max_id(conn, "observation"), ctx.forecaster, (i_id, i_amends))
     observation, may_record, may_apply = rules.observation, rules.may_record, rules.may_apply
     for line, cells in rows:
         report.rows += 1
@@ -322,12 +369,15 @@ def _import_observations(ctx: ImportContext, header: list[str], rows) -> None:
         recorded_at = _recorded_at(problems, line, cells[i_rec], ctx.now) if i_rec is not None else ctx.now
         if recorded_at is _BAD:
             continue
+        if (file_id := batch.links_of(line, cells)) is _BAD:
+            continue
         digest = hash(row)
         if digest in seen:
             batch.flush()  # an identical row earlier in this file must be in the table to be found
             batch.index.restore()
-            if store.observation_exists(conn, row):
+            if (same := store.identical_observation(conn, row)) is not None:
                 report.duplicates += 1
+                batch.stored_under(file_id[0], same)
                 continue
         seen.add(digest)
         proposition = snap.indicators[row.indicator_id].proposition_id
@@ -336,24 +386,52 @@ def _import_observations(ctx: ImportContext, header: list[str], rows) -> None:
         except InputError as exc:
             problems.rejected(line, exc)
             continue
-        retracted = cells[i_ret].strip() if i_ret is not None else ""
-        if retracted and problems.check(line, "retracted", check_text, retracted, "retracted") is _BAD:
+        said = _what_the_file_says(problems, line, cells, col, snap.propositions[proposition])
+        if said is _BAD:
             continue
-        applied_by = cells[i_by].strip() if i_by is not None else ""
-        if applied_by and problems.check(line, "applied_by", check_name, applied_by, "applied_by") is _BAD:
-            continue
+        retracted, applied_by, applied_at, version = said
         if not problems.items:  # else nothing more will be written; keep reading to report every bad row
             if applied_by:  # what an exported file says was applied, with who and when: the record as it stood
-                applied = (applied_by, cells[i_at].strip() if i_at is not None else "")
+                applied = (applied_by, applied_at, version)
             elif ctx.apply and not retracted and may_apply(snap, row) is None:
-                applied = ("", "")
+                applied = ("", "", None)
             else:
                 applied = None
-            batch.add((*row, recorded_at), retracted, applied)
+            batch.add((*row, recorded_at), retracted, applied, *file_id)
     problems.raise_if_any()
     batch.flush()
     batch.index.restore()
     report.imported, report.retracted, report.applied = batch.written, batch.retracted, batch.applied
+
+
+def _what_the_file_says(problems: _Problems, line: int, cells: list[str], col: dict[str, int], proposition: Any) -> Any:
+    """An exported row's `retracted`, `applied_by`, `applied_at` and `criteria_version` (empty where the
+    file has no such column), or `_BAD` with the problem recorded."""
+
+    def cell(name: str) -> str:
+        return cells[col[name]].strip() if name in col else ""
+
+    retracted, applied_by, version = cell("retracted"), cell("applied_by"), cell("criteria_version")
+    if retracted and problems.check(line, "retracted", check_text, retracted, "retracted") is _BAD:
+        return _BAD
+    if applied_by and problems.check(line, "applied_by", check_name, applied_by, "applied_by") is _BAD:
+        return _BAD
+    number = problems.check(line, "criteria_version", _criteria_version, version, proposition, bool(applied_by)) if version else None
+    return _BAD if number is _BAD else (retracted, applied_by, cell("applied_at"), number)
+
+
+def _criteria_version(raw: str, proposition: Any, applied: bool) -> int:
+    """An exported application's criteria version: a whole number no later than its proposition's."""
+    text = raw.strip()
+    if not (text.isascii() and text.isdigit()) or int(text) < 1:
+        raise InputError(f"{text[:20]!r} is not a whole number >= 1")
+    if not applied:
+        raise InputError("only an applied row (one with applied_by) carries a criteria version")
+    version = int(text)
+    if version > proposition.criteria_version:
+        raise InputError(f"{proposition.id} has criteria version {proposition.criteria_version}, not {version} "
+                         "(import its definitions first)")  # fmt: skip
+    return version
 
 
 def _recorded_at(problems: _Problems, line: int, raw: str, now: str) -> Any:
@@ -397,14 +475,17 @@ def _validate_updates(ctx: ImportContext, rows: list[tuple[int, dict[str, str]]]
         recorded_at, retracted = _extras(problems, line, row, ctx.now)
         obs_id = problems.check(line, "observation_id", _observation_link, row.get("observation_id"), pid, observation_owner)
         ratio = problems.check(line, "likelihood_ratio", _ratio, row.get("likelihood_ratio"))
-        if new is None or any(v is _BAD for v in (method, recorded_at, obs_id, ratio)):
+        version = None
+        if (row.get("criteria_version") or "").strip() and pid in snap.propositions:
+            version = problems.check(line, "criteria_version", _criteria_version, row["criteria_version"], snap.propositions[pid], True)
+        if new is None or any(v is _BAD for v in (method, recorded_at, obs_id, ratio, version)):
             continue
         key = (pid, new.as_of, new.probability, method, new.rationale, new.forecaster)
         if not _accept(ctx, line, seen, key, rules.may_record, snap, pid, "updates"):
             continue
         valid.append(
             {**new._asdict(), "method": method, "observation_id": obs_id, "likelihood_ratio": ratio, "recorded_at": recorded_at,
-             "_retracted": retracted}
+             "_retracted": retracted, **({"criteria_version": version} if version is not None else {})}
         )  # fmt: skip
     return valid
 
