@@ -927,10 +927,14 @@ class Tracker:
         from .io.files import atomic_write
 
         target = Path(out)
-        if target.is_dir():
-            raise InputError(f"{target} is a folder; name a file", "out")
-        if not target.parent.exists():
-            raise InputError(f"folder {target.parent} does not exist", "out")
+        try:
+            if target.is_dir():
+                raise InputError(f"{target} is a folder; name a file", "out")
+            if not target.parent.exists():
+                raise InputError(f"folder {_shown_path(target.parent)} does not exist", "out")
+            target.exists()  # a name too long for the file system is refused here, before the export is made
+        except OSError as exc:
+            raise InputError(f"cannot write {_shown_path(target)}: {exc.strerror or exc}", "out") from None
         writable_folder(target.parent, "out")
         atomic_write(target, self.calendar() if what == "calendar" else self.export(what, fmt, excel_safe))
         return target
@@ -1079,9 +1083,9 @@ def writable_folder(folder: Path, field: str, create: bool = False) -> None:
     tried by writing a probe file, since permissions alone do not tell (root, /proc, read-only mounts)."""
     import tempfile
 
-    if folder.exists() and not folder.is_dir():
-        raise InputError(f"{folder} is not a folder", field)
     try:
+        if folder.exists() and not folder.is_dir():
+            raise InputError(f"{folder} is not a folder", field)
         if create:
             folder.mkdir(parents=True, exist_ok=True)
         if not folder.is_dir():
@@ -1089,7 +1093,13 @@ def writable_folder(folder: Path, field: str, create: bool = False) -> None:
         with tempfile.TemporaryFile(dir=folder):
             pass
     except OSError as exc:
-        raise InputError(f"cannot write to {folder}: {exc.strerror or exc}", field) from None
+        raise InputError(f"cannot write to {_shown_path(folder)}: {exc.strerror or exc}", field) from None
+
+
+def _shown_path(path: Path) -> str:
+    """A path as an error names it: whole, or its start when it is too long to be one."""
+    text = str(path)
+    return text if len(text) <= 120 else f"{text[:60]}... ({len(text):,} characters)"
 
 
 def _sync_in(conn, definitions: list[Any], restate: bool, reason: str | None) -> tuple[dict[str, Any], Any]:
@@ -1105,11 +1115,11 @@ def _sync_in(conn, definitions: list[Any], restate: bool, reason: str | None) ->
     if plan.restatements and not restate:
         refused = [c.refusal() for c in plan.restatements]
         raise ValidationErrors(f"sync refused {len(refused)} restatement(s), nothing written", refused)
+    counted = store.applied_since(conn, [(c.subject, c.effective or day) for c in plan.changes if c.kind == "indicator" and c.versioned])
     plan.changes = [
-        replace(c, so_far=store.applied_since(conn, c.subject, c.effective or day))
-        if c.kind == "indicator" and c.versioned else c
+        replace(c, so_far=counted[(c.subject, c.effective or day)]) if c.kind == "indicator" and c.versioned else c
         for c in plan.changes
-    ]  # fmt: skip
+    ]
     return store.apply_sync(conn, plan, reason, day), plan
 
 
@@ -1122,11 +1132,10 @@ def _new_shared_signposts(conn, definitions: list[Any], plan: Any) -> list[Any]:
     opened = {d.id: d.opened for d in definitions}
     file_of = {ind.id: d.file for d in definitions for ind in d.indicators}
     out = []
-    for ind in plan.new_indicators:
-        if not ind.bears_of:
-            continue
-        count = store.applied_since(conn, ind.bears_of, opened.get(ind.proposition_id, "0000-01-01"))
-        if count:
+    entries = [ind for ind in plan.new_indicators if ind.bears_of]
+    counted = store.applied_since(conn, [(ind.bears_of, opened.get(ind.proposition_id, "0000-01-01")) for ind in entries])
+    for ind in entries:
+        if count := counted[(ind.bears_of, opened.get(ind.proposition_id, "0000-01-01"))]:
             why = (f"{count} applied observation(s) of {ind.bears_of} would count for {ind.proposition_id} from their "
                    f"dates, changing numbers already shown")  # fmt: skip
             out.append(Change(file_of[ind.id], ind.proposition_id, ind.id, "indicator", "bears_on", None,

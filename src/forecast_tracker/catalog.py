@@ -12,13 +12,14 @@ import json
 import math
 import re
 from dataclasses import asdict, dataclass, field
+from dataclasses import fields as dataclass_fields
 from pathlib import Path
 from typing import Any
 
 from .errors import InputError
 from .evidence import DECAYS, DEFAULT_DECAY
 from .probability import DEFAULT_POOL, POOLS, REPEATS, check_ratio, parse_probability
-from .validate import MAX_TEXT
+from .validate import MAX_TEXT, joined_surrogates
 
 SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 KINDS = ("event", "count", "level")
@@ -138,9 +139,16 @@ class PropositionDef:
     decay_given: bool = False  # whether the file names `decay` (sync warns when a scheduled event needs it)
     effective: str | None = None  # from when a changed `decay` counts
 
+    def fields(self) -> dict[str, Any]:
+        """The definition as `asdict` gives it, without its indicators (which `asdict` would copy deeply
+        only to be dropped: most of a large sync's time)."""
+        data = {f.name: getattr(self, f.name) for f in dataclass_fields(self) if f.name != "indicators"}
+        data["source"], data["tags"] = asdict(self.source), list(self.tags)
+        return data
+
     def fingerprint(self) -> str:
-        data = asdict(self)
-        for key in ("indicators", "file", "decay_given", "effective"):
+        data = self.fields()
+        for key in ("file", "decay_given", "effective"):
             data.pop(key)
         if data["team"] == DEFAULT_POOL:
             data.pop("team")  # so a definition that names no pool keeps the fingerprint it had before `team`
@@ -168,7 +176,10 @@ class _Collector:
         if isinstance(value, (dict, list)):
             self.add(f"{path}.{key}", f"expected text, got a {type(value).__name__}")
             return None
-        text = str(value).strip()
+        text = joined_surrogates(str(value).strip())
+        if text is None:
+            self.add(f"{path}.{key}", "holds a lone UTF-16 surrogate (\\ud800-\\udfff), which is not text")
+            return None
         if required and not text:
             self.add(f"{path}.{key}", "must not be empty")
             return None
@@ -532,11 +543,15 @@ def parse_proposition_file(text: str, file: str) -> tuple[PropositionDef | None,
 def load_catalog(directory: str | Path) -> tuple[list[PropositionDef], list[CatalogProblem]]:
     """Read every `*.yaml`/`*.yml` file of a catalog folder, checking ids across files too."""
     folder = Path(directory)
-    if not folder.is_dir():
-        raise InputError(f"{folder} is not a folder", "catalog")
+    shown = str(folder) if len(str(folder)) <= 120 else f"{str(folder)[:60]}... ({len(str(folder)):,} characters)"
+    try:
+        if not folder.is_dir():
+            raise InputError(f"{shown} is not a folder", "catalog")
+        files = sorted([*folder.glob("*.yaml"), *folder.glob("*.yml")])
+    except OSError as exc:  # a name too long, a folder that cannot be read
+        raise InputError(f"cannot read {shown}: {exc.strerror or exc}", "catalog") from None
     definitions: list[PropositionDef] = []
     problems: list[CatalogProblem] = []
-    files = sorted([*folder.glob("*.yaml"), *folder.glob("*.yml")])
     stems: dict[str, str] = {}
     for path in files:
         if path.stem in stems:  # p.yaml and p.yml would both define proposition p
