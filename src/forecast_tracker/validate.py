@@ -37,10 +37,29 @@ def parse_value(raw: object, kind: str, field: str = "value") -> float | None:
     return number
 
 
+def joined_surrogates(text: str) -> str | None:
+    """`text` with each UTF-16 surrogate pair joined into its character (YAML and JSON escape an emoji
+    as two `\\u` halves), or None when a half stands alone (an argument that was not UTF-8 arrives
+    so): no encoding can store it."""
+    if not any("\ud800" <= ch <= "\udfff" for ch in text):
+        return text
+    try:
+        return text.encode("utf-16", "surrogatepass").decode("utf-16")
+    except UnicodeDecodeError:
+        return None
+
+
+def _text_of(value: str, field: str) -> str:
+    text = joined_surrogates(value.strip())
+    if text is None:
+        raise InputError("is not UTF-8 text (a lone UTF-16 surrogate)", field)
+    return text
+
+
 def check_text(value: str | None, field: str, *, required: bool = False) -> str:
     if value is not None and not isinstance(value, str):
         raise InputError(f"expected text, got {type(value).__name__}", field)
-    text = (value or "").strip()
+    text = _text_of(value or "", field)
     if required and not text:
         raise InputError("required and must not be empty", field)
     if len(text) > MAX_TEXT:
@@ -74,7 +93,7 @@ MAX_NAME = 200
 
 def check_name(value: str | None, field: str = "by") -> str:
     """A forecaster's name: not empty, one line, at most MAX_NAME characters."""
-    name = (value or "").strip()
+    name = _text_of(value or "", field)
     if not name:
         raise InputError("a forecaster's name must not be empty", field)
     if len(name) > MAX_NAME:

@@ -115,9 +115,9 @@ MAX_BYTES = 20_000_000  # a commentary, not a corpus: larger is refused before i
 def load_text(path: Path) -> str:
     """A commentary's text, or bad input naming what is wrong: a folder, a missing, empty or binary
     file, or one that is not UTF-8 (with the line of the first bad byte)."""
-    if path.is_dir():
-        raise InputError(f"{path} is a folder, not a text file", "file")
     try:
+        if path.is_dir():
+            raise InputError(f"{path} is a folder, not a text file", "file")
         size = path.stat().st_size
         if size > MAX_BYTES:
             raise InputError(f"{path.name}: {size:,} bytes is more than a commentary ({MAX_BYTES:,} at most)", "file")

@@ -87,6 +87,8 @@ def open_csv(path: Path, excel_safe: bool = False) -> tuple[list[str], Iterator[
         raise InputError(f"{path} does not exist", "file") from None
     except IsADirectoryError:
         raise InputError(f"{path} is a folder", "file") from None
+    except OSError as exc:  # a name too long, a permission, a FIFO that is not a file
+        raise InputError(f"cannot read {str(path)[:120]}: {exc.strerror or exc}", "file") from None
     reader = csv.reader(fh, strict=True)
     try:
         header = [h.strip() for h in next(reader)]

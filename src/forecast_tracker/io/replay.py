@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,7 @@ from ..dates import parse_timestamp
 from ..definitions import INDICATOR_VERSIONED, PROPOSITION_VERSIONED
 from ..errors import InputError, ValidationErrors
 from ..probability import check_ratio
+from ..validate import joined_surrogates
 from .exporting import DEFINITIONS_FORMAT
 
 MAX_BYTES = 64 * 1024 * 1024  # a definitions file of 10,000 propositions is a few MB
@@ -87,6 +89,8 @@ class _Checker:
             self.add(where, f"{len(value)} characters is longer than the {limit} allowed")
         elif "\x00" in value:
             self.add(where, "contains a NUL character")
+        elif joined_surrogates(value) != value:
+            self.add(where, "holds a UTF-16 surrogate (\\ud800-\\udfff), which is not text")
 
     def day(self, value: Any, where: str, optional: bool = False) -> None:
         if value is None and optional:
@@ -156,53 +160,60 @@ def _check_entry(c: _Checker, entry: Any, where: str, known: dict[str, set[str]]
     version = entry["criteria_version"]
     if isinstance(version, bool) or not isinstance(version, int) or not 1 <= version <= 1_000_000:
         c.add(f"{where}.criteria_version", "must be a whole number >= 1")
-    indicators = known[pid]
-
-    def owned(kind: Any, ref: Any, at: str) -> bool:
-        if kind not in ("proposition", "indicator"):
-            c.add(f"{at}.kind", f"{str(kind)[:40]!r} is not one of proposition, indicator")
-        elif (kind == "proposition" and ref != pid) or (kind == "indicator" and ref not in indicators):
-            c.add(f"{at}.id", f"{str(ref)[:80]!r} is not {'this proposition' if kind == 'proposition' else f'an indicator of {pid}'}")
-        else:
-            return True
-        return False
-
     for part in store.DEFINITION_PARTS:
         if not isinstance(entry[part], list):
             c.add(f"{where}.{part}", "must be a list")
             continue
         for n, row in enumerate(entry[part]):
-            at = f"{where}.{part}[{n}]"
-            if part == "revisions":
-                if c.fields(row, at, ("kind", "id", "fingerprint", "content", "recorded_at")) and owned(row["kind"], row["id"], at):
-                    if not isinstance(row["fingerprint"], str) or not 1 <= len(row["fingerprint"]) <= 64:
-                        c.add(f"{at}.fingerprint", "must be text of at most 64 characters")
-                    if not isinstance(row["content"], dict):
-                        c.add(f"{at}.content", "must be an object")
-                    c.time(row["recorded_at"], f"{at}.recorded_at")
-            elif part == "versions":
-                keys = ("kind", "id", "effective", "content", "recorded_at", "withdrawn_at")
-                if c.fields(row, at, keys) and owned(row["kind"], row["id"], at):
-                    c.day(row["effective"], f"{at}.effective")
-                    c.content(row["kind"], row["content"], f"{at}.content")
-                    c.time(row["recorded_at"], f"{at}.recorded_at")
-                    c.time(row["withdrawn_at"], f"{at}.withdrawn_at", optional=True)
-            elif part == "restatements":
-                if c.fields(row, at, ("subject", "key", "old", "new", "effective", "reason", "recorded_at")):
-                    if row["subject"] not in ({pid, "model"} | indicators):
-                        c.add(f"{at}.subject", f"{str(row['subject'])[:80]!r} is neither {pid}, one of its indicators nor model")
-                    c.text(row["key"], f"{at}.key")
-                    c.text(row["old"], f"{at}.old", required=False, limit=100_000)
-                    c.text(row["new"], f"{at}.new", required=False, limit=100_000)
-                    c.day(row["effective"], f"{at}.effective", optional=True)
-                    c.text(row["reason"], f"{at}.reason", required=False)
-                    c.time(row["recorded_at"], f"{at}.recorded_at")
-            elif c.fields(row, at, ("indicator", "reason", "recorded_at")):
-                if row["indicator"] not in indicators:
-                    c.add(f"{at}.indicator", f"{str(row['indicator'])[:80]!r} is not an indicator of {pid}")
-                c.text(row["reason"], f"{at}.reason")
-                c.time(row["recorded_at"], f"{at}.recorded_at")
+            _check_row(c, part, row, f"{where}.{part}[{n}]", pid, known[pid])
     return len(c.problems) == before
+
+
+ROW_KEYS = {
+    "revisions": ("kind", "id", "fingerprint", "content", "recorded_at"),
+    "versions": ("kind", "id", "effective", "content", "recorded_at", "withdrawn_at"),
+    "restatements": ("subject", "key", "old", "new", "effective", "reason", "recorded_at"),
+    "retirements": ("indicator", "reason", "recorded_at"),
+}
+
+
+def _check_row(c: _Checker, part: str, row: Any, at: str, pid: str, indicators: set[str]) -> None:
+    """One row of an entry's part, every problem recorded under `at`."""
+    if not c.fields(row, at, ROW_KEYS[part]):
+        return
+    if part in ("revisions", "versions"):
+        kind, ref = row["kind"], row["id"]
+        if not isinstance(kind, str) or not isinstance(ref, str):
+            c.add(at, "kind and id must be text")
+            return
+        if kind not in ("proposition", "indicator"):
+            c.add(f"{at}.kind", f"{kind[:40]!r} is not one of proposition, indicator")
+            return
+        if (kind == "proposition" and ref != pid) or (kind == "indicator" and ref not in indicators):
+            c.add(f"{at}.id", f"{ref[:80]!r} is not {'this proposition' if kind == 'proposition' else f'an indicator of {pid}'}")
+            return
+    if part == "revisions":
+        if not isinstance(row["fingerprint"], str) or not re.fullmatch(r"[0-9a-f]{1,64}", row["fingerprint"]):
+            c.add(f"{at}.fingerprint", "must be up to 64 hexadecimal digits")
+        if not isinstance(row["content"], dict):
+            c.add(f"{at}.content", "must be an object")
+    elif part == "versions":
+        c.day(row["effective"], f"{at}.effective")
+        c.content(row["kind"], row["content"], f"{at}.content")
+        c.time(row["withdrawn_at"], f"{at}.withdrawn_at", optional=True)
+    elif part == "restatements":
+        if not isinstance(row["subject"], str) or row["subject"] not in ({pid, "model"} | indicators):
+            c.add(f"{at}.subject", f"{str(row['subject'])[:80]!r} is neither {pid}, one of its indicators nor model")
+        c.text(row["key"], f"{at}.key")
+        c.text(row["old"], f"{at}.old", required=False, limit=100_000)
+        c.text(row["new"], f"{at}.new", required=False, limit=100_000)
+        c.day(row["effective"], f"{at}.effective", optional=True)
+        c.text(row["reason"], f"{at}.reason", required=False)
+    else:
+        if not isinstance(row["indicator"], str) or row["indicator"] not in indicators:
+            c.add(f"{at}.indicator", f"{str(row['indicator'])[:80]!r} is not an indicator of {pid}")
+        c.text(row["reason"], f"{at}.reason")
+    c.time(row["recorded_at"], f"{at}.recorded_at")
 
 
 def _latest_fingerprints(revisions: list[dict[str, Any]]) -> dict[tuple[str, str], str]:
