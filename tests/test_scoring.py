@@ -1,7 +1,11 @@
 """Scores against hand-computed values, the reference vectors, and scikit-learn on random data."""
 
+import math
+
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from forecast_tracker.evidence import Judgement, Track
 from forecast_tracker.scoring import (
@@ -208,3 +212,15 @@ def test_skill_counts_only_the_commentarys_own_forecasts():
     summary = summarise(scores.to_dict("records"))
     assert summary["n_resolved"] == 2 and summary["n_commentary"] == 1
     assert summary["skill_vs_prior"] == pytest.approx(1 - 0.01 / 0.25)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.floats(min_value=0.001, max_value=0.999), min_size=1, max_size=400), st.sampled_from([0, 1]),
+       st.integers(min_value=1, max_value=2000))  # fmt: skip
+def test_the_written_out_time_averages_are_the_general_ones_to_the_bit(daily, outcome, life):
+    """`time_average` writes out the Brier and baseline terms for speed; the result is the same float."""
+    from forecast_tracker import scoring
+
+    for score in (scoring.brier, scoring.baseline_score):
+        general = math.fsum(score(p, outcome) for p in daily) / life
+        assert scoring.time_average(daily, outcome, life, score) == general
