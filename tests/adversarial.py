@@ -229,6 +229,20 @@ def _judge(tally: Tally, what: str, code: int, out: str, err: str, changed: bool
         tally.fail(what, "an escape sequence or a bidirectional override reached the terminal")
 
 
+def _attack(tally: Tally, face: str, what: str, backend: Backend, call: Callable[[], tuple[int, str, str]], terminal: bool) -> int | None:
+    """One attack: `call()` judged against the promises, the database compared before and after. The
+    exit code, or None when the call raised."""
+    before = backend.rows()
+    tally.count(face)
+    try:
+        code, out, err = call()
+    except BaseException as exc:  # noqa: BLE001 - a crash is what the pass looks for
+        tally.fail(what, f"{type(exc).__name__}: {exc}")
+        return None
+    _judge(tally, what, code, out, err, code == 2 and backend.rows() != before, terminal)
+    return code
+
+
 def attack_cli(tally: Tally, backend: Backend, sample: int | None) -> None:
     run = _cli_runner()
     env = {"FORECAST_TRACKER_DB": backend.url, "FORECAST_TRACKER_USER": "tester", "COLUMNS": "200"}
@@ -241,17 +255,8 @@ def attack_cli(tally: Tally, backend: Backend, sample: int | None) -> None:
                     args.append(SAFE_PATHS[hash(value) % len(SAFE_PATHS)] if value not in SAFE_PATHS else value)
                 else:
                     args.append(part.replace("{}", value))
-            before = backend.rows()
-            what = " ".join(args)
-            try:
-                code, out, err = run(args, env)
-            except BaseException as exc:  # noqa: BLE001 - a crash is what the pass looks for
-                tally.count("cli")
-                tally.fail(what, f"{type(exc).__name__}: {exc}")
-                continue
-            tally.count("cli")
             terminal = "json" not in args and "csv" not in args and template[0] not in ("export", "extract")
-            _judge(tally, what, code, out, err, code == 2 and backend.rows() != before, terminal)
+            _attack(tally, "cli", " ".join(args), backend, lambda args=args: run(args, env), terminal)
 
 
 def attack_imports(tally: Tally, backend: Backend, sample: int | None) -> None:
@@ -267,16 +272,8 @@ def attack_imports(tally: Tally, backend: Backend, sample: int | None) -> None:
                 path = backend.folder / f"attack-{kind}-{column}-{n}.csv"
                 quoted = ['"' + c.replace('"', '""') + '"' for c in cells]
                 path.write_text(header + "\n" + ",".join(quoted) + "\n", encoding="utf-8", errors="surrogatepass")
-                before = backend.rows()
                 what = f"import {kind} {header.split(',')[column]}={value}"
-                try:
-                    code, out, err = run(["import", str(path)], env)
-                except BaseException as exc:  # noqa: BLE001
-                    tally.count("import")
-                    tally.fail(what, f"{type(exc).__name__}: {exc}")
-                    continue
-                tally.count("import")
-                _judge(tally, what, code, out, err, code == 2 and backend.rows() != before, False)
+                _attack(tally, "import", what, backend, lambda path=path: run(["import", str(path)], env), False)
     # definitions files: each part's each field
     code, out, _ = run(["export", "definitions"], env)
     exported = json.loads(out)
@@ -291,16 +288,8 @@ def attack_imports(tally: Tally, backend: Backend, sample: int | None) -> None:
                 (target["content"] if key in version["content"] else target)[key] = attempt
                 path = backend.folder / f"attack-definitions-{key}-{n}.json"
                 path.write_text(json.dumps(copy))
-                before = backend.rows()
                 what = f"import definitions {key}={attempt!r}"
-                try:
-                    code, out, err = run(["import", str(path)], env)
-                except BaseException as exc:  # noqa: BLE001
-                    tally.count("import")
-                    tally.fail(what, f"{type(exc).__name__}: {exc}")
-                    continue
-                tally.count("import")
-                _judge(tally, what, code, out, err, code == 2 and backend.rows() != before, False)
+                _attack(tally, "import", what, backend, lambda path=path: run(["import", str(path)], env), False)
 
 
 def _number(value: str):
@@ -324,20 +313,21 @@ def attack_catalog(tally: Tally, backend: Backend, sample: int | None) -> None:
             assert old in WIDGET
             (folder / "widget-launch.yaml").write_text(WIDGET.replace(old, new.format(scalar), 1), encoding="utf-8")
             (folder / "gadget-ban.yaml").write_text(GADGET, encoding="utf-8")
-            before = backend.rows()
-            what = f"sync {new.format(scalar)}"
-            try:
-                code, out, err = run(["sync", "--catalog", str(folder)], env)
-            except BaseException as exc:  # noqa: BLE001
-                tally.count("catalog")
-                tally.fail(what, f"{type(exc).__name__}: {exc}")
-                continue
-            tally.count("catalog")
-            _judge(tally, what, code, out, err, code == 2 and backend.rows() != before, True)
+            code = _attack(tally, "catalog", f"sync {new.format(scalar)}", backend,
+                           lambda folder=folder: run(["sync", "--catalog", str(folder)], env), True)  # fmt: skip
             shutil.rmtree(folder)
             if code == 0:  # put the catalog back as it was, so the next attack meets the same record
                 restore = backend.folder / "catalog"
                 run(["sync", "--catalog", str(restore), "--restate", "--reason", "the adversarial pass put it back"], env)
+
+
+def _sendable(value: str) -> bool:
+    """Whether a client can send `value` at all: a lone surrogate has no UTF-8, so no request holds one."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def attack_web(tally: Tally, backend: Backend, sample: int | None) -> None:
@@ -357,6 +347,8 @@ def attack_web(tally: Tally, backend: Backend, sample: int | None) -> None:
             for name in form:
                 slot += 1
                 for value in values(sample, slot):
+                    if not _sendable(value):
+                        continue
                     data = {**form, name: value, "csrf": token}
                     before = backend.rows()
                     what = f"POST {path} {name}={value}"
@@ -371,7 +363,7 @@ def attack_web(tally: Tally, backend: Backend, sample: int | None) -> None:
                         tally.fail(what, f"HTTP {response.status_code}")
                     elif 400 <= response.status_code < 500 and backend.rows() != before:
                         tally.fail(what, f"HTTP {response.status_code} but the database changed")
-            for value in values(sample, slot + 50):
+            for value in filter(_sendable, values(sample, slot + 50)):
                 slot += 1
                 body = {"proposition": "widget-launch", "probability": value, "rationale": "r"}
                 tally.count("web")

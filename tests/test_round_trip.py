@@ -180,17 +180,19 @@ def test_a_bad_definitions_file_is_one_clear_refusal_and_writes_nothing(cli, db,
     assert snapshot(db) == before
 
 
-def _versions(d, **keys):
+def _edited(d, edit):
+    """The export with its first indicator version edited by `edit(version)`."""
     entry = json.loads(json.dumps(d["propositions"][0]))
-    version = next(v for v in entry["versions"] if v["kind"] == "indicator")
-    version["content"].update(keys)
+    edit(next(v for v in entry["versions"] if v["kind"] == "indicator"))
     return {**d, "propositions": [entry]}
+
+
+def _versions(d, **keys):
+    return _edited(d, lambda version: version["content"].update(keys))
 
 
 def _version_field(d, key, value):
-    entry = json.loads(json.dumps(d["propositions"][0]))
-    next(v for v in entry["versions"] if v["kind"] == "indicator")[key] = value
-    return {**d, "propositions": [entry]}
+    return _edited(d, lambda version: version.__setitem__(key, value))
 
 
 def _part(d, part, row):
