@@ -3,7 +3,7 @@ web form field, each given every hostile value, checked against what a user is p
 
     python tests/adversarial.py              # the whole pass on SQLite, and on PostgreSQL when
                                              # FORECAST_TRACKER_TEST_PG names a server; prints the figures
-    python tests/adversarial.py --sample 6   # six hostile values per slot (what the test suite runs)
+    python tests/adversarial.py --sample 4   # four hostile values per slot (what the test suite runs)
 
 An attack is one call. It fails when: a traceback or an exception reaches the caller; the exit code is
 neither 0 nor 2 (1 is "anything else": a crash the code did not recognise as bad input); an exit 2
