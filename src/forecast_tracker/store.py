@@ -439,9 +439,10 @@ def indicator_ids(conn: Connection) -> list[str]:
 
 def _no_such_key(conn: Connection, key: str | int) -> bool:
     """A key no row can have in this database, found without asking it (PostgreSQL refuses a NUL in
-    text and an integer beyond its 32-bit ids with an error; SQLite simply finds nothing)."""
+    text and an integer beyond its 32-bit ids with an error; SQLite simply finds nothing; neither can
+    be sent a lone UTF-16 surrogate, which an argument that was not UTF-8 arrives as)."""
     if isinstance(key, str):
-        return "\x00" in key
+        return "\x00" in key or not key.isascii() and any("\ud800" <= ch <= "\udfff" for ch in key)
     return conn.dialect.name == "postgresql" and not -(2**31) <= key < 2**31
 
 
