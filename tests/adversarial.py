@@ -178,6 +178,7 @@ class Backend:
 
     def __init__(self, url: str, folder: Path):
         self.url, self.folder = url, folder
+        self.engine = None  # one engine for every comparison of a PostgreSQL database (made at first use)
 
     def rows(self) -> dict[str, list[str]]:
         if "://" not in self.url:  # a SQLite file
@@ -188,14 +189,13 @@ class Backend:
             finally:
                 conn.close()
         from sqlalchemy import create_engine, inspect, text
+        from sqlalchemy.pool import NullPool  # no connection stays open to block the database's drop
 
-        engine = create_engine(self.url)
-        try:
-            with engine.connect() as conn:
-                names = sorted(n for n in inspect(conn).get_table_names() if n != "track_cache")
-                return {n: sorted(map(repr, conn.execute(text(f'SELECT * FROM "{n}"')))) for n in names}  # type: ignore[misc]
-        finally:
-            engine.dispose()
+        if self.engine is None:
+            self.engine = create_engine(self.url, poolclass=NullPool)
+        with self.engine.connect() as conn:
+            names = sorted(n for n in inspect(conn).get_table_names() if n != "track_cache")
+            return {n: sorted(map(repr, conn.execute(text(f'SELECT * FROM "{n}"')))) for n in names}  # type: ignore[misc]
 
 
 def _cli_runner():

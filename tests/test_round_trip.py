@@ -213,3 +213,19 @@ def test_an_amends_link_must_name_an_earlier_row_of_the_file(cli, db, tmp_path):
     result = cli("import", path)
     assert result.code == 2 and "criteria_version: widget-launch has criteria version 1, not 3" in result.err
     assert snapshot(db) == before
+
+
+def test_a_definitions_file_with_times_written_another_way_imports_twice_adding_nothing(cli, db, catalog, tmp_path, monkeypatch):
+    """Times are compared as stored (UTC, `Z`): a file whose times say `+00:00` is the same record."""
+    edit(catalog, "gadget-ban.yaml", "likelihood_ratio: 2", "likelihood_ratio: 4\n    effective: 2025-03-01")
+    cli.ok("sync", "--catalog", catalog, "--restate", "--reason", "counts double")
+    exported = cli.ok("export", "definitions").out.replace("Z\"", "+00:00\"")
+    assert "+00:00" in exported
+    path = tmp_path / "definitions.json"
+    path.write_text(exported)
+    monkeypatch.setenv("FORECAST_TRACKER_DB", str(tmp_path / "fresh.db"))
+    cli.ok("init", "--catalog", catalog)
+    cli.ok("import", path)
+    cli.ok("observe", "gadget-bill", "--date", "2025-03-10", "--source", "parliament", "--apply")
+    again = cli.ok("import", path).out  # the record exists now: only an equal file may come in
+    assert "replayed the definitions over time of 0 proposition(s)" in again and "2 already as the file has them" in again

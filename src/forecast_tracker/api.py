@@ -50,6 +50,7 @@ from .validate import (
     choice,
     forecaster,
     lookalike,
+    shown_path,
     unknown,
 )
 
@@ -931,10 +932,10 @@ class Tracker:
             if target.is_dir():
                 raise InputError(f"{target} is a folder; name a file", "out")
             if not target.parent.exists():
-                raise InputError(f"folder {_shown_path(target.parent)} does not exist", "out")
+                raise InputError(f"folder {shown_path(target.parent)} does not exist", "out")
             target.exists()  # a name too long for the file system is refused here, before the export is made
         except OSError as exc:
-            raise InputError(f"cannot write {_shown_path(target)}: {exc.strerror or exc}", "out") from None
+            raise InputError(f"cannot write {shown_path(target)}: {exc.strerror or exc}", "out") from None
         writable_folder(target.parent, "out")
         atomic_write(target, self.calendar() if what == "calendar" else self.export(what, fmt, excel_safe))
         return target
@@ -1093,13 +1094,7 @@ def writable_folder(folder: Path, field: str, create: bool = False) -> None:
         with tempfile.TemporaryFile(dir=folder):
             pass
     except OSError as exc:
-        raise InputError(f"cannot write to {_shown_path(folder)}: {exc.strerror or exc}", field) from None
-
-
-def _shown_path(path: Path) -> str:
-    """A path as an error names it: whole, or its start when it is too long to be one."""
-    text = str(path)
-    return text if len(text) <= 120 else f"{text[:60]}... ({len(text):,} characters)"
+        raise InputError(f"cannot write to {shown_path(folder)}: {exc.strerror or exc}", field) from None
 
 
 def _sync_in(conn, definitions: list[Any], restate: bool, reason: str | None) -> tuple[dict[str, Any], Any]:

@@ -19,7 +19,7 @@ from typing import Any
 from .errors import InputError
 from .evidence import DECAYS, DEFAULT_DECAY
 from .probability import DEFAULT_POOL, POOLS, REPEATS, check_ratio, parse_probability
-from .validate import MAX_TEXT, joined_surrogates
+from .validate import MAX_TEXT, joined_surrogates, shown_path
 
 SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 KINDS = ("event", "count", "level")
@@ -543,7 +543,7 @@ def parse_proposition_file(text: str, file: str) -> tuple[PropositionDef | None,
 def load_catalog(directory: str | Path) -> tuple[list[PropositionDef], list[CatalogProblem]]:
     """Read every `*.yaml`/`*.yml` file of a catalog folder, checking ids across files too."""
     folder = Path(directory)
-    shown = str(folder) if len(str(folder)) <= 120 else f"{str(folder)[:60]}... ({len(str(folder)):,} characters)"
+    shown = shown_path(folder)
     try:
         if not folder.is_dir():
             raise InputError(f"{shown} is not a folder", "catalog")

@@ -56,7 +56,8 @@ def time_average(daily: Sequence[float], outcome: int, life: int, score: Callabl
     question by its outcome and reward overconfidence on questions that can only resolve YES early.
 
     The two daily scores every scored proposition needs are written out (the same terms, and fsum is
-    exact whatever the order, so the same result to the bit): a call per day was a sixth of `score`."""
+    exact whatever the order, so the same result to the bit): a call per day was a sixth of a profiled
+    `score` (the whole process measured no faster within the machine's noise)."""
     if score is brier:
         return math.fsum([(p - outcome) ** 2 for p in daily]) / life
     if score is baseline_score:

@@ -335,14 +335,19 @@ def criteria_versions(conn: Connection, proposition_id: str) -> tuple[dict[int, 
     return updates, dict(conn.execute(applied).all())
 
 
-def record_links(conn: Connection) -> tuple[dict[int, tuple[int | None, int | None]], dict[int, int | None]]:
-    """What exports carry beyond the rows the chain reads: (observation id -> (the observation it
-    amends, its application's criteria version), for those with either; update id -> criteria version)."""
-    o, a, u = T_OBSERVATION, T_APPLICATION, T_UPDATE
+def observation_links(conn: Connection) -> dict[int, tuple[int | None, int | None]]:
+    """What an observations export carries beyond the rows the chain reads: observation id -> (the
+    observation it amends, its application's criteria version), for those with either."""
+    o, a = T_OBSERVATION, T_APPLICATION
     linked = select(o.c.id, o.c.amends, a.c.criteria_version).select_from(o.outerjoin(a, a.c.observation_id == o.c.id))
     linked = linked.where((o.c.amends.is_not(None)) | (a.c.criteria_version.is_not(None)))
-    observations = {oid: (amends, version) for oid, amends, version in conn.execute(linked)}
-    return observations, dict(conn.execute(select(u.c.id, u.c.criteria_version)).all())
+    return {oid: (amends, version) for oid, amends, version in conn.execute(linked)}
+
+
+def update_criteria_versions(conn: Connection) -> dict[int, int | None]:
+    """update id -> the criteria version it was made under (what an updates export carries)."""
+    u = T_UPDATE
+    return dict(conn.execute(select(u.c.id, u.c.criteria_version)).all())
 
 
 # -- definitions over time, whole: `export definitions` and the replay of such a file ---------------

@@ -37,6 +37,12 @@ def parse_value(raw: object, kind: str, field: str = "value") -> float | None:
     return number
 
 
+def shown_path(path: object) -> str:
+    """A path as an error names it: whole, or its start when it is too long to be one."""
+    text = str(path)
+    return text if len(text) <= 120 else f"{text[:60]}... ({len(text):,} characters)"
+
+
 def joined_surrogates(text: str) -> str | None:
     """`text` with each UTF-16 surrogate pair joined into its character (YAML and JSON escape an emoji
     as two `\\u` halves), or None when a half stands alone (an argument that was not UTF-8 arrives

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from ..errors import InputError
 from ..io.files import atomic_write
+from ..validate import shown_path
 from . import lexicon
 from .reading import Reading
 
@@ -123,7 +124,7 @@ def load_text(path: Path) -> str:
             raise InputError(f"{path.name}: {size:,} bytes is more than a commentary ({MAX_BYTES:,} at most)", "file")
         data = path.read_bytes()
     except OSError as exc:
-        raise InputError(f"cannot read {path}: {exc.strerror or exc}", "file") from None
+        raise InputError(f"cannot read {shown_path(path)}: {exc.strerror or exc}", "file") from None
     nul = data.find(b"\x00")
     if nul >= 0:
         raise InputError(f"{path.name}: not a text file (a NUL byte at offset {nul})", "file")

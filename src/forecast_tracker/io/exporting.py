@@ -105,15 +105,15 @@ NUMERIC = {"value", "probability", "prior", "threshold", "likelihood_ratio", "li
 
 def rows_for(conn: Connection, what: str, standing: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
     """The rows of one export; `propositions` carry their `standing` (id -> status, probability)."""
-    if what in ("observations", "updates"):
-        observed, updated = store.record_links(conn)
-        if what == "observations":
-            rows = [
-                {**exported(r), "amends": link[0], "criteria_version": link[1]} if (link := observed.get(r.id)) else exported(r)
-                for r in store.observations(conn)
-            ]
-        else:
-            rows = [{**exported(r), "criteria_version": updated.get(r.id)} for r in store.updates(conn)]
+    if what == "observations":
+        linked = store.observation_links(conn)
+        rows = [
+            {**exported(r), "amends": link[0], "criteria_version": link[1]} if (link := linked.get(r.id)) else exported(r)
+            for r in store.observations(conn)
+        ]
+    elif what == "updates":
+        versions = store.update_criteria_versions(conn)
+        rows = [{**exported(r), "criteria_version": versions.get(r.id)} for r in store.updates(conn)]
     elif what == "resolutions":
         rows = resolution_rows(store.resolutions(conn))
     elif what == "indicators":

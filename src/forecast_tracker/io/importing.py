@@ -17,7 +17,7 @@ from ..errors import InputError, ValidationErrors
 from ..faults import crash_point
 from ..probability import P_MAX, P_MIN
 from ..records import ResolutionRow, is_benchmark
-from ..validate import check_name, check_text, choice
+from ..validate import check_name, check_text, choice, shown_path
 from . import replay
 from .exporting import excel_unsafe_cell
 from .peers import Forecast, Peers, Question, daily_last
@@ -88,7 +88,7 @@ def open_csv(path: Path, excel_safe: bool = False) -> tuple[list[str], Iterator[
     except IsADirectoryError:
         raise InputError(f"{path} is a folder", "file") from None
     except OSError as exc:  # a name too long, a permission, a FIFO that is not a file
-        raise InputError(f"cannot read {str(path)[:120]}: {exc.strerror or exc}", "file") from None
+        raise InputError(f"cannot read {shown_path(path)}: {exc.strerror or exc}", "file") from None
     reader = csv.reader(fh, strict=True)
     try:
         header = [h.strip() for h in next(reader)]
@@ -291,7 +291,7 @@ class _ObservationBatch:
         amends = self.problems.check(line, "amends", _optional_id, cells[self.i_amends])
         if amends is _BAD:
             return _BAD
-        if amends is not None and amends not in self.earlier_ids - {own}:
+        if amends is not None and (amends == own or amends not in self.earlier_ids):
             self.problems.add(line, "amends", f"no row with id {amends} earlier in this file (an amended row comes before its correction)")
             return _BAD
         return own, amends

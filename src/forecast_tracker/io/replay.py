@@ -242,6 +242,7 @@ def replay(conn: Connection, path: Path) -> tuple[int, int]:
     to_write, unchanged = [], 0
     for where, entry in valid:
         pid, mine = entry["id"], stored[entry["id"]]
+        entry = {**entry, **_times(entry)}  # times as the database stores them, so an equal entry compares equal
         if _normal(entry) == _normal(mine):
             unchanged += 1
             continue
@@ -259,7 +260,7 @@ def replay(conn: Connection, path: Path) -> tuple[int, int]:
         listed = problems[:MAX_LISTED] + ([f"... and {len(problems) - MAX_LISTED} more"] if len(problems) > MAX_LISTED else [])
         raise ValidationErrors(f"{path.name}: {len(problems)} problem(s), nothing imported", listed)
     for entry in to_write:
-        store.replace_definition_record(conn, {**entry, **_times(entry)}, sorted(known[entry["id"]]))
+        store.replace_definition_record(conn, entry, sorted(known[entry["id"]]))
     return len(to_write), unchanged
 
 
